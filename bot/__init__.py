@@ -1,0 +1,1 @@
+"""村务公开助手: a WeChat official-account bot for village and government disclosure."""

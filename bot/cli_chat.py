@@ -1,0 +1,67 @@
+"""`python -m bot chat`: try the bot locally, with no official account."""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from bot import db
+from bot.cli import cli, setup
+from bot.simulator import WeChatServer, event_xml, flask_poster, http_poster, message_xml, voice_xml
+
+HELP = ("输入文字发给机器人。特殊命令：/voice 文字（模拟语音）、/subscribe（关注）、/unsubscribe、"
+        "/click KEY（菜单）、/image（发图片）、/quit")
+
+
+@cli.command()
+@click.option("--url", default=None, help="Talk to a running app (e.g. http://127.0.0.1:5000) instead of in-process.")
+@click.option("--openid", default="o_local_demo_user", show_default=True)
+@click.option("--safe", is_flag=True, help="Use safe mode (encrypted messages).")
+def chat(url: str | None, openid: str, safe: bool) -> None:
+    """Play the WeChat server: each line you type is sent as a signed message to /wechat."""
+    config = setup()
+    if url:
+        post = http_poster(url)
+    else:
+        db.init_db(config.database_url)
+        if config.load_demo:
+            from bot.demo import load_demo_if_empty
+
+            load_demo_if_empty()
+        from bot.app import create_app
+
+        post = flask_poster(create_app(config))
+    server = WeChatServer(token=config.wechat_token, post=post, aes_key=config.wechat_encoding_aes_key,
+                          appid=config.wechat_appid, safe_mode=safe)
+    interactive = sys.stdin.isatty()
+    if interactive:
+        click.echo(HELP)
+    while True:
+        try:
+            line = input("你> " if interactive else "")
+        except EOFError:
+            break
+        line = line.strip()
+        if not line:
+            continue
+        if line == "/quit":
+            break
+        if line.startswith("/voice"):
+            xml = voice_xml(openid, line[len("/voice"):].strip())
+        elif line == "/subscribe":
+            xml = event_xml(openid, "subscribe")
+        elif line == "/unsubscribe":
+            xml = event_xml(openid, "unsubscribe")
+        elif line.startswith("/click"):
+            xml = event_xml(openid, "CLICK", line[len("/click"):].strip())
+        elif line == "/image":
+            xml = message_xml(openid, "image", PicUrl="http://example.invalid/p.jpg", MediaId="m1")
+        else:
+            from bot.simulator import text_xml
+
+            xml = text_xml(openid, line)
+        status, reply = server.send_xml(xml)
+        if status != 200:
+            click.echo(f"助手> [HTTP {status}] {reply}")
+        else:
+            click.echo(f"助手> {reply or '（无回复）'}")

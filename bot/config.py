@@ -1,0 +1,82 @@
+"""All configuration, read from environment variables in one place.
+
+A `.env` file in the working directory is read first (without overriding real env vars), so an
+operator can keep secrets out of the shell history.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SQLITE = ROOT / "instance" / "cunwu.db"
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(value: str | None, default: int) -> int:
+    try:
+        return int(value) if value not in (None, "") else default
+    except ValueError:
+        return default
+
+
+@dataclass(frozen=True)
+class Config:
+    """Runtime settings. Build with `Config.from_env()`; tests pass overrides."""
+
+    wechat_token: str = "cunwu-dev-token"
+    wechat_appid: str = "wx0000000000000000"
+    wechat_appsecret: str = "dev-secret"
+    wechat_encoding_aes_key: str | None = None
+    wechat_api_base: str = "https://api.weixin.qq.com"
+    wecom_api_base: str = "https://qyapi.weixin.qq.com"
+    database_url: str = f"sqlite:///{DEFAULT_SQLITE}"
+    redis_url: str | None = None
+    secret_key: str = "dev-secret-key-change-me"
+    # Key for encrypting applicants' ID numbers and phones at rest (Fernet, urlsafe base64, 32 bytes).
+    field_key: str | None = None
+    # A message whose timestamp is further than this from now is treated as a replay.
+    max_clock_skew_seconds: int = 300
+    max_body_bytes: int = 1024 * 1024
+    conversation_ttl_minutes: int = 30
+    # Template IDs configured in the official account (empty = template channel unavailable).
+    template_notice_id: str = ""
+    template_request_id: str = ""
+    # Whether the clock also runs inside `serve` (dev convenience).
+    load_demo: bool = True
+    log_level: str = "INFO"
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> "Config":
+        load_dotenv(Path.cwd() / ".env", override=False)
+        env = os.environ
+        values: dict[str, object] = dict(
+            wechat_token=env.get("WECHAT_TOKEN", cls.wechat_token),
+            wechat_appid=env.get("WECHAT_APPID", cls.wechat_appid),
+            wechat_appsecret=env.get("WECHAT_APPSECRET", cls.wechat_appsecret),
+            wechat_encoding_aes_key=env.get("WECHAT_ENCODING_AES_KEY") or None,
+            wechat_api_base=env.get("WECHAT_API_BASE", cls.wechat_api_base).rstrip("/"),
+            wecom_api_base=env.get("WECOM_API_BASE", cls.wecom_api_base).rstrip("/"),
+            database_url=env.get("DATABASE_URL") or cls.database_url,
+            redis_url=env.get("REDIS_URL") or None,
+            secret_key=env.get("SECRET_KEY", cls.secret_key),
+            field_key=env.get("FIELD_ENCRYPTION_KEY") or None,
+            max_clock_skew_seconds=_int(env.get("WECHAT_MAX_CLOCK_SKEW"), cls.max_clock_skew_seconds),
+            max_body_bytes=_int(env.get("MAX_BODY_BYTES"), cls.max_body_bytes),
+            conversation_ttl_minutes=_int(env.get("CONVERSATION_TTL_MINUTES"), cls.conversation_ttl_minutes),
+            template_notice_id=env.get("WECHAT_TEMPLATE_NOTICE_ID", ""),
+            template_request_id=env.get("WECHAT_TEMPLATE_REQUEST_ID", ""),
+            load_demo=_bool(env.get("LOAD_DEMO"), True),
+            log_level=env.get("LOG_LEVEL", "INFO"),
+        )
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]

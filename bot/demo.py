@@ -1,0 +1,55 @@
+"""Demo content (a fictional county) for `serve`, `chat` and a first look at the admin."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import yaml
+from sqlmodel import Session, select
+
+from bot.db import session_scope
+from bot.models.core import Town, Village
+
+DATA = Path(__file__).resolve().parent.parent / "content" / "data"
+log = logging.getLogger("bot.demo")
+
+
+def load_villages(session: Session, path: Path = DATA / "villages.yaml") -> int:
+    """Upsert towns and villages from YAML: towns: [{name, phone, villages: [{name, phone, aliases}]}]."""
+    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    count = 0
+    for t in doc.get("towns", []):
+        town = session.exec(select(Town).where(Town.name == t["name"])).first()
+        if town is None:
+            town = Town(name=t["name"])
+        town.phone = str(t.get("phone", "") or "")
+        session.add(town)
+        session.flush()
+        for v in t.get("villages", []):
+            village = session.exec(select(Village).where(Village.name == v["name"])).first()
+            if village is None:
+                village = Village(name=v["name"])
+            village.town_id = town.id
+            village.phone = str(v.get("phone", "") or "")
+            aliases = v.get("aliases") or []
+            village.aliases = "、".join(aliases) if isinstance(aliases, list) else str(aliases)
+            session.add(village)
+            count += 1
+    session.flush()
+    return count
+
+
+def load_demo_if_empty() -> bool:
+    """Load the demo county into an empty database; never touches a database that has content."""
+    with session_scope() as s:
+        if s.exec(select(Village)).first() is not None:
+            return False
+        n = load_villages(s)
+        log.info("demo: %d villages loaded", n)
+        try:
+            from content.importer import load_demo_content
+        except ImportError:
+            load_demo_content = None
+        if load_demo_content is not None:
+            load_demo_content(s)
+    return True

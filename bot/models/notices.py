@@ -1,0 +1,1 @@
+"""Tables of the notices domain (filled in by its issue)."""

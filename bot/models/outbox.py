@@ -1,0 +1,38 @@
+"""The outbox: every message the bot sends on its own initiative goes through this table.
+
+Rows are written in the same transaction as the change that causes them (a binding, a notice,
+a request's status change), and a dispatcher in the clock process sends them. That is what makes
+sends survive crashes and never go out twice.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, Text
+from sqlmodel import Field, SQLModel
+
+from bot.db import utcnow
+
+
+class OutboxMessage(SQLModel, table=True):
+    __tablename__ = "outbox_message"
+
+    id: int | None = Field(default=None, primary_key=True)
+    # custom_text | template | mass_tag | wecom_robot | tag_sync
+    kind: str = Field(max_length=32, index=True)
+    # Makes enqueueing idempotent: the same logical message can only be queued once.
+    dedupe_key: str = Field(max_length=200, unique=True)
+    openid: str | None = Field(default=None, max_length=64, index=True)
+    village_id: int | None = Field(default=None, index=True)
+    notice_id: int | None = Field(default=None, index=True)
+    request_id: int | None = Field(default=None, index=True)
+    payload: str = Field(default="{}", sa_column=Column(Text, nullable=False))  # JSON
+    # pending → sending → sent | failed | review (outcome unknown after a crash)
+    status: str = Field(default="pending", max_length=16, index=True)
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime = Field(default_factory=utcnow, index=True)
+    claimed_by: str | None = Field(default=None, max_length=64)
+    claimed_at: datetime | None = None
+    sent_at: datetime | None = None
+    last_error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(default_factory=utcnow)

@@ -1,0 +1,1 @@
+"""Tables of the requests domain (filled in by its issue)."""

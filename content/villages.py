@@ -1,0 +1,82 @@
+"""Finding a village from what a resident types or says.
+
+Residents write 青石, 青石村, 清石村 (a homophone slip) or 石门乡青石村. Exact names and aliases win;
+then same-pinyin names; then close spellings. When several villages fit equally, the caller asks.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from pypinyin import lazy_pinyin
+from rapidfuzz import fuzz
+from sqlmodel import Session, select
+
+from bot.models.core import Town, Village
+
+_SUFFIXES = ("村民委员会", "村委会", "社区", "村")
+
+
+@dataclass
+class VillageMatch:
+    village: Village | None
+    candidates: list[Village]
+
+
+def _clean(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text)
+    return re.sub(r"[\s\W_]+", "", text)
+
+
+def _core(name: str) -> str:
+    for suffix in _SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def _names(v: Village) -> list[str]:
+    names = [v.name] + [a for a in (v.aliases or "").split("、") if a]
+    return [_clean(n) for n in names if _clean(n)]
+
+
+def find_village(session: Session, text: str) -> VillageMatch:
+    said = _clean(text)
+    if not said:
+        return VillageMatch(None, [])
+    villages = list(session.exec(select(Village)).all())
+    towns = {t.id: t.name for t in session.exec(select(Town)).all()}
+    # A town named in the text narrows the choice (石门乡青石村).
+    in_town = [v for v in villages if v.town_id in towns and _clean(towns[v.town_id]) in said]
+    pool = in_town or villages
+
+    exact = [v for v in pool if any(n in said for n in _names(v))]
+    if not exact:
+        exact = [v for v in pool if any(len(_core(n)) >= 2 and _core(n) in said for n in _names(v))]
+    if len(exact) == 1:
+        return VillageMatch(exact[0], exact)
+    if len(exact) > 1:
+        longest = max(len(max(_names(v), key=len)) for v in exact)
+        best = [v for v in exact if len(max(_names(v), key=len)) == longest]
+        return VillageMatch(best[0] if len(best) == 1 else None, best)
+
+    said_py = "".join(lazy_pinyin(said))
+    sound = [v for v in pool if any("".join(lazy_pinyin(_core(n))) in said_py for n in _names(v)
+                                    if len(_core(n)) >= 2)]
+    if len(sound) == 1:
+        return VillageMatch(sound[0], sound)
+    if sound:
+        return VillageMatch(None, sound[:4])
+
+    scored = sorted(((max(fuzz.partial_ratio(_core(n), said) for n in _names(v)), v) for v in pool),
+                    key=lambda p: -p[0])
+    close = [v for score, v in scored if score >= 80][:4]
+    if len(close) == 1 and len(said) <= 8:
+        return VillageMatch(close[0], close)
+    return VillageMatch(None, close)
+
+
+def village_label(session: Session, v: Village) -> str:
+    town = session.get(Town, v.town_id) if v.town_id else None
+    return f"{town.name}{v.name}" if town else v.name

@@ -1,0 +1,54 @@
+"""What a handler gets (the context) and what it returns (a reply)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlmodel import Session
+
+from bot import conversation
+from bot.config import Config
+from bot.models.core import Follower, Village
+from bot.wechat import Inbound
+
+PASS = object()  # a flow returns PASS to let commands and the matcher handle the message
+
+
+@dataclass
+class Reply:
+    """A passive text reply, plus follow-up texts sent as customer-service messages."""
+
+    text: str
+    followups: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Context:
+    session: Session
+    config: Config
+    inbound: Inbound
+    follower: Follower
+    now: datetime
+    state: conversation.State | None = None
+
+    @property
+    def text(self) -> str:
+        return self.inbound.content.strip()
+
+    @property
+    def village(self) -> Village | None:
+        if self.follower.village_id is None:
+            return None
+        return self.session.get(Village, self.follower.village_id)
+
+    def start_flow(self, flow: str, step: str, data: dict | None = None) -> None:
+        self.state = conversation.save(self.session, self.follower.openid, flow, step, data or {},
+                                       ttl_minutes=self.config.conversation_ttl_minutes, now=self.now)
+
+    def set_step(self, step: str, data: dict | None = None) -> None:
+        assert self.state is not None, "no active flow"
+        self.start_flow(self.state.flow, step, self.state.data if data is None else data)
+
+    def end_flow(self) -> None:
+        conversation.clear(self.session, self.follower.openid)
+        self.state = None

@@ -1,0 +1,172 @@
+"""Shared fixtures: a fresh database per test (SQLite and PostgreSQL), the app on a real port.
+
+PostgreSQL tests use 127.0.0.1:5432 (user postgres, trust auth, database `test`): each test gets
+its own database created from there and dropped afterwards. Where PostgreSQL is absent they skip
+with a message, unless CUNWU_REQUIRE_PG=1 (set by .ci/run), where they fail instead.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot import db
+from bot.config import Config
+
+PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+TEST_TOKEN = "test-token"
+TEST_AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+TEST_APPID = "wx_test_appid_0001"
+
+
+def _pg_available() -> str | None:
+    try:
+        import psycopg
+
+        with psycopg.connect(PG_ADMIN_URL, connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+        return None
+    except Exception as exc:  # noqa: BLE001 - any failure means "not available here"
+        return f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc.__class__.__name__}"
+
+
+_PG_PROBLEM = _pg_available()
+
+
+def require_pg() -> None:
+    if _PG_PROBLEM:
+        if os.environ.get("CUNWU_REQUIRE_PG") == "1":
+            pytest.fail(_PG_PROBLEM + " (CUNWU_REQUIRE_PG=1)")
+        pytest.skip(_PG_PROBLEM)
+
+
+def redis_or_skip() -> str:
+    try:
+        import redis
+
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except Exception as exc:  # noqa: BLE001
+        msg = f"Redis not reachable at {REDIS_URL}: {exc.__class__.__name__}"
+        if os.environ.get("CUNWU_REQUIRE_REDIS") == "1":
+            pytest.fail(msg)
+        pytest.skip(msg)
+    return REDIS_URL
+
+
+def make_pg_database() -> tuple[str, "callable"]:
+    import psycopg
+
+    name = f"cunwu_t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+
+    def drop() -> None:
+        db.dispose_all()
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return f"postgresql+psycopg://{base.split('://', 1)[1]}/{name}", drop
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, migrated, empty database: once on SQLite, once on PostgreSQL."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'test.db'}"
+        db.init_db(url)
+        db.configure(url)
+        yield url
+        db.dispose_all()
+        return
+    require_pg()
+    url, drop = make_pg_database()
+    db.init_db(url)
+    db.configure(url)
+    try:
+        yield url
+    finally:
+        drop()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> Iterator[str]:
+    url = f"sqlite:///{tmp_path / 'test.db'}"
+    db.init_db(url)
+    db.configure(url)
+    yield url
+    db.dispose_all()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_config(db_url: str, **overrides: object) -> Config:
+    values: dict[str, object] = dict(
+        wechat_token=TEST_TOKEN, wechat_appid=TEST_APPID, wechat_appsecret="test-secret",
+        wechat_encoding_aes_key=TEST_AES_KEY, database_url=db_url, secret_key="test-secret-key",
+        load_demo=False, log_level="WARNING",
+        field_key="q8mO6c0tOaXxPq8iRrXy3nmnfO3RSHw3dDq9lqGfmT8=",
+    )
+    values.update(overrides)
+    return Config(**values)  # type: ignore[arg-type]
+
+
+class LiveServer:
+    """The Flask app served by a real threaded HTTP server on loopback."""
+
+    def __init__(self, app) -> None:  # type: ignore[no-untyped-def]
+        from werkzeug.serving import make_server
+
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+
+
+@pytest.fixture
+def config(db_url: str) -> Config:
+    return test_config(db_url)
+
+
+@pytest.fixture
+def app(config: Config):  # type: ignore[no-untyped-def]
+    from bot.app import create_app
+
+    return create_app(config)
+
+
+@pytest.fixture
+def live(app) -> Iterator[LiveServer]:  # type: ignore[no-untyped-def]
+    server = LiveServer(app)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def wechat(live: LiveServer, config: Config):  # type: ignore[no-untyped-def]
+    """Plays the WeChat server against the live app over HTTP (plain mode)."""
+    from bot.simulator import WeChatServer, http_poster
+
+    return WeChatServer(token=config.wechat_token, post=http_poster(live.url), aes_key=TEST_AES_KEY,
+                        appid=config.wechat_appid)
+
+
+@pytest.fixture
+def demo_villages(db_url: str) -> None:
+    """Towns and villages of the demo county."""
+    from bot.demo import load_villages
+
+    with db.session_scope() as s:
+        load_villages(s)
