@@ -77,9 +77,7 @@ def receive() -> Response:
         timestamp, nonce = args.get("timestamp", ""), args.get("nonce", "")
         verify_signature(cfg.wechat_token, args.get("signature"), timestamp, nonce)
         check_timestamp(timestamp, cfg.max_clock_skew_seconds)
-        raw = request.get_data(cache=False)
-        if len(raw) > cfg.max_body_bytes:
-            raise WebhookRejected(413, "body too large")
+        raw = _read_body(cfg.max_body_bytes)
         try:
             body = raw.decode("utf-8")
         except UnicodeDecodeError:
@@ -105,6 +103,21 @@ def receive() -> Response:
     if safe_mode:
         xml_reply = encrypt_reply(cfg, xml_reply, nonce, timestamp)
     return Response(xml_reply, mimetype="application/xml")
+
+
+def _read_body(limit: int) -> bytes:
+    """Read at most limit bytes; a longer body (also when chunked, with no Content-Length) is 413."""
+    stream = request.environ["wsgi.input"] if request.content_length is None else request.stream
+    chunks, size = [], 0
+    while True:
+        chunk = stream.read(min(65536, limit + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            raise WebhookRejected(413, "body too large")
+    return b"".join(chunks)
 
 
 def _claim(key: str, inbound: Inbound) -> tuple[bool, InboundMessage | None]:

@@ -109,7 +109,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_config(db_url: str, **overrides: object) -> Config:
+def make_config(db_url: str, **overrides: object) -> Config:
     values: dict[str, object] = dict(
         wechat_token=TEST_TOKEN, wechat_appid=TEST_APPID, wechat_appsecret="test-secret",
         wechat_encoding_aes_key=TEST_AES_KEY, database_url=db_url, secret_key="test-secret-key",
@@ -137,7 +137,7 @@ class LiveServer:
 
 @pytest.fixture
 def config(db_url: str) -> Config:
-    return test_config(db_url)
+    return make_config(db_url)
 
 
 @pytest.fixture
@@ -163,10 +163,31 @@ def wechat(live: LiveServer, config: Config):  # type: ignore[no-untyped-def]
                         appid=config.wechat_appid)
 
 
-@pytest.fixture
-def demo_villages(db_url: str) -> None:
-    """Towns and villages of the demo county."""
-    from bot.demo import load_villages
+def add_villages(spec: dict[str, list[tuple[str, str]]]) -> dict[str, int]:
+    """Create towns and villages: {town: [(village, phone), …]} → {village name: id}."""
+    from bot.models.core import Town, Village
 
+    ids: dict[str, int] = {}
     with db.session_scope() as s:
-        load_villages(s)
+        for town_name, villages in spec.items():
+            town = Town(name=town_name, phone="0599-6000000")
+            s.add(town)
+            s.flush()
+            for name, phone in villages:
+                v = Village(name=name, town_id=town.id, phone=phone)
+                s.add(v)
+                s.flush()
+                ids[name] = v.id  # type: ignore[assignment]
+    return ids
+
+
+TEST_VILLAGES = {
+    "石门乡": [("青石村", "0599-6810001"), ("上坝村", "0599-6810002")],
+    "柳塘镇": [("清石村", "0599-6820001"), ("杨柳村", "0599-6820002")],
+}
+
+
+@pytest.fixture
+def villages(db_url: str) -> dict[str, int]:
+    """A few towns and villages, including two that sound alike (青石村 / 清石村)."""
+    return add_villages(TEST_VILLAGES)

@@ -6,3 +6,4 @@ from bot.models.outbox import OutboxMessage  # noqa: F401
 import bot.models.catalog  # noqa: F401,E402
 import bot.models.requests  # noqa: F401,E402
 import bot.models.notices  # noqa: F401,E402
+import bot.models.staff  # noqa: F401,E402

@@ -36,3 +36,22 @@ class OutboxMessage(SQLModel, table=True):
     sent_at: datetime | None = None
     last_error: str | None = Field(default=None, max_length=500)
     created_at: datetime = Field(default_factory=utcnow)
+    # Lower goes first: tag syncs (0) before the sends that rely on the tags (notices 5).
+    priority: int = Field(default=5, index=True)
+
+
+class DispatchWorker(SQLModel, table=True):
+    """A running dispatcher, so another one can tell a dead claimer's rows from a live one's.
+
+    A row left in `sending` by a worker whose heartbeat stopped (or whose process is gone on this
+    host) may or may not have reached WeChat: recovery marks it for review, or re-queues it where
+    WeChat dedupes the send (clientmsgid) or the call is idempotent (tag sync).
+    """
+
+    __tablename__ = "dispatch_worker"
+
+    worker_id: str = Field(primary_key=True, max_length=64)
+    host: str = Field(default="", max_length=128)
+    pid: int = Field(default=0)
+    started_at: datetime = Field(default_factory=utcnow)
+    heartbeat_at: datetime = Field(default_factory=utcnow, index=True)

@@ -1,0 +1,344 @@
+"""Question matcher: a resident's words → a catalog item or service guide (or an honest "don't know").
+
+Pipeline, per question:
+1. normalise (width, script, noise, fillers, dialect) and map synonyms to canonical terms;
+2. repair pinyin-typing slips against the catalog's own vocabulary (底保 → 低保);
+3. BM25 over character 1–2-grams as a cheap pre-filter (title/keywords strong, body weak);
+4. re-rank the few candidates on how much of the title the question covers (characters and
+   sounds), how much of the question the document explains, and whether the question's intent
+   (apply / who is on the list / how much) fits the document;
+5. a margin rule: answer only when the best clearly leads, else offer choices, else fall back.
+"""
+from __future__ import annotations
+
+import heapq
+import math
+from array import array
+from collections import Counter
+from dataclasses import dataclass
+from typing import Iterable, Literal, Sequence
+
+from rapidfuzz.distance import LCSseq
+
+from content.normalize import Lexicon, Replacer, TextNormalizer, load_lexicon
+from content.phonetic import common_words, sounds
+
+
+COMMON_FREQ = 10   # a span this frequent in everyday Chinese is a word, not a typo
+
+
+@dataclass(frozen=True)
+class Doc:
+    key: str
+    type: str
+    title: str
+    domain: str = ""
+    keywords: tuple[str, ...] = ()
+    body: str = ""
+    village: str | None = None
+
+
+@dataclass
+class Match:
+    doc: Doc
+    score: float
+
+
+@dataclass
+class MatchResult:
+    kind: Literal["answer", "choices", "fallback"]
+    matches: list[Match]
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """Weights and thresholds; chosen on a held-out split of the tuning set (bench/matcher_quality.py)."""
+    k1: float = 1.2
+    b: float = 0.75
+    body_weight: float = 0.3
+    body_chars: int = 400          # body beyond this adds little and costs memory
+    candidates: int = 30
+    max_df_ratio: float = 0.25     # grams in more docs than this say nothing; skip their postings
+    w_title: float = 0.40          # share of the title the question covers (chars & sounds)
+    w_bigram: float = 0.15         # … as adjacent pairs (rewards the title's words, not scattered chars)
+    w_question: float = 0.30       # share of the question's topic the document explains
+    w_body: float = 0.0            # … counting the body text too
+    w_bm25: float = 0.15           # BM25 relative to the best candidate
+    facet_bonus: float = 8.0       # intent fits (apply → guide, "who" → list, "how much" → standard)
+    facet_penalty: float = 6.0
+    answer_min: float = 55.0
+    answer_margin: float = 8.0
+    choice_min: float = 40.0
+    choice_window: float = 15.0
+
+
+@dataclass
+class _DocInfo:
+    doc: Doc
+    title: str          # canonical, no spaces
+    title_bigrams: frozenset[str]
+    aliases: tuple[str, ...]               # canonical keywords
+    strong_chars: frozenset[str]           # characters of title + keywords
+    body_chars: frozenset[str]
+    facets: frozenset[str]
+
+
+class _Partition:
+    """Postings of one eligibility group (county-wide, or one village), so filtering is free."""
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.strong: dict[str, tuple[array, array]] = {}
+        self.body: dict[str, tuple[array, array]] = {}
+
+
+def _grams(text: str, unigrams: bool = True) -> Counter:
+    out: Counter = Counter()
+    for seg in text.split():
+        if unigrams:
+            out.update(seg)
+        out.update(seg[i:i + 2] for i in range(len(seg) - 1))
+    return out
+
+
+def _bigrams(text: str) -> set[str]:
+    return {text[i:i + 2] for i in range(len(text) - 1)}
+
+
+class Matcher:
+    """Immutable index over a set of documents; build a new one when content changes."""
+
+    def __init__(self, normalizer: TextNormalizer, tuning: Tuning | None = None) -> None:
+        self.norm = normalizer
+        self.lex: Lexicon = normalizer.lexicon
+        self.tuning = tuning or Tuning()
+        self.docs: list[_DocInfo] = []
+        self.parts: dict[str | None, _Partition] = {}
+        self.char_idf: dict[str, float] = {}
+        self.known_bigrams: set[str] = set()
+        self.sound_vocab: dict[str, list[str]] = {}
+        self.max_term = 2
+        self.common: dict[str, int] = {}
+        frames = {w: " " for w in self.lex.frame_words}
+        self.cues: dict[str, list[str]] = {}
+        for name, spec in self.lex.facets.items():
+            cues = [self.norm.document(c).replace(" ", "") for c in spec.get("cues") or ()]
+            self.cues[name] = sorted({c for c in cues if c}, key=len, reverse=True)
+            frames.update({c: " " for c in self.cues[name]})
+        self._strip_frames = Replacer(frames)
+
+    # ------------------------------------------------------------------ build
+    @classmethod
+    def build(cls, docs: Iterable[Doc], synonyms: Sequence[Sequence[str]] = (),
+              tuning: Tuning | None = None, lexicon: Lexicon | None = None) -> "Matcher":
+        """Index docs; `synonyms` are the groups in force (first term canonical)."""
+        self = cls(TextNormalizer(synonyms, lexicon or load_lexicon()), tuning)
+        t = self.tuning
+        staged: list[tuple[int, Counter, Counter]] = []
+        lengths: dict[str | None, list[float]] = {}
+        char_df: Counter = Counter()
+        strong_vocab: set[str] = set()
+        words = common_words()
+        for doc in docs:
+            info, strong_text, body_text = self._describe(doc)
+            idx = len(self.docs)
+            self.docs.append(info)
+            sg, bg = _grams(strong_text), _grams(body_text, unigrams=False)
+            staged.append((idx, sg, bg))
+            part = lengths.setdefault(doc.village, [0.0, 0.0, 0])
+            part[0] += sum(sg.values())
+            part[1] += sum(bg.values())
+            part[2] += 1
+            char_df.update(set(strong_text.replace(" ", "")) | info.body_chars)
+            for seg in strong_text.split():
+                self.known_bigrams.update(_bigrams(seg))
+                for n in (2, 3, 4):
+                    strong_vocab.update(g for i in range(len(seg) - n + 1)
+                                        if (g := seg[i:i + n]) in words)
+            strong_vocab.update(a for a in info.aliases if 2 <= len(a) <= 6)
+            self.known_bigrams.update(g for g in bg if len(g) == 2)
+        avg = {v: (s / max(c, 1), b / max(c, 1)) for v, (s, b, c) in lengths.items()}
+        for idx, sg, bg in staged:
+            village = self.docs[idx].doc.village
+            part = self.parts.get(village)
+            if part is None:
+                part = self.parts[village] = _Partition()
+            part.n += 1
+            self._post(part.strong, idx, sg, avg[village][0])
+            self._post(part.body, idx, bg, avg[village][1])
+        total = max(len(self.docs), 1)
+        self.char_idf = {c: math.log(1 + total / (df + 0.5)) for c, df in char_df.items()}
+        self.unknown_idf = math.log(1 + total / 0.5)
+        for term in self.norm.synonyms:       # variants too: 底保 should find 低保 before canon
+            if 2 <= len(term) <= 6:
+                strong_vocab.add(term)
+                self.known_bigrams.update(_bigrams(term))
+        self.common = words
+        for term in strong_vocab:
+            bucket = self.sound_vocab.setdefault(sounds(term), [])
+            if len(bucket) < 8:
+                bucket.append(term)
+        self.max_term = max((len(t) for t in strong_vocab), default=2)
+        return self
+
+    def _describe(self, doc: Doc) -> tuple[_DocInfo, str, str]:
+        norm = self.norm
+        title = norm.document(doc.title)
+        kws = [norm.document(k) for k in doc.keywords if k and k.strip()]
+        body = norm.document(f"{doc.domain} {doc.body[: self.tuning.body_chars]}")
+        flat_title = title.replace(" ", "")
+        facets = set()
+        for name, spec in self.lex.facets.items():
+            if doc.type in (spec.get("doc_types") or ()):
+                facets.add(name)
+            elif any(m in doc.title for m in spec.get("title_markers") or ()):
+                facets.add(name)
+        strong_text = " ".join([title, *kws])
+        info = _DocInfo(
+            doc=doc,
+            title=flat_title,
+            title_bigrams=frozenset(g for seg in title.split() for g in _bigrams(seg)),
+            aliases=tuple(k.replace(" ", "") for k in kws),
+            strong_chars=frozenset(strong_text.replace(" ", "")),
+            body_chars=frozenset(body.replace(" ", "")),
+            facets=frozenset(facets),
+        )
+        return info, strong_text, body
+
+    def _post(self, postings: dict, idx: int, grams: Counter, avgdl: float) -> None:
+        k1, b = self.tuning.k1, self.tuning.b
+        dl = sum(grams.values())
+        norm = k1 * (1 - b + b * dl / avgdl) if avgdl else k1
+        for g, tf in grams.items():
+            entry = postings.get(g)
+            if entry is None:
+                entry = postings[g] = (array("i"), array("f"))
+            entry[0].append(idx)
+            entry[1].append(tf * (k1 + 1) / (tf + norm))
+
+    # ------------------------------------------------------------------ query
+    def correct(self, text: str) -> str:
+        """Replace spans that are unknown to the catalog but sound like a catalog term."""
+        out_segs = []
+        for seg in text.split():
+            snd = sounds(seg)
+            out: list[str] = []
+            i, n = 0, len(seg)
+            while i < n:
+                for size in range(min(self.max_term, n - i), 1, -1):
+                    span = seg[i:i + size]
+                    if all(bg in self.known_bigrams for bg in _bigrams(span)):
+                        continue
+                    if self.common.get(span, 0) >= COMMON_FREQ:
+                        continue
+                    terms = self.sound_vocab.get(snd[i:i + size])
+                    if not terms:
+                        continue
+                    best = max(terms, key=lambda t: sum(a == c for a, c in zip(t, span)))
+                    shared = sum(a == c for a, c in zip(best, span))
+                    if shared == 0 and size < 3:
+                        continue
+                    out.append(best)
+                    i += size
+                    break
+                else:
+                    out.append(seg[i])
+                    i += 1
+            out_segs.append("".join(out))
+        return self.norm.canon(" ".join(out_segs))
+
+    def analyse(self, question: str) -> tuple[str, str, set[str]]:
+        """→ (canonical question, its topic words only, intents)."""
+        q = self.correct(self.norm.question(question))
+        flat = q.replace(" ", "")
+        intents = {name for name, cues in self.cues.items() if any(c in flat for c in cues)}
+        topic = self._strip_frames(flat).replace(" ", "")
+        return q, topic, intents
+
+    def _bm25(self, q: str, village: str | None) -> dict[int, float]:
+        parts = [p for p in (self.parts.get(None), self.parts.get(village) if village else None) if p]
+        total = sum(p.n for p in parts)
+        if not total:
+            return {}
+        t = self.tuning
+        acc: dict[int, float] = {}
+        get = acc.get
+        max_df = max(50, t.max_df_ratio * total)
+        for field, weight, grams in (("strong", 1.0, _grams(q)), ("body", t.body_weight, _grams(q, False))):
+            for g in grams:
+                lists = [e for p in parts if (e := getattr(p, field).get(g)) is not None]
+                df = sum(len(e[0]) for e in lists)
+                if not df or df > max_df:
+                    continue
+                idf = weight * math.log(1 + (total - df + 0.5) / (df + 0.5))
+                for ids, ws in lists:
+                    for d, w in zip(ids, ws):
+                        acc[d] = get(d, 0.0) + idf * w
+        return acc
+
+    def features(self, question: str, village: str | None = None) -> list[tuple[Doc, tuple[float, ...]]]:
+        """Pre-filtered candidates with their evidence (cover, bigram, explained, body, bm25, facet)."""
+        q, topic, intents = self.analyse(question)
+        if not topic:
+            return []
+        acc = self._bm25(q, village)
+        if not acc:
+            return []
+        t = self.tuning
+        top = heapq.nlargest(t.candidates, acc.items(), key=lambda kv: (kv[1], -kv[0]))
+        best_bm25 = top[0][1]
+        flat = q.replace(" ", "")
+        q_bigrams = {g for seg in q.split() for g in _bigrams(seg)}
+        idf = self.char_idf
+        topic_w = [idf.get(c, self.unknown_idf) for c in topic]
+        topic_total = sum(topic_w)
+        out = []
+        for idx, bm in top:
+            info = self.docs[idx]
+            cover = LCSseq.similarity(info.title, flat) / max(len(info.title), 1)
+            for alias in info.aliases:
+                if len(alias) >= 2:
+                    cover = max(cover, LCSseq.similarity(alias, flat) / len(alias))
+            bigram = (len(info.title_bigrams & q_bigrams) / len(info.title_bigrams)
+                      if info.title_bigrams else cover)
+            strong = sum(w for c, w in zip(topic, topic_w) if c in info.strong_chars) / topic_total
+            anywhere = sum(w for c, w in zip(topic, topic_w)
+                           if c in info.strong_chars or c in info.body_chars) / topic_total
+            facet = 0.0
+            if intents:
+                facet = 1.0 if intents & info.facets else -1.0
+            out.append((info.doc, (cover, bigram, strong, anywhere, bm / best_bm25, facet)))
+        return out
+
+    def combine(self, feats: tuple[float, ...]) -> float:
+        t = self.tuning
+        cover, bigram, strong, anywhere, bm, facet = feats
+        s = 100 * (t.w_title * cover + t.w_bigram * bigram + t.w_question * strong
+                   + t.w_body * anywhere + t.w_bm25 * bm)
+        s += t.facet_bonus * facet if facet > 0 else t.facet_penalty * facet
+        return round(max(0.0, min(100.0, s)), 1)
+
+    def score(self, question: str, village: str | None = None) -> list[Match]:
+        """All candidates that survive the pre-filter, best first, scored 0–100."""
+        out = [Match(doc, self.combine(f)) for doc, f in self.features(question, village)]
+        out.sort(key=lambda m: -m.score)
+        return out
+
+    def match(self, question: str, village: str | None = None, limit: int = 4) -> MatchResult:
+        ranked = self.score(question, village)
+        t = self.tuning
+        limit = max(2, limit)
+        if not ranked or ranked[0].score < t.choice_min:
+            return MatchResult("fallback", [])
+        best = ranked[0].score
+        second = ranked[1].score if len(ranked) > 1 else 0.0
+        if best >= t.answer_min and best - second >= t.answer_margin:
+            return MatchResult("answer", ranked[:limit])
+        floor = max(t.choice_min, best - t.choice_window)
+        options = [m for m in ranked if m.score >= floor][:limit]
+        if len(options) < 2:
+            options = ranked[:2]
+        if len(options) < 2:
+            return MatchResult("answer" if best >= t.answer_min else "fallback",
+                               options if best >= t.answer_min else [])
+        return MatchResult("choices", options)

@@ -1,0 +1,122 @@
+"""Text normalisation shared by the matcher's index and its questions.
+
+Both sides go through the same steps, so a catalog written in official terms and a question
+typed (or spoken) in village words meet in one canonical form.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
+
+import opencc
+import yaml
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+
+# CJK unified ideographs (+ extension A), ASCII letters and digits carry meaning; everything
+# else (punctuation, emoji, symbols) becomes a segment break.
+_NOISE = re.compile(r"[^0-9a-z\u3400-\u4dbf\u4e00-\u9fff]+")
+_T2S = opencc.OpenCC("t2s")
+
+
+def basic_normalize(text: str) -> str:
+    """Full→half width, traditional→simplified, lower case, noise→single spaces."""
+    text = unicodedata.normalize("NFKC", text or "")
+    text = _T2S.convert(text).lower()
+    return _NOISE.sub(" ", text).strip()
+
+
+class Replacer:
+    """Longest-match, single-pass phrase replacement.
+
+    A dict probe per position and length beats a regex alternation of hundreds of phrases,
+    and single pass means a replacement is never itself rewritten (no chains, no loops).
+    """
+
+    def __init__(self, mapping: Mapping[str, str]):
+        self.mapping = {k: v for k, v in mapping.items() if k}
+        self.max_len = max((len(k) for k in self.mapping), default=0)
+
+    def __call__(self, text: str) -> str:
+        if not self.mapping:
+            return text
+        out: list[str] = []
+        i, n, mapping, max_len = 0, len(text), self.mapping, self.max_len
+        while i < n:
+            for size in range(min(max_len, n - i), 0, -1):
+                repl = mapping.get(text[i:i + size])
+                if repl is not None:
+                    out.append(repl)
+                    i += size
+                    break
+            else:
+                out.append(text[i])
+                i += 1
+        return "".join(out)
+
+
+def synonym_map(groups: Iterable[Sequence[str]]) -> dict[str, str]:
+    """Each group's first term is canonical; later groups never override an earlier mapping."""
+    mapping: dict[str, str] = {}
+    for group in groups:
+        terms = [basic_normalize(t).replace(" ", "") for t in group if t and str(t).strip()]
+        if len(terms) < 2:
+            continue
+        canonical = terms[0]
+        for term in terms:
+            mapping.setdefault(term, canonical)
+    return mapping
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """Generic knowledge of how residents phrase questions (see data/lexicon.yaml)."""
+    rewrites: dict[str, str] = field(default_factory=dict)
+    fillers: tuple[str, ...] = ()
+    frame_words: tuple[str, ...] = ()
+    facets: dict[str, dict] = field(default_factory=dict)
+
+
+@lru_cache(maxsize=4)
+def load_lexicon(path: str | None = None) -> Lexicon:
+    raw = yaml.safe_load(Path(path or DATA_DIR / "lexicon.yaml").read_text(encoding="utf-8")) or {}
+    return Lexicon(
+        rewrites={str(k): str(v) for k, v in (raw.get("rewrites") or {}).items()},
+        fillers=tuple(str(x) for x in raw.get("fillers") or ()),
+        frame_words=tuple(str(x) for x in raw.get("frame_words") or ()),
+        facets={str(k): dict(v or {}) for k, v in (raw.get("facets") or {}).items()},
+    )
+
+
+def default_synonyms(path: str | Path | None = None) -> list[list[str]]:
+    """The shipped synonym groups (data/synonyms.yaml); the importer seeds the DB with them."""
+    raw = yaml.safe_load(Path(path or DATA_DIR / "synonyms.yaml").read_text(encoding="utf-8")) or []
+    return [[str(t) for t in group] for group in raw if isinstance(group, list)]
+
+
+class TextNormalizer:
+    """Question and document normalisation bound to one synonym set."""
+
+    def __init__(self, synonyms: Iterable[Sequence[str]] = (), lexicon: Lexicon | None = None):
+        self.lexicon = lexicon or load_lexicon()
+        spoken: dict[str, str] = {f: "" for f in self.lexicon.fillers}
+        spoken.update(self.lexicon.rewrites)
+        self._spoken = Replacer(spoken)
+        self.synonyms = synonym_map(synonyms)
+        self._canon = Replacer(self.synonyms)
+
+    def canon(self, text: str) -> str:
+        """Synonyms → canonical form, segment by segment."""
+        return " ".join(self._canon(seg) for seg in text.split())
+
+    def document(self, text: str) -> str:
+        return self.canon(basic_normalize(text))
+
+    def question(self, text: str) -> str:
+        """Clean a resident's message: width, script, noise, fillers, dialect, synonyms."""
+        segs = (self._spoken(seg) for seg in basic_normalize(text).split())
+        return self.canon(" ".join(s for s in segs if s))
