@@ -88,5 +88,5 @@ def _error_page(exc):  # type: ignore[no-untyped-def]
 
 
 # Views register their routes on `bp` when imported.
-from admin.views import account, dashboard, villages, followers, content, questions  # noqa: E402,F401
+from admin.views import account, dashboard, villages, followers, _pending  # noqa: E402,F401
 from admin.views import requests as requests_views, notices, staff_accounts  # noqa: E402,F401

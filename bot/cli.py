@@ -11,7 +11,7 @@ from bot import db
 from bot.config import Config
 
 # Domain command modules attach their commands to `cli` when imported (keep additive).
-COMMAND_MODULES = ["bot.cli_content", "bot.cli_requests", "bot.cli_notices", "bot.cli_chat"]
+COMMAND_MODULES = ["bot.cli_content", "bot.cli_requests", "bot.cli_notices", "bot.cli_chat", "bot.cli_staff"]
 
 
 @click.group()
@@ -50,6 +50,9 @@ def serve(host: str, port: int, no_clock: bool) -> None:
         from bot.demo import load_demo_if_empty
 
         load_demo_if_empty()
+        from bot.cli_staff import print_demo_admin
+
+        print_demo_admin()
     from bot.app import create_app
 
     app = create_app(config)

@@ -50,6 +50,11 @@ class Config:
     # Template IDs configured in the official account (empty = template channel unavailable).
     template_notice_id: str = ""
     template_request_id: str = ""
+    # Disclosure requests (依申请公开): who answers, where remedies go (they appear in reply letters).
+    disclosure_agency: str = "本机关"
+    disclosure_review_body: str = "依法履行行政复议职责的人民政府"
+    disclosure_court: str = "有管辖权的人民法院"
+    disclosure_contact: str = ""  # where to pick up documents / phone, shown to applicants
     # Whether the clock also runs inside `serve` (dev convenience).
     load_demo: bool = True
     log_level: str = "INFO"
@@ -75,6 +80,10 @@ class Config:
             conversation_ttl_minutes=_int(env.get("CONVERSATION_TTL_MINUTES"), cls.conversation_ttl_minutes),
             template_notice_id=env.get("WECHAT_TEMPLATE_NOTICE_ID", ""),
             template_request_id=env.get("WECHAT_TEMPLATE_REQUEST_ID", ""),
+            disclosure_agency=env.get("DISCLOSURE_AGENCY", cls.disclosure_agency),
+            disclosure_review_body=env.get("DISCLOSURE_REVIEW_BODY", cls.disclosure_review_body),
+            disclosure_court=env.get("DISCLOSURE_COURT", cls.disclosure_court),
+            disclosure_contact=env.get("DISCLOSURE_CONTACT", cls.disclosure_contact),
             load_demo=_bool(env.get("LOAD_DEMO"), True),
             log_level=env.get("LOG_LEVEL", "INFO"),
         )

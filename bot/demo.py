@@ -14,27 +14,32 @@ DATA = Path(__file__).resolve().parent.parent / "content" / "data"
 log = logging.getLogger("bot.demo")
 
 
+def _aliases(value: object) -> str:
+    if isinstance(value, list):
+        return "、".join(str(a) for a in value if a)
+    return str(value or "")
+
+
 def load_villages(session: Session, path: Path = DATA / "villages.yaml") -> int:
-    """Upsert towns and villages from YAML: towns: [{name, phone, villages: [{name, phone, aliases}]}]."""
+    """Upsert towns and villages from YAML (format: see content/data/villages.yaml)."""
     doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    count = 0
+    towns: dict[str, Town] = {}
     for t in doc.get("towns", []):
-        town = session.exec(select(Town).where(Town.name == t["name"])).first()
-        if town is None:
-            town = Town(name=t["name"])
-        town.phone = str(t.get("phone", "") or "")
+        town = session.exec(select(Town).where(Town.name == t["name"])).first() or Town(name=t["name"])
+        town.phone = str(t.get("service_center_phone") or t.get("phone") or "")
+        town.aliases = _aliases(t.get("aliases"))
         session.add(town)
         session.flush()
-        for v in t.get("villages", []):
-            village = session.exec(select(Village).where(Village.name == v["name"])).first()
-            if village is None:
-                village = Village(name=v["name"])
-            village.town_id = town.id
-            village.phone = str(v.get("phone", "") or "")
-            aliases = v.get("aliases") or []
-            village.aliases = "、".join(aliases) if isinstance(aliases, list) else str(aliases)
-            session.add(village)
-            count += 1
+        towns[town.name] = town
+    count = 0
+    for v in doc.get("villages", []):
+        village = session.exec(select(Village).where(Village.name == v["name"])).first() or Village(name=v["name"])
+        town = towns.get(v.get("town", ""))
+        village.town_id = town.id if town else None
+        village.phone = str(v.get("committee_phone") or v.get("phone") or "")
+        village.aliases = _aliases(v.get("aliases"))
+        session.add(village)
+        count += 1
     session.flush()
     return count
 

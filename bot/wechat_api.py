@@ -113,7 +113,14 @@ class TokenStore(Protocol):
 
 
 class _LockingStore:
-    """The refresh protocol shared by the DB and Redis stores; subclasses provide the primitives."""
+    """The refresh protocol shared by the DB and Redis stores; subclasses provide the primitives.
+
+    A refresher that dies keeps the lease only until it runs out (`lease_seconds`); the others
+    wait at most `wait_seconds` for a refresh before giving up (the send is then not attempted).
+    """
+
+    lease_seconds: float = LEASE_SECONDS
+    wait_seconds: float = WAIT_FOR_REFRESH
 
     def get(self) -> CachedToken | None:
         raise NotImplementedError
@@ -138,7 +145,7 @@ class _LockingStore:
         def good(tok: CachedToken | None) -> bool:
             return tok is not None and tok.token != stale and tok.fresh(margin)
 
-        deadline = time.monotonic() + WAIT_FOR_REFRESH
+        deadline = time.monotonic() + self.wait_seconds
         delay = 0.02
         while True:
             current = self.get()
@@ -185,9 +192,11 @@ class DBTokenStore(_LockingStore):
     guarded UPDATE (SQLite: under BEGIN IMMEDIATE; PostgreSQL: the row lock re-checks the guard),
     so only one process fetches; `version` identifies the lease holder."""
 
-    def __init__(self, appid: str, database_url: str | None = None) -> None:
+    def __init__(self, appid: str, database_url: str | None = None, *, lease_seconds: float = LEASE_SECONDS,
+                 wait_seconds: float = WAIT_FOR_REFRESH) -> None:
         self.appid = appid
         self.database_url = database_url
+        self.lease_seconds, self.wait_seconds = lease_seconds, wait_seconds
 
     def get(self) -> CachedToken | None:
         from bot.db import session_scope
@@ -207,7 +216,7 @@ class DBTokenStore(_LockingStore):
         from bot.models.core import AccessToken
 
         now = utcnow()
-        lease = _to_utc(time.time() + LEASE_SECONDS)
+        lease = _to_utc(time.time() + self.lease_seconds)
         try:
             with session_scope(self.database_url) as s:
                 row = s.get(AccessToken, self.appid)
@@ -267,10 +276,12 @@ class RedisTokenStore(_LockingStore):
 
     _UNLOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
 
-    def __init__(self, appid: str, redis_url: str, prefix: str = "cunwu:wechat_token") -> None:
+    def __init__(self, appid: str, redis_url: str, prefix: str = "cunwu:wechat_token", *,
+                 lease_seconds: float = LEASE_SECONDS, wait_seconds: float = WAIT_FOR_REFRESH) -> None:
         import redis
 
         self.appid = appid
+        self.lease_seconds, self.wait_seconds = lease_seconds, wait_seconds
         self.redis = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=3)
         self.key = f"{prefix}:{appid}"
         self.lock_key = f"{prefix}:{appid}:lock"
@@ -284,7 +295,7 @@ class RedisTokenStore(_LockingStore):
 
     def _acquire(self) -> object | None:
         handle = uuid.uuid4().hex
-        if self.redis.set(self.lock_key, handle, nx=True, px=int(LEASE_SECONDS * 1000)):
+        if self.redis.set(self.lock_key, handle, nx=True, px=int(self.lease_seconds * 1000)):
             return handle
         return None
 
@@ -401,22 +412,29 @@ class WeChatAPI:
 
     # ----------------------------------------------------------------- access token
     def access_token(self, stale: str | None = None) -> str:
-        """The shared token; `stale` = the token WeChat just refused, which must be replaced."""
+        """The shared token; `stale` = the token WeChat just refused, which must be replaced.
+
+        Any failure here means the message itself was never sent, so it surfaces as
+        SendNotAttempted (store down, fetch timed out, WeChat refused the credentials).
+        """
         now = time.time()
         if stale is None and self._cached is not None:
             tok, read_at = self._cached
             if now - read_at < self.cache_seconds and tok.fresh(self.refresh_margin, now):
                 return tok.token
-        if stale is None:
-            tok = self.store.get()
-            if tok is not None and tok.fresh(self.refresh_margin, now):
-                self._cached = (tok, now)
-                return tok.token
         try:
+            if stale is None:
+                current = self.store.get()
+                if current is not None and current.fresh(self.refresh_margin, now):
+                    self._cached = (current, now)
+                    return current.token
             tok = self.store.refresh_with_lock(self._fetch_token, stale=stale, margin=self.refresh_margin)
+        except SendNotAttempted:
+            raise
         except SendOutcomeUnknown as exc:
-            # Fetching the token failed, so the message itself was never sent.
             raise SendNotAttempted(f"access token fetch failed: {exc}", path="/cgi-bin/stable_token") from exc
+        except Exception as exc:  # noqa: BLE001 - database/Redis trouble: nothing was sent
+            raise SendNotAttempted(f"access token store failed: {exc.__class__.__name__}: {exc}") from exc
         self._cached = (tok, time.time())
         return tok.token
 

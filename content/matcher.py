@@ -58,7 +58,8 @@ class Tuning:
     body_weight: float = 0.3
     body_chars: int = 400          # body beyond this adds little and costs memory
     candidates: int = 30
-    max_df_ratio: float = 0.25     # grams in more docs than this say nothing; skip their postings
+    max_df_ratio: float = 0.25     # grams in more docs than this say little; skip their postings
+    max_df: int = 2000             # … and at any corpus size no more than this (speed at 50k docs)
     w_title: float = 0.40          # share of the title the question covers (chars & sounds)
     w_bigram: float = 0.15         # … as adjacent pairs (rewards the title's words, not scattered chars)
     w_question: float = 0.30       # share of the question's topic the document explains
@@ -78,8 +79,8 @@ class _DocInfo:
     title: str          # canonical, no spaces
     title_bigrams: frozenset[str]
     aliases: tuple[str, ...]               # canonical keywords
-    strong_chars: frozenset[str]           # characters of title + keywords
-    body_chars: frozenset[str]
+    strong_chars: str                      # distinct characters of title + keywords
+    body_chars: str                        # distinct characters (a str is far smaller than a set)
     facets: frozenset[str]
 
 
@@ -88,8 +89,9 @@ class _Partition:
 
     def __init__(self) -> None:
         self.n = 0
-        self.strong: dict[str, tuple[array, array]] = {}
-        self.body: dict[str, tuple[array, array]] = {}
+        # gram → array of interleaved (doc index, BM25 term weight) pairs
+        self.strong: dict[str, array] = {}
+        self.body: dict[str, array] = {}
 
 
 def _grams(text: str, unigrams: bool = True) -> Counter:
@@ -99,6 +101,10 @@ def _grams(text: str, unigrams: bool = True) -> Counter:
             out.update(seg)
         out.update(seg[i:i + 2] for i in range(len(seg) - 1))
     return out
+
+
+def _by_score(kv: tuple[float, float]) -> tuple[float, float]:
+    return kv[1], -kv[0]      # ties → earlier document, so results are deterministic
 
 
 def _bigrams(text: str) -> set[str]:
@@ -149,7 +155,7 @@ class Matcher:
             part[0] += sum(sg.values())
             part[1] += sum(bg.values())
             part[2] += 1
-            char_df.update(set(strong_text.replace(" ", "")) | info.body_chars)
+            char_df.update(set(info.strong_chars) | set(info.body_chars))
             for seg in strong_text.split():
                 self.known_bigrams.update(_bigrams(seg))
                 for n in (2, 3, 4):
@@ -199,8 +205,8 @@ class Matcher:
             title=flat_title,
             title_bigrams=frozenset(g for seg in title.split() for g in _bigrams(seg)),
             aliases=tuple(k.replace(" ", "") for k in kws),
-            strong_chars=frozenset(strong_text.replace(" ", "")),
-            body_chars=frozenset(body.replace(" ", "")),
+            strong_chars="".join(sorted(set(strong_text.replace(" ", "")))),
+            body_chars="".join(sorted(set(body.replace(" ", "")))),
             facets=frozenset(facets),
         )
         return info, strong_text, body
@@ -212,9 +218,9 @@ class Matcher:
         for g, tf in grams.items():
             entry = postings.get(g)
             if entry is None:
-                entry = postings[g] = (array("i"), array("f"))
-            entry[0].append(idx)
-            entry[1].append(tf * (k1 + 1) / (tf + norm))
+                entry = postings[g] = array("d")
+            entry.append(idx)
+            entry.append(tf * (k1 + 1) / (tf + norm))
 
     # ------------------------------------------------------------------ query
     def correct(self, text: str) -> str:
@@ -263,16 +269,17 @@ class Matcher:
         t = self.tuning
         acc: dict[int, float] = {}
         get = acc.get
-        max_df = max(50, t.max_df_ratio * total)
+        max_df = max(50.0, min(t.max_df_ratio * total, t.max_df))
         for field, weight, grams in (("strong", 1.0, _grams(q)), ("body", t.body_weight, _grams(q, False))):
             for g in grams:
                 lists = [e for p in parts if (e := getattr(p, field).get(g)) is not None]
-                df = sum(len(e[0]) for e in lists)
+                df = sum(len(e) for e in lists) // 2
                 if not df or df > max_df:
                     continue
                 idf = weight * math.log(1 + (total - df + 0.5) / (df + 0.5))
-                for ids, ws in lists:
-                    for d, w in zip(ids, ws):
+                for entry in lists:
+                    it = iter(entry)
+                    for d, w in zip(it, it):
                         acc[d] = get(d, 0.0) + idf * w
         return acc
 
@@ -285,7 +292,7 @@ class Matcher:
         if not acc:
             return []
         t = self.tuning
-        top = heapq.nlargest(t.candidates, acc.items(), key=lambda kv: (kv[1], -kv[0]))
+        top = heapq.nlargest(t.candidates, acc.items(), key=_by_score)
         best_bm25 = top[0][1]
         flat = q.replace(" ", "")
         q_bigrams = {g for seg in q.split() for g in _bigrams(seg)}
@@ -294,7 +301,7 @@ class Matcher:
         topic_total = sum(topic_w)
         out = []
         for idx, bm in top:
-            info = self.docs[idx]
+            info = self.docs[int(idx)]
             cover = LCSseq.similarity(info.title, flat) / max(len(info.title), 1)
             for alias in info.aliases:
                 if len(alias) >= 2:

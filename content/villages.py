@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 from bot.models.core import Town, Village
 
 _SUFFIXES = ("村民委员会", "村委会", "社区", "村")
+_TOWN_SUFFIXES = ("街道", "镇", "乡")
 
 
 @dataclass
@@ -50,6 +51,14 @@ def find_village(session: Session, text: str) -> VillageMatch:
     # A town named in the text narrows the choice (石门乡青石村).
     in_town = [v for v in villages if v.town_id in towns and _clean(towns[v.town_id]) in said]
     pool = in_town or villages
+    # A bare town name ("石门" for 石门乡, which also has a 石门村) is ambiguous: offer its villages.
+    for town_id, town_name in towns.items():
+        town_cores = {_clean(town_name)} | {_clean(town_name).removesuffix(x) for x in _TOWN_SUFFIXES}
+        if said in town_cores:
+            own = sorted((v for v in villages if v.town_id == town_id),
+                         key=lambda v: _core(_clean(v.name)) != said)
+            if own:
+                return VillageMatch(None, own[:6])
 
     exact = [v for v in pool if any(n in said for n in _names(v))]
     if not exact:

@@ -191,3 +191,16 @@ TEST_VILLAGES = {
 def villages(db_url: str) -> dict[str, int]:
     """A few towns and villages, including two that sound alike (青石村 / 清石村)."""
     return add_villages(TEST_VILLAGES)
+
+
+@pytest.fixture
+def fake_wechat() -> Iterator["FakeWeChat"]:  # noqa: F821 - imported lazily
+    """The fake WeChat API on loopback, accepting TEST_APPID / make_config's secret.
+
+    Point a config at it with make_config(db_url, wechat_api_base=fake_wechat.base_url,
+    wecom_api_base=fake_wechat.base_url).
+    """
+    from tests.fake_wechat import FakeWeChat
+
+    with FakeWeChat(appid=TEST_APPID, secret="test-secret") as fake:
+        yield fake

@@ -34,7 +34,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 from urllib.request import Request, urlopen
 
 DEFAULT_APPID = "wx0000000000000000"
@@ -704,6 +704,12 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     fake: FakeWeChat
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that gave up (read timeout) closes its end before a slow answer: not an error.
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            return
+        super().handle_error(request, client_address)
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: clients reuse connections, as with the real API
@@ -751,11 +757,9 @@ class RemoteFake:
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url.rstrip("/")
 
-    def _get(self, path: str, **params: Any) -> Any:
-        from urllib.parse import urlencode
-
+    def _get(self, endpoint: str, **params: Any) -> Any:
         qs = urlencode({k: v for k, v in params.items() if v is not None})
-        with urlopen(f"{self.base_url}{path}?{qs}", timeout=30) as resp:
+        with urlopen(f"{self.base_url}{endpoint}?{qs}", timeout=30) as resp:
             return json.loads(resp.read())
 
     def _op(self, op: str, **args: Any) -> Any:

@@ -265,3 +265,45 @@ def test_cached_token_replaced_elsewhere_is_picked_up_from_the_store(fake: FakeW
     b.get_tags()  # b's cached token is refused once; it finds a's new token in the store
     assert fake.token_fetches == 2
     assert isinstance(DBTokenStore(TEST_APPID, sqlite_url).get(), CachedToken)
+
+
+def test_from_config_uses_database_or_redis(fake_wechat: FakeWeChat, sqlite_url: str) -> None:
+    from tests.conftest import make_config
+
+    config = make_config(sqlite_url, wechat_api_base=fake_wechat.base_url, wecom_api_base=fake_wechat.base_url)
+    api = WeChatAPI.from_config(config)
+    assert isinstance(api.store, DBTokenStore)
+    api.send_custom_text("o_a", "你好")
+    assert DBTokenStore(TEST_APPID, sqlite_url).get().token == fake_wechat.current_token()  # type: ignore[union-attr]
+    redis_url = redis_or_skip()
+    api = WeChatAPI.from_config(make_config(sqlite_url, wechat_api_base=fake_wechat.base_url, redis_url=redis_url))
+    assert isinstance(api.store, RedisTokenStore)
+
+
+@pytest.mark.parametrize("kind", ["db", "redis"])
+def test_lease_of_a_crashed_refresher_runs_out(fake: FakeWeChat, sqlite_url: str, kind: str) -> None:
+    def store(lease: float) -> TokenStore:
+        if kind == "db":
+            return DBTokenStore(TEST_APPID, sqlite_url, lease_seconds=lease, wait_seconds=5)
+        return RedisTokenStore(TEST_APPID, redis_or_skip(), prefix="cunwu:test_lease", lease_seconds=lease,
+                               wait_seconds=5)
+
+    crashed = store(0.6)
+    if isinstance(crashed, RedisTokenStore):
+        crashed.redis.delete(crashed.key, crashed.lock_key)
+    assert crashed._acquire() is not None  # took the lease, then "died" without releasing it
+    api = make_api(fake, store(20))
+    started = time.monotonic()
+    api.get_tags()
+    assert time.monotonic() - started > 0.4  # it waited for the lease instead of stealing it
+    assert fake.token_fetches == 1
+    if isinstance(crashed, RedisTokenStore):
+        crashed.redis.delete(crashed.key, crashed.lock_key)
+
+
+def test_token_store_down_means_not_attempted(fake: FakeWeChat) -> None:
+    api = make_api(fake, RedisTokenStore(TEST_APPID, "redis://127.0.0.1:1/0"))  # nothing listens on port 1
+    with pytest.raises(SendNotAttempted) as info:
+        api.send_custom_text("o_a", "你好")
+    assert info.value.retryable
+    assert fake.requests() == []

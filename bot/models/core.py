@@ -16,6 +16,7 @@ class Town(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(index=True, unique=True, max_length=64)
     phone: str = Field(default="", max_length=64)  # 便民服务中心
+    aliases: str = Field(default="", max_length=256)  # separated by "、"
 
 
 class Village(SQLModel, table=True):

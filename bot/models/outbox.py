@@ -36,8 +36,9 @@ class OutboxMessage(SQLModel, table=True):
     sent_at: datetime | None = None
     last_error: str | None = Field(default=None, max_length=500)
     created_at: datetime = Field(default_factory=utcnow)
-    # Lower goes first: tag syncs (0) before the sends that rely on the tags (notices 5).
-    priority: int = Field(default=5, index=True)
+    # Lower goes first: single messages (tag syncs, replies' follow-ups, request status: 0) are
+    # not stuck behind a notice's fan-out to thousands of followers (5).
+    priority: int = Field(default=0, index=True)
 
 
 class DispatchWorker(SQLModel, table=True):

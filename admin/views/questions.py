@@ -1,0 +1,2 @@
+def open_count(s, sc):  # TEMPORARY
+    return 0

@@ -1,0 +1,105 @@
+"""`python -m bot staff …`: admin-panel accounts for the county, town offices and village clerks."""
+from __future__ import annotations
+
+import click
+from sqlmodel import select
+
+from bot import db
+from bot.cli import cli, setup
+from bot.models.staff import ROLE_LABELS, ROLES, StaffUser
+
+
+@cli.group()
+def staff() -> None:
+    """Admin-panel accounts (县级 / 乡镇 / 村)."""
+
+
+def _prompt_password(password: str | None) -> str:
+    if password:
+        return password
+    return click.prompt("密码", hide_input=True, confirmation_prompt="再输一次")
+
+
+@staff.command("add")
+@click.argument("username")
+@click.option("--role", type=click.Choice(ROLES), required=True, help="county=县级, town=乡镇, village=村")
+@click.option("--village", default=None, help="The village of a village clerk.")
+@click.option("--town", default=None, help="The town of town staff.")
+@click.option("--name", "display_name", default="", help="Name shown in the panel and audit trails.")
+@click.option("--password", default=None, help="Give the password here instead of being asked.")
+def add(username: str, role: str, village: str | None, town: str | None, display_name: str,
+        password: str | None) -> None:
+    """Create an account: `staff add USERNAME --role county|town|village [--village V] [--town T]`."""
+    from admin.accounts import AccountError, create_staff
+
+    setup()
+    pw = _prompt_password(password)
+    try:
+        with db.session_scope() as s:
+            user = create_staff(s, username, pw, role, village=village, town=town, display_name=display_name)
+            label = ROLE_LABELS[user.role]
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"已创建{label}账号 {username}。")
+
+
+@staff.command("passwd")
+@click.argument("username")
+@click.option("--password", default=None)
+def passwd(username: str, password: str | None) -> None:
+    """Set a new password (also unlocks the account and ends its sessions)."""
+    from admin.accounts import AccountError, set_password
+
+    setup()
+    pw = _prompt_password(password)
+    try:
+        with db.session_scope() as s:
+            user = s.exec(select(StaffUser).where(StaffUser.username == username)).first()
+            if user is None:
+                raise AccountError(f"没有账号 {username}。")
+            set_password(s, user, pw)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{username} 的密码已修改。")
+
+
+@staff.command("disable")
+@click.argument("username")
+@click.option("--enable", is_flag=True, help="Enable the account again instead.")
+def disable(username: str, enable: bool) -> None:
+    """Disable (or with --enable re-enable) an account; its sessions end at once."""
+    from admin.accounts import set_active
+
+    setup()
+    with db.session_scope() as s:
+        user = s.exec(select(StaffUser).where(StaffUser.username == username)).first()
+        if user is None:
+            raise click.ClickException(f"没有账号 {username}。")
+        set_active(s, user, enable)
+    click.echo(f"{username} 已{'启用' if enable else '停用'}。")
+
+
+@staff.command("list")
+def list_staff() -> None:
+    """List accounts."""
+    from bot.models.core import Town, Village
+
+    setup()
+    with db.session_scope(readonly=True) as s:
+        towns = {t.id: t.name for t in s.exec(select(Town)).all()}
+        villages = {v.id: v.name for v in s.exec(select(Village)).all()}
+        for u in s.exec(select(StaffUser).order_by(StaffUser.username)).all():
+            place = villages.get(u.village_id) or towns.get(u.town_id) or "全县"
+            state = "" if u.active else "（已停用）"
+            click.echo(f"{u.username}\t{ROLE_LABELS.get(u.role, u.role)}\t{place}\t{u.display_name}{state}")
+
+
+def print_demo_admin() -> None:
+    """Called by `serve` with demo content: create the demo county admin on first start and say how to log in."""
+    from admin.accounts import DEMO_USERNAME, ensure_demo_admin
+
+    with db.session_scope() as s:
+        password = ensure_demo_admin(s)
+    if password:
+        click.echo(f"已创建演示管理员：用户名 {DEMO_USERNAME} ，密码 {password} （只显示这一次；"
+                   f"忘了可运行 python -m bot staff passwd {DEMO_USERNAME}）")

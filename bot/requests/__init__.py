@@ -1,0 +1,1 @@
+"""Disclosure requests (依申请公开): deadlines, workflow, letters, records."""

@@ -1,0 +1,171 @@
+"""Admin login, sessions, CSRF, lock-out and staff accounts, through HTTP against the live app."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import requests
+from sqlmodel import select
+
+from bot import db
+from bot.config import ROOT
+from bot.models.staff import StaffUser
+from tests.admin_support import PASSWORD, csrf_of, login, make_staff, post_form
+
+
+def test_every_page_needs_login(live, villages):
+    for path in ("/admin/", "/admin/villages", "/admin/followers", "/admin/notices", "/admin/requests",
+                 f"/admin/villages/{villages['青石村']}"):
+        r = requests.get(live.url + path, allow_redirects=False, timeout=10)
+        assert r.status_code == 302, path
+        assert "/admin/login" in r.headers["Location"]
+
+
+def test_login_wrong_then_right_and_logout(live, villages):
+    make_staff("county1", "county")
+    s = requests.Session()
+    page = s.get(f"{live.url}/admin/login?next=/admin/villages", timeout=10)
+    assert "工作人员登录" in page.text
+    bad = s.post(f"{live.url}/admin/login", data={"username": "county1", "password": "wrong-pass1",
+                                                  "csrf_token": csrf_of(page.text)}, timeout=10)
+    assert bad.status_code == 401 and "用户名或密码不对" in bad.text
+    ok = s.post(f"{live.url}/admin/login", data={"username": "county1", "password": PASSWORD,
+                                                 "next": "/admin/villages", "csrf_token": csrf_of(bad.text)},
+                allow_redirects=False, timeout=10)
+    assert ok.status_code == 302 and ok.headers["Location"].endswith("/admin/villages")
+    assert "青石村" in s.get(f"{live.url}/admin/villages", timeout=10).text
+    with db.session_scope(readonly=True) as sess:
+        user = sess.exec(select(StaffUser).where(StaffUser.username == "county1")).one()
+        assert user.last_login_at is not None and user.failed_logins == 0
+    out = post_form(s, live.url, "/admin/", "/admin/logout", {}, allow_redirects=False)
+    assert out.status_code == 302
+    assert s.get(f"{live.url}/admin/", allow_redirects=False, timeout=10).status_code == 302
+
+
+def test_no_open_redirect_after_login(live, db_url):
+    make_staff("county1", "county")
+    s = requests.Session()
+    page = s.get(f"{live.url}/admin/login", timeout=10)
+    r = s.post(f"{live.url}/admin/login", data={"username": "county1", "password": PASSWORD,
+                                                "next": "//evil.example/x", "csrf_token": csrf_of(page.text)},
+               allow_redirects=False, timeout=10)
+    assert r.status_code == 302 and r.headers["Location"].startswith("/admin/")
+    assert "evil" not in r.headers["Location"]
+
+
+def test_post_without_or_with_wrong_csrf_is_refused(live, villages):
+    make_staff("county1", "county")
+    s = login(live.url, "county1")
+    vid = villages["青石村"]
+    for token in (None, "forged"):
+        data = {"phone": "110"}
+        if token:
+            data["csrf_token"] = token
+        r = s.post(f"{live.url}/admin/villages/{vid}", data=data, timeout=10)
+        assert r.status_code == 400 and "页面已过期" in r.text
+    # A login form posted without the token is refused too (login CSRF).
+    fresh = requests.post(f"{live.url}/admin/login", data={"username": "county1", "password": PASSWORD}, timeout=10)
+    assert fresh.status_code == 400
+    from bot.models.core import Village
+
+    with db.session_scope(readonly=True) as sess:
+        assert sess.get(Village, vid).phone == "0599-6810001"
+
+
+def test_lockout_after_repeated_failures(live, db_url):
+    make_staff("county1", "county")
+    s = requests.Session()
+    token = csrf_of(s.get(f"{live.url}/admin/login", timeout=10).text)
+    for _ in range(5):
+        r = s.post(f"{live.url}/admin/login", data={"username": "county1", "password": "nope-nope1",
+                                                    "csrf_token": token}, timeout=10)
+        assert r.status_code == 401
+    r = s.post(f"{live.url}/admin/login", data={"username": "county1", "password": PASSWORD,
+                                                "csrf_token": token}, timeout=10)
+    assert r.status_code == 401 and "锁定" in r.text
+    with db.session_scope(readonly=True) as sess:
+        assert sess.exec(select(StaffUser).where(StaffUser.username == "county1")).one().locked_until is not None
+
+
+def test_password_change_ends_other_sessions(live, db_url):
+    make_staff("county1", "county")
+    a = login(live.url, "county1")
+    b = login(live.url, "county1")
+    r = post_form(a, live.url, "/admin/account/password", "/admin/account/password",
+                  {"old_password": PASSWORD, "new_password": "N3w-password", "new_password2": "N3w-password"})
+    assert r.status_code == 200 and "密码已修改" in r.text
+    assert a.get(f"{live.url}/admin/", allow_redirects=False, timeout=10).status_code == 200
+    assert b.get(f"{live.url}/admin/", allow_redirects=False, timeout=10).status_code == 302
+    login(live.url, "county1", "N3w-password")
+
+
+def test_weak_or_mismatched_new_password_rejected(live, db_url):
+    make_staff("county1", "county")
+    a = login(live.url, "county1")
+    r = post_form(a, live.url, "/admin/account/password", "/admin/account/password",
+                  {"old_password": PASSWORD, "new_password": "12345678", "new_password2": "12345678"})
+    assert r.status_code == 400 and "字母和数字" in r.text
+    r = post_form(a, live.url, "/admin/account/password", "/admin/account/password",
+                  {"old_password": "wrong-old1", "new_password": "Good-pass1", "new_password2": "Good-pass1"})
+    assert r.status_code == 400 and "原密码不对" in r.text
+
+
+def test_county_opens_a_village_clerk_account_and_can_disable_it(live, villages):
+    make_staff("county1", "county")
+    s = login(live.url, "county1")
+    r = post_form(s, live.url, "/admin/staff", "/admin/staff",
+                  {"username": "qingshi_clerk", "display_name": "王文书", "role": "village", "village": "青石村"})
+    assert r.status_code == 200
+    import re
+
+    m = re.search(r"初始密码：(\S+)", r.text)
+    assert m, r.text[:800]
+    clerk = login(live.url, "qingshi_clerk", m.group(1))
+    with db.session_scope(readonly=True) as sess:
+        user = sess.exec(select(StaffUser).where(StaffUser.username == "qingshi_clerk")).one()
+        assert user.role == "village" and user.village_id == villages["青石村"]
+    # A village clerk cannot manage accounts.
+    assert clerk.get(f"{live.url}/admin/staff", timeout=10).status_code == 403
+    r = post_form(s, live.url, "/admin/staff", f"/admin/staff/{user.id}/active", {"active": "0"})
+    assert "已停用" in r.text
+    assert clerk.get(f"{live.url}/admin/", allow_redirects=False, timeout=10).status_code == 302
+
+
+def test_town_staff_only_opens_accounts_for_its_own_villages(live, villages):
+    make_staff("shimen", "town", town="石门乡")
+    s = login(live.url, "shimen")
+    page = s.get(f"{live.url}/admin/staff", timeout=10).text
+    assert "青石村" in page and "杨柳村" not in page
+    r = post_form(s, live.url, "/admin/staff", "/admin/staff",
+                  {"username": "yangliu", "role": "village", "village": "杨柳村"})
+    assert "只能给本乡镇的村开账号" in r.text
+    r = post_form(s, live.url, "/admin/staff", "/admin/staff", {"username": "boss", "role": "county"})
+    assert r.status_code == 403
+    with db.session_scope(readonly=True) as sess:
+        names = set(sess.exec(select(StaffUser.username)).all())
+    assert names == {"shimen"}
+
+
+def _cli(db_url: str, *args: str, input: str | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DATABASE_URL": db_url, "LOAD_DEMO": "0"}
+    return subprocess.run([sys.executable, "-m", "bot", "staff", *args], cwd=ROOT, env=env, input=input,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_cli_staff_add_prompts_for_password_and_validates(live, villages, db_url):
+    r = _cli(db_url, "add", "clerk2", "--role", "village", "--village", "上坝村", input="Secret-123\nSecret-123\n")
+    assert r.returncode == 0, r.stderr
+    assert "已创建村账号 clerk2" in r.stdout
+    login(live.url, "clerk2", "Secret-123")
+    bad = _cli(db_url, "add", "clerk3", "--role", "village", "--password", "Secret-123")
+    assert bad.returncode != 0 and "要指定村" in bad.stderr
+    bad = _cli(db_url, "add", "clerk4", "--role", "town", "--town", "没有这个乡", "--password", "Secret-123")
+    assert bad.returncode != 0 and "没有叫" in bad.stderr
+    dup = _cli(db_url, "add", "clerk2", "--role", "county", "--password", "Secret-123")
+    assert dup.returncode != 0 and "已经有人用了" in dup.stderr
+    r = _cli(db_url, "passwd", "clerk2", "--password", "Other-456")
+    assert r.returncode == 0, r.stderr
+    login(live.url, "clerk2", "Other-456")
+    listing = _cli(db_url, "list")
+    assert "clerk2" in listing.stdout and "上坝村" in listing.stdout
