@@ -1,4 +1,7 @@
-"""Masking for lists and pages: staff lists never show a full openid, ID number or phone."""
+"""Masking for admin pages: lists never show a full openid or secret key.
+
+Applicants' ID numbers and phones are masked by bot.requests (stored masked beside the ciphertext).
+"""
 from __future__ import annotations
 
 
@@ -12,18 +15,6 @@ def mask_middle(value: str | None, keep_start: int, keep_end: int, fill: str = "
 
 def mask_openid(openid: str | None) -> str:
     return mask_middle(openid, 4, 4)
-
-
-def mask_id_number(number: str | None) -> str:
-    """110105********1234 style: region prefix and last four only."""
-    return mask_middle(number, 6, 4, "********")
-
-
-def mask_phone(phone: str | None) -> str:
-    """138****1234 for mobiles; landlines keep area code and last digits."""
-    if not phone:
-        return ""
-    return mask_middle(phone, 3, 4)
 
 
 def mask_secret(value: str | None) -> str:

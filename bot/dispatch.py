@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, or_, select, update
+from sqlalchemy import bindparam, delete, false, or_, select, update
 from sqlmodel import col
 
 from bot.clock import periodic
@@ -119,7 +119,7 @@ class Dispatcher:
         self.api = api or WeChatAPI.from_config(config)
         self.threads = max(1, threads)
         # Rows claimed ahead of the senders; also the most a kill -9 can leave for review.
-        self.window = window or self.threads * 4
+        self.window = window or max(self.threads * 2, 32)
         self.backoff_base = backoff_base
         self.max_attempts = max_attempts
         self.lease = timedelta(seconds=lease_seconds)
@@ -181,7 +181,7 @@ class Dispatcher:
                 else:
                     alive.add(wid)
             orphan = (col(OutboxMessage.status) == "sending") & or_(
-                col(OutboxMessage.claimed_by).in_(dead) if dead else False,
+                col(OutboxMessage.claimed_by).in_(dead) if dead else false(),
                 col(OutboxMessage.claimed_by).is_(None),
                 ~col(OutboxMessage.claimed_by).in_(alive) & (col(OutboxMessage.claimed_at) < now - self.lease),
             )
@@ -296,6 +296,10 @@ class Dispatcher:
                 stopping = (until is not None and until()) or (
                     max_seconds is not None and time.monotonic() - started > max_seconds) or self._stop.is_set()
                 if not stopping and not exhausted and len(inflight) <= self.window // 2:
+                    # Record what finished first: rows `sending` never exceed the window, which
+                    # bounds what a kill -9 can leave for review.
+                    if done_buf:
+                        flush()
                     rows = self.claim(self.window - len(inflight))
                     stats.claimed += len(rows)
                     exhausted = not rows
@@ -428,12 +432,8 @@ def process_dispatcher(config: Config) -> Dispatcher:
     global _process_dispatcher
     with _process_lock:
         if _process_dispatcher is None or _process_dispatcher.url != config.database_url:
-            _process_dispatcher = Dispatcher(config, threads=config_threads()).start()
+            _process_dispatcher = Dispatcher(config).start()
         return _process_dispatcher
-
-
-def config_threads() -> int:
-    return 8
 
 
 @periodic(2, name="outbox.dispatch")

@@ -25,6 +25,7 @@ from content.phonetic import common_words, sounds
 
 
 COMMON_FREQ = 10   # a span this frequent in everyday Chinese is a word, not a typo
+UNKNOWN_FREQ = 50  # … and one this frequent, absent from all content, is an off-topic concept
 
 
 @dataclass(frozen=True)
@@ -60,20 +61,22 @@ class Tuning:
     candidates: int = 30
     max_df_ratio: float = 0.25     # grams in more docs than this say little; skip their postings
     max_df: int = 2000             # … and at any corpus size no more than this (speed at 50k docs)
-    w_title: float = 0.40          # share of the title the question covers (chars & sounds)
+    w_title: float = 0.15          # share of the title the question covers (chars & sounds)
     w_bigram: float = 0.15         # … as adjacent pairs (rewards the title's words, not scattered chars)
-    w_question: float = 0.30       # share of the question's topic the document explains
-    w_body: float = 0.0            # … counting the body text too
-    w_bm25: float = 0.15           # BM25 relative to the best candidate
+    w_question: float = 0.1       # share of the question's topic the document explains
+    w_rare: float = 0.2            # share of the title's rare characters the question names
+    w_body: float = 0.25            # … counting the body text too
+    w_bm25: float = 0.1           # BM25 relative to the best candidate
     facet_bonus: float = 8.0       # intent fits (apply → guide, "who" → list, "how much" → standard)
-    facet_penalty: float = 6.0
-    answer_min: float = 55.0
-    answer_margin: float = 8.0
-    choice_min: float = 40.0
-    choice_window: float = 15.0
+    facet_penalty: float = 8.0
+    unknown_penalty: float = 5.0   # per everyday word the content never uses (at most 2)
+    answer_min: float = 35.0
+    answer_margin: float = 4.0
+    choice_min: float = 34.0
+    choice_window: float = 12.0
 
 
-@dataclass
+@dataclass(slots=True)
 class _DocInfo:
     doc: Doc
     title: str          # canonical, no spaces
@@ -140,7 +143,7 @@ class Matcher:
         """Index docs; `synonyms` are the groups in force (first term canonical)."""
         self = cls(TextNormalizer(synonyms, lexicon or load_lexicon()), tuning)
         t = self.tuning
-        staged: list[tuple[int, Counter, Counter]] = []
+        staged: list[tuple[int, str, str]] = []   # texts, not gram counters: keeps peak memory low
         lengths: dict[str | None, list[float]] = {}
         char_df: Counter = Counter()
         strong_vocab: set[str] = set()
@@ -150,7 +153,7 @@ class Matcher:
             idx = len(self.docs)
             self.docs.append(info)
             sg, bg = _grams(strong_text), _grams(body_text, unigrams=False)
-            staged.append((idx, sg, bg))
+            staged.append((idx, strong_text, body_text))
             part = lengths.setdefault(doc.village, [0.0, 0.0, 0])
             part[0] += sum(sg.values())
             part[1] += sum(bg.values())
@@ -164,7 +167,8 @@ class Matcher:
             strong_vocab.update(a for a in info.aliases if 2 <= len(a) <= 6)
             self.known_bigrams.update(g for g in bg if len(g) == 2)
         avg = {v: (s / max(c, 1), b / max(c, 1)) for v, (s, b, c) in lengths.items()}
-        for idx, sg, bg in staged:
+        for idx, strong_text, body_text in staged:
+            sg, bg = _grams(strong_text), _grams(body_text, unigrams=False)
             village = self.docs[idx].doc.village
             part = self.parts.get(village)
             if part is None:
@@ -218,7 +222,7 @@ class Matcher:
         for g, tf in grams.items():
             entry = postings.get(g)
             if entry is None:
-                entry = postings[g] = array("d")
+                entry = postings[g] = array("f")   # float32: ids exact below 16.7M
             entry.append(idx)
             entry.append(tf * (k1 + 1) / (tf + norm))
 
@@ -261,6 +265,22 @@ class Matcher:
         topic = self._strip_frames(flat).replace(" ", "")
         return q, topic, intents
 
+    def unknown_words(self, topic: str) -> int:
+        """Everyday words in the question that the content never uses (退伍军人, 营业执照…):
+        the surest sign a question is about something this catalog does not cover."""
+        count, i, n = 0, 0, len(topic)
+        while i < n:
+            for size in (4, 3, 2):
+                span = topic[i:i + size]
+                if (len(span) == size and self.common.get(span, 0) >= UNKNOWN_FREQ
+                        and not any(bg in self.known_bigrams for bg in _bigrams(span))):
+                    count += 1
+                    i += size
+                    break
+            else:
+                i += 1
+        return count
+
     def _bm25(self, q: str, village: str | None) -> dict[int, float]:
         parts = [p for p in (self.parts.get(None), self.parts.get(village) if village else None) if p]
         total = sum(p.n for p in parts)
@@ -299,6 +319,8 @@ class Matcher:
         idf = self.char_idf
         topic_w = [idf.get(c, self.unknown_idf) for c in topic]
         topic_total = sum(topic_w)
+        q_chars = set(flat)
+        unknown = min(self.unknown_words(topic), 2)
         out = []
         for idx, bm in top:
             info = self.docs[int(idx)]
@@ -311,18 +333,34 @@ class Matcher:
             strong = sum(w for c, w in zip(topic, topic_w) if c in info.strong_chars) / topic_total
             anywhere = sum(w for c, w in zip(topic, topic_w)
                            if c in info.strong_chars or c in info.body_chars) / topic_total
-            facet = 0.0
-            if intents:
-                facet = 1.0 if intents & info.facets else -1.0
-            out.append((info.doc, (cover, bigram, strong, anywhere, bm / best_bm25, facet)))
+            facet = self._fit(intents, info)
+            tw = [idf.get(c, 0.0) for c in info.title]
+            rare = sum(w for c, w in zip(info.title, tw) if c in q_chars) / (sum(tw) or 1.0)
+            out.append((info.doc, (cover, bigram, strong, anywhere, bm / best_bm25, facet, rare, unknown)))
         return out
+
+    @staticmethod
+    def _fit(intents: set[str], info: _DocInfo) -> float:
+        """+1 when the question's intent fits the document's kind, −1 when it contradicts it."""
+        if not intents:
+            return 0.0
+        wants_guide = "apply" in intents
+        wants_item = bool(intents - {"apply"})
+        is_guide = "apply" in info.facets
+        fit = 0.0
+        if wants_guide != wants_item:
+            fit = 1.0 if wants_guide == is_guide else -1.0
+        if not is_guide and intents & info.facets - {"info"}:
+            fit += 0.5
+        return fit
 
     def combine(self, feats: tuple[float, ...]) -> float:
         t = self.tuning
-        cover, bigram, strong, anywhere, bm, facet = feats
+        cover, bigram, strong, anywhere, bm, facet, rare, unknown = feats
         s = 100 * (t.w_title * cover + t.w_bigram * bigram + t.w_question * strong
-                   + t.w_body * anywhere + t.w_bm25 * bm)
+                   + t.w_body * anywhere + t.w_bm25 * bm + t.w_rare * rare)
         s += t.facet_bonus * facet if facet > 0 else t.facet_penalty * facet
+        s -= t.unknown_penalty * unknown
         return round(max(0.0, min(100.0, s)), 1)
 
     def score(self, question: str, village: str | None = None) -> list[Match]:

@@ -169,3 +169,48 @@ def test_cli_staff_add_prompts_for_password_and_validates(live, villages, db_url
     login(live.url, "clerk2", "Other-456")
     listing = _cli(db_url, "list")
     assert "clerk2" in listing.stdout and "上坝村" in listing.stdout
+
+
+def test_dev_serve_creates_a_demo_admin_once_and_prints_its_password(tmp_path):
+    from tests.conftest import free_port
+
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'dev.db'}", "LOAD_DEMO": "1",
+           "PYTHONUNBUFFERED": "1"}
+
+    def run_serve() -> tuple[subprocess.Popen, list[str]]:
+        proc = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--port", str(port), "--no-clock"],
+                                cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        lines: list[str] = []
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if "管理后台" in line:
+                break
+        import time
+
+        for _ in range(100):  # wait until it answers
+            try:
+                requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        return proc, lines
+
+    proc, lines = run_serve()
+    try:
+        import re
+
+        m = re.search(r"用户名 admin ，密码 (\S+) ", "".join(lines))
+        assert m, lines
+        s = login(f"http://127.0.0.1:{port}", "admin", m.group(1))
+        assert "青石村" in s.get(f"http://127.0.0.1:{port}/admin/villages", timeout=10).text
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    proc, lines = run_serve()  # a second start keeps the account and prints no password
+    try:
+        assert "演示管理员" not in "".join(lines)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)

@@ -8,7 +8,7 @@ from admin import bp
 from admin.scope import apply_scope
 from admin.views.common import int_arg, paginate, scope
 from bot.db import session_scope
-from bot.models.core import Follower, Village
+from bot.models.core import Follower
 
 
 @bp.get("/followers")

@@ -1,26 +1,28 @@
 """Notices: list, delivery report, and the create/schedule form (calls bot.notices' service)."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any
 
-from flask import abort, render_template, request
-from sqlalchemy import exists, func, or_
-from sqlmodel import Session, select
+from flask import abort, flash, redirect, render_template, request, url_for
+from sqlalchemy import func, or_, update
+from sqlmodel import Session, col, select
+from werkzeug.wrappers import Response
 
 from admin import bp
+from admin.auth import current_staff
 from admin.scope import Scope
-from admin.views.common import paginate, scope
-from bot.db import session_scope
-from bot.models.core import Village
+from admin.views.common import form_str, paginate, scope, staff_label
+from bot.db import session_scope, utcnow
+from bot.models.core import Town, Village
+from bot.notices.service import KIND_LABELS, STATUS_LABELS as ROW_STATUS_LABELS, NoticeRefused, cancel, create_notice
+from bot.notices.timing import TZ, TimingError
 from bot.models.notices import CATEGORIES, Notice, NoticeVillage, Objection
 from bot.models.outbox import OutboxMessage
 
 STATUS_LABELS = {"draft": "草稿", "scheduled": "待发布", "published": "已发布", "cancelled": "已取消",
                  "missed": "错过发布时间"}
-DELIVERY_LABELS = {"pending": "待发送", "sending": "发送中", "sent": "已发送", "failed": "失败",
-                   "review": "需要核对"}
-KIND_LABELS = {"custom_text": "客服消息", "template": "模板消息", "mass_tag": "标签群发",
-               "wecom_robot": "企业微信群", "tag_sync": "标签同步"}
+DELIVERY_LABELS = ROW_STATUS_LABELS
 
 
 def visible_clause(s: Session, sc: Scope) -> Any:
@@ -127,8 +129,130 @@ def notice_detail(notice_id: int) -> str:
     return render_template("notice_detail.html", notice=notice, issues=issues, counts=counts, totals=totals,
                            rows=rows, state=state, targets=targets.get(notice.series_id or notice.id, []),
                            objections=objections, villages=villages, status_labels=STATUS_LABELS,
-                           delivery_labels=DELIVERY_LABELS, kind_labels=KIND_LABELS)
+                           delivery_labels=DELIVERY_LABELS, kind_labels=KIND_LABELS,
+                           review_labels=REVIEW_LABELS)
 
 
 def _can_create() -> bool:
+    """Every staff account publishes for its own area (a village clerk for their village)."""
     return True
+
+
+def _parse_local(text: str) -> datetime:
+    try:
+        local = datetime.fromisoformat(text)
+    except ValueError:
+        raise NoticeRefused("发布时间格式不对。") from None
+    return local.replace(tzinfo=TZ).astimezone(timezone.utc) if local.tzinfo is None else local
+
+
+def _recurrence() -> str:
+    kind = form_str("repeat", 16)
+    hm = form_str("repeat_time", 5) or "09:00"
+    if kind == "monthly":
+        return f"monthly:{form_str('repeat_day', 2) or '1'}@{hm}"
+    if kind == "weekly":
+        return f"weekly:{form_str('repeat_weekday', 1) or '1'}@{hm}"
+    return ""
+
+
+def _form_context(s: Session, sc: Scope) -> dict[str, Any]:
+    villages = sc.villages(s)
+    towns = {t.id: t.name for t in s.exec(select(Town)).all()}
+    return {"villages": villages, "towns": towns, "categories": CATEGORIES}
+
+
+@bp.route("/notices/new", methods=["GET", "POST"])
+def notice_new() -> str | tuple[str, int] | Response:
+    sc = scope()
+    if request.method == "GET":
+        with session_scope(readonly=True) as s:
+            ctx = _form_context(s, sc)
+        return render_template("notice_new.html", form={}, error=None, **ctx)
+    form = request.form
+    try:
+        with session_scope() as s:
+            allowed = {v.id: v for v in sc.villages(s)}
+            town_wide = sc.is_county and form.get("everyone") == "1"
+            asked = [int(x) for x in form.getlist("villages") if x.isdigit()]
+            if any(v not in allowed for v in asked):
+                raise NoticeRefused("只能发给您负责的村。")
+            chosen = [allowed[v] for v in asked]
+            if not chosen and not town_wide and len(allowed) == 1:
+                chosen = list(allowed.values())  # a village clerk's own village
+            when = form_str("when", 16)
+            recurrence = _recurrence() if when == "repeat" else ""
+            publish_at = _parse_local(form_str("publish_at", 16)) if when == "later" else None
+            if when == "later" and publish_at is not None and publish_at <= utcnow():
+                raise NoticeRefused("定时发布的时间要晚于现在。")
+            objection_text = form_str("objection_days", 3) or "0"
+            if not objection_text.isdigit():
+                raise NoticeRefused("公示期请填天数。")
+            created = create_notice(
+                s, category=form_str("category", 16), title=form_str("title", 120), body=form_str("body", 20000),
+                villages=chosen, town_wide=town_wide, link=form_str("link", 500) or None, publish_at=publish_at,
+                recurrence=recurrence, objection_days=int(objection_text),
+                finance_body=form.get("finance_body") == "1" and bool(recurrence),
+                created_by=f"staff:{current_staff().username}"[:64])
+            first_id = created[0].id
+            note = created[0].masking_note
+    except (NoticeRefused, TimingError) as exc:
+        with session_scope(readonly=True) as s:
+            ctx = _form_context(s, sc)
+        return render_template("notice_new.html", form=request.form, error=str(exc), **ctx), 400
+    flash("通知已保存，到时间会自动发出。" + (f"（{note}）" if note else ""))
+    return redirect(url_for("admin.notice_detail", notice_id=first_id))
+
+
+@bp.post("/notices/<int:notice_id>/cancel")
+def notice_cancel(notice_id: int) -> Response:
+    with session_scope() as s:
+        notice = _visible_notice(s, notice_id)
+        done = cancel(s, notice)
+    flash("已取消，还没发出的消息不会再发。" if done else "这条通知已经发出或已取消，不能再取消。")
+    return redirect(url_for("admin.notice_detail", notice_id=notice_id))
+
+
+@bp.post("/notices/<int:notice_id>/objections/<int:objection_id>")
+def objection_answered(notice_id: int, objection_id: int) -> Response:
+    """The committee has dealt with a resident's objection (answered it in person or by phone)."""
+    with session_scope() as s:
+        notice = _visible_notice(s, notice_id)
+        obj = s.get(Objection, objection_id)
+        if obj is None or obj.notice_id not in (notice.id, *_issue_ids(s, notice)):
+            abort(404)
+        obj.status = "open" if request.form.get("reopen") == "1" else "answered"
+        s.add(obj)
+    flash("已更新异议状态。")
+    return redirect(url_for("admin.notice_detail", notice_id=notice_id))
+
+
+def _issue_ids(s: Session, notice: Notice) -> list[int]:
+    return [i for i in s.exec(select(Notice.id).where(Notice.series_id == notice.id)).all() if i is not None]
+
+
+REVIEW_RESOLUTIONS = {"sent": "sent", "resend": "pending", "failed": "failed"}
+REVIEW_LABELS = {"sent": "确认已收到", "resend": "没收到，重新发送", "failed": "不再发送"}
+
+
+@bp.post("/notices/<int:notice_id>/outbox/<int:row_id>/resolve")
+def delivery_resolve(notice_id: int, row_id: int) -> Response:
+    """Settle a send whose outcome is unknown (the dispatcher died mid-send), after asking the
+    resident: the same three outcomes as `python -m bot outbox review --resolve`."""
+    resolution = form_str("resolution", 16)
+    if resolution not in REVIEW_RESOLUTIONS:
+        abort(400)
+    now = utcnow()
+    with session_scope() as s:
+        notice = _visible_notice(s, notice_id)
+        family = [notice.id, *_issue_ids(s, notice)]
+        values: dict[str, Any] = {"status": REVIEW_RESOLUTIONS[resolution], "next_attempt_at": now,
+                                  "last_error": f"人工核对：{resolution}（{staff_label()}）"[:500]}
+        if resolution == "sent":
+            values["sent_at"] = now
+        # Guarded: only a row still under review changes (two clerks clicking at once settle it once).
+        done = s.execute(update(OutboxMessage).where(col(OutboxMessage.id) == row_id,
+                                                     col(OutboxMessage.notice_id).in_(family),
+                                                     col(OutboxMessage.status) == "review").values(**values)).rowcount
+    flash(f"已处理：{REVIEW_LABELS[resolution]}。" if done else "这条已经处理过了。")
+    return redirect(url_for("admin.notice_detail", notice_id=notice_id, state="review"))

@@ -1,7 +1,10 @@
 """Villages (phone, aliases, delivery channels, WeCom robot) and their committee members."""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+import hashlib
+import hmac
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
@@ -16,6 +19,19 @@ from bot.models.notices import CommitteeMember
 CHANNELS = {"custom": "客服消息（48小时内互动过的居民）", "template": "模板消息（认证服务号）",
             "tag_mass": "按标签群发（每月限额）", "wecom": "企业微信群机器人"}
 MEMBER_ROLES = ("主任", "副主任", "会计", "文书", "委员", "监委会")
+
+
+def follower_handle(openid: str) -> str:
+    """An opaque stand-in for an openid in the member pick list, so the page never shows it."""
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, b"member-pick:" + openid.encode(), hashlib.sha256).hexdigest()[:20]
+
+
+def _openid_for_handle(s, village_id: int, handle: str) -> str | None:  # type: ignore[no-untyped-def]
+    for openid in s.exec(select(Follower.openid).where(Follower.village_id == village_id)).all():
+        if hmac.compare_digest(follower_handle(openid), handle):
+            return openid
+    return None
 
 
 @bp.get("/villages")
@@ -53,7 +69,7 @@ def village_detail(village_id: int) -> str:
                              .order_by(Follower.last_interaction_at.desc().nulls_last())  # type: ignore[union-attr]
                              .limit(30)).all())
     return render_template("village_detail.html", village=village, town=town, members=members,
-                           followers=followers, recent=recent, channels=CHANNELS, member_roles=MEMBER_ROLES)
+                           followers=followers, recent=recent, handle=follower_handle, channels=CHANNELS, member_roles=MEMBER_ROLES)
 
 
 @bp.post("/villages/<int:village_id>")
@@ -77,15 +93,17 @@ def village_update(village_id: int) -> Response:
 
 @bp.post("/villages/<int:village_id>/members")
 def village_member_add(village_id: int) -> Response:
-    openid = form_str("openid", 64) or form_str("follower", 64)
     role = form_str("role", 32) or "委员"
     name = form_str("name", 64)
-    if not openid:
-        flash("请选择或填写成员的微信号（openid）。")
-        return redirect(url_for("admin.village_detail", village_id=village_id))
     try:
         with session_scope() as s:
             village = _visible_village(s, village_id)
+            openid = form_str("openid", 64)
+            if not openid and form_str("follower", 40):
+                openid = _openid_for_handle(s, village.id, form_str("follower", 40))
+            if not openid:
+                flash("请选择或填写成员的微信号（openid）。")
+                return redirect(url_for("admin.village_detail", village_id=village_id))
             s.add(CommitteeMember(openid=openid, village_id=village.id, role=role, name=name))
         flash(f"已添加村委成员 {name or openid}。")
     except IntegrityError:
@@ -103,3 +121,38 @@ def village_member_delete(village_id: int, member_id: int) -> Response:
         s.delete(member)
     flash("已移除。")
     return redirect(url_for("admin.village_detail", village_id=village_id))
+
+
+@bp.post("/villages")
+def village_create() -> Response:
+    """County staff add villages (and towns); a town office adds villages to its own town."""
+    sc = scope()
+    if sc.role == "village":
+        abort(403)
+    name = form_str("name", 64)
+    town_name = form_str("town", 64)
+    if not name:
+        flash("请填写村名。")
+        return redirect(url_for("admin.villages"))
+    try:
+        with session_scope() as s:
+            if sc.role == "town":
+                town = s.get(Town, sc.town_id)
+            else:
+                if not town_name:
+                    flash("请填写所属乡镇。")
+                    return redirect(url_for("admin.villages"))
+                town = s.exec(select(Town).where(Town.name == town_name)).first()
+                if town is None:
+                    town = Town(name=town_name)
+                    s.add(town)
+                    s.flush()
+            village = Village(name=name, town_id=town.id if town else None, phone=form_str("phone", 64))
+            s.add(village)
+            s.flush()
+            new_id = village.id
+    except IntegrityError:
+        flash(f"已经有叫“{name}”的村了。")
+        return redirect(url_for("admin.villages"))
+    flash(f"已添加{name}。")
+    return redirect(url_for("admin.village_detail", village_id=new_id))

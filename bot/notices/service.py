@@ -16,7 +16,6 @@ from bot.db import utcnow
 from bot.models.core import Follower, Village
 from bot.models.notices import CATEGORIES, CommitteeMember, Notice, NoticeVillage, Objection
 from bot.models.outbox import OutboxMessage
-from bot.notices import finance
 from bot.notices.masking import check_public_text
 from bot.notices.timing import local_text, parse_rule
 from bot.outbox import enqueue
@@ -220,8 +219,9 @@ def mark_published(session: Session, notice: Notice, now: datetime) -> None:
 def notify_creator(session: Session, notice: Notice, text: str, key: str) -> None:
     """Tell the committee member who made the notice (a chat message); CLI notices only log."""
     if notice.created_by and notice.created_by != "cli":
+        # No notice_id: the report counts deliveries to residents, not notes to the committee.
         enqueue(session, "custom_text", f"notice-flag:{notice.id}:{key}", {"text": text},
-                openid=notice.created_by, notice_id=notice.id)
+                openid=notice.created_by)
 
 
 def claim_status(session: Session, notice_id: int, seen_publish_at: datetime, new_values: dict) -> bool:
@@ -278,7 +278,7 @@ def record_objection(session: Session, notice: Notice, openid: str, village_id: 
         for m_openid in set(members):
             enqueue(session, "custom_text", f"objection:{obj.id}:{m_openid}",
                     {"text": f"收到对《{notice.title}》的异议（编号{obj.id}）：{masked[:200]}"},
-                    openid=m_openid, notice_id=notice.id)
+                    openid=m_openid)
     return obj
 
 

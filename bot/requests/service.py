@@ -20,6 +20,7 @@ from bot.models.requests import DisclosureRequest, RequestEvent
 from bot.outbox import enqueue
 from bot.requests import letters, numbering
 from bot.requests.kinds import (
+    CHANNELS,
     CLOCK_STATUSES,
     DELIVERIES,
     OPEN_STATUSES,
@@ -137,7 +138,7 @@ def create_application(session: Session, config: Config, app: ApplicationData, *
     session.flush()
     session.add(RequestEvent(request_id=req.id, action="submit", from_status=None, to_status=req.status,
                              staff=staff or APPLICANT_STAFF, on_date=received, at=now,
-                             note=f"渠道：{channel}"))
+                             note=f"渠道：{CHANNELS.get(channel, channel)}"))
     recompute_deadline(session, req)
     session.flush()
     if req.due_provisional:
@@ -217,6 +218,10 @@ def transition(session: Session, config: Config, req: DisclosureRequest, action:
     if not staff:
         raise TransitionError("请写明经办人姓名。")
     allowed_from, to_status = ACTIONS[action]
+    # Lock the row and re-read it, so two staff (or the clock) acting at once cannot both pass the
+    # state check (PostgreSQL; SQLite write transactions are serialised anyway).
+    session.exec(select(DisclosureRequest).where(DisclosureRequest.id == req.id).with_for_update()
+                 .execution_options(populate_existing=True)).one()
     if req.status not in allowed_from:
         raise TransitionError(f"申请 {req.tracking_no} 现在是“{STATUS_LABELS[req.status]}”，不能{ACTION_LABELS[action]}。")
     now = now or utcnow()
@@ -291,11 +296,12 @@ def transition(session: Session, config: Config, req: DisclosureRequest, action:
     if to_status is not None:
         req.status = to_status
     req.updated_at = now
-    recompute_deadline(session, req)
-    session.add(req)
     event = RequestEvent(request_id=req.id, action=action, from_status=from_status, to_status=req.status,
                          staff=staff, on_date=on, end_date=end_date, note=note, at=now)
     session.add(event)
+    session.flush()
+    recompute_deadline(session, req)
+    session.add(req)
     session.flush()
     log.info("request %s: %s by %s (%s -> %s), due %s", req.tracking_no, action, staff, from_status,
              req.status, req.due_date)
@@ -337,7 +343,7 @@ def applicant_text(req: DisclosureRequest, event: RequestEvent, config: Config) 
     if a == "reply":
         label = REPLY_TYPES[req.reply_type or "disclose"].label
         return (f"您的申请（编号{no}）已答复，结果：{label}。答复书将通过{DELIVERIES.get(req.delivery, req.delivery)}"
-                f"方式送达{contact}。")
+                f"方式送达{contact}。在这里发“答复书 {no}”可以先看答复书全文。")
     if a == "deliver":
         return f"您的申请（编号{no}）的答复已送达，请查收。"
     if a == "archive":
@@ -445,6 +451,21 @@ def detail(session: Session, config: Config, req: DisclosureRequest, *, full: bo
     return {
         "request": req, "id_number": id_number, "phone": phone, "events": events_of(session, req),
         "same_applicant": same_person,
+    }
+
+
+def row_view(req: DisclosureRequest, today: date) -> dict:
+    """A list row for staff screens: masked identifiers and the deadline flags."""
+    running = req.status in CLOCK_STATUSES
+    left = workdays_left(req, today) if running else None
+    return {
+        "tracking_no": req.tracking_no, "received_date": req.received_date, "status": req.status,
+        "status_label": STATUS_LABELS.get(req.status, req.status), "applicant": req.org_name or req.name,
+        "name": req.name, "id_masked": req.id_masked, "phone_masked": req.phone_masked,
+        "description": req.description, "due_date": req.due_date, "workdays_left": left,
+        "overdue": left is not None and left < 0, "due_soon": left is not None and 0 <= left <= 5,
+        "provisional": bool(req.due_provisional and running), "supplement_due": req.supplement_due,
+        "reply_type": req.reply_type, "reply_label": REPLY_TYPES[req.reply_type].label if req.reply_type else None,
     }
 
 

@@ -29,13 +29,24 @@ def clean(text: str) -> str:
     return unicodedata.normalize("NFKC", text or "").strip()
 
 
+_CN_DIGITS = str.maketrans({"零": "0", "〇": "0", "洞": "0", "一": "1", "幺": "1", "二": "2", "两": "2",
+                            "三": "3", "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9",
+                            "叉": "X"})
+
+
+def number_text(text: str) -> str:
+    """A number as typed or dictated: voice recognition writes "幺三八…" and adds punctuation."""
+    value = clean(text).translate(_CN_DIGITS)
+    return re.sub(r"[\s,，。.、;；]", "", value)
+
+
 def id_check_char(first17: str) -> str:
     return ID_CHECK[sum(int(c) * w for c, w in zip(first17, ID_WEIGHTS)) % 11]
 
 
 def resident_id(text: str, today: date | None = None) -> str:
     """An 18-character resident ID (GB 11643), upper-case X."""
-    value = re.sub(r"[\s\-]", "", clean(text)).upper()
+    value = re.sub(r"-", "", number_text(text)).upper()
     if len(value) == 15 and value.isdigit():
         raise Invalid("这是老的15位身份证号，请发现在用的18位身份证号码。")
     if len(value) != 18:
@@ -84,8 +95,7 @@ def credit_code(text: str) -> str:
 
 def phone(text: str) -> str:
     """A mainland mobile (11 digits) or landline with area code; returned without separators."""
-    value = clean(text)
-    value = re.sub(r"[\s()（）]", "", value)
+    value = re.sub(r"[()（）]", "", number_text(text))
     value = re.sub(r"(?<=\d)-(?=\d)", "", value, count=1) if not MOBILE_RE.fullmatch(value) else value
     m = MOBILE_RE.fullmatch(value.replace("-", ""))
     if m:

@@ -1,0 +1,199 @@
+"""The disclosure catalog and service guides: search, read, edit aliases, import files.
+
+Catalog and guides are county-wide: everyone may search and read them; the county edits aliases
+and imports files. Every change bumps the content version in the same transaction, so every
+worker's matcher picks it up on its next question without a restart.
+"""
+from __future__ import annotations
+
+import re
+import tempfile
+from pathlib import Path
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from sqlalchemy import func, or_
+from sqlmodel import col, select
+from werkzeug.wrappers import Response
+
+from admin import bp
+from admin.auth import require_roles
+from admin.views.common import form_str, paginate
+from bot.db import session_scope, utcnow
+from bot.models.catalog import CatalogItem, ServiceGuide, Synonym, bump_content_version
+
+ALIAS_SPLIT = re.compile(r"[、,，;；/|\n\r]+")
+CATALOG_FIELDS = [("domain", "领域"), ("level1", "一级事项"), ("name", "二级事项"), ("content", "公开内容"),
+                  ("basis", "公开依据"), ("time_limit", "公开时限"), ("subject", "公开主体"),
+                  ("channel", "公开渠道和载体"), ("audience", "公开对象"), ("method", "公开方式"),
+                  ("level", "公开层级"), ("source", "导入自")]
+GUIDE_FIELDS = [("name", "事项名称"), ("domain", "领域"), ("target", "办理对象"), ("conditions", "申请条件"),
+                ("materials", "办理材料"), ("process", "办理流程"), ("time_limit", "办理时限"),
+                ("fee", "收费标准"), ("location", "办理地点"), ("phone", "咨询电话"),
+                ("supervision_phone", "监督电话"), ("faq", "常见问题"), ("source", "导入自")]
+UPLOAD_SUFFIXES = {".xlsx", ".xlsm", ".csv", ".yaml", ".yml"}
+
+
+def clean_aliases(text: str) -> str:
+    """One alias per item, in the catalog's own separator, without blanks or repeats."""
+    seen: list[str] = []
+    for part in ALIAS_SPLIT.split(text):
+        part = part.strip()[:50]
+        if part and part not in seen:
+            seen.append(part)
+    return "、".join(seen)
+
+
+def _search(model, q: str, fields: list[str]):  # type: ignore[no-untyped-def]
+    like = f"%{q}%"
+    return or_(*[col(getattr(model, f)).like(like) for f in fields])
+
+
+@bp.get("/catalog")
+def catalog() -> str:
+    q = (request.args.get("q") or "").strip()[:50]
+    domain = request.args.get("domain", "")
+    with session_scope(readonly=True) as s:
+        domains = list(s.exec(select(CatalogItem.domain).group_by(CatalogItem.domain).order_by(CatalogItem.domain)).all())
+        query = select(CatalogItem)
+        if q:
+            query = query.where(_search(CatalogItem, q, ["name", "level1", "keywords", "content", "domain"]))
+        if domain:
+            query = query.where(CatalogItem.domain == domain)
+        page = paginate(s, query.order_by(CatalogItem.domain, col(CatalogItem.seq).nulls_last(), CatalogItem.id))
+        guides = s.exec(select(func.count()).select_from(ServiceGuide)).one()
+    return render_template("catalog.html", page=page, q=q, domain=domain, domains=domains, guides=guides)
+
+
+@bp.get("/catalog/<int:item_id>")
+def catalog_item(item_id: int) -> str:
+    with session_scope(readonly=True) as s:
+        item = s.get(CatalogItem, item_id)
+        if item is None:
+            abort(404)
+    return render_template("content_item.html", item=item, fields=CATALOG_FIELDS, kind="catalog",
+                           save_endpoint="admin.catalog_aliases", back=url_for("admin.catalog"))
+
+
+@bp.post("/catalog/<int:item_id>/aliases")
+@require_roles("county")
+def catalog_aliases(item_id: int) -> Response:
+    with session_scope() as s:
+        item = s.get(CatalogItem, item_id)
+        if item is None:
+            abort(404)
+        item.keywords = clean_aliases(form_str("aliases", 4000))
+        item.updated_at = utcnow()
+        s.add(item)
+        bump_content_version(s)
+    flash("别名已保存，机器人马上就能用上。")
+    return redirect(url_for("admin.catalog_item", item_id=item_id))
+
+
+@bp.get("/guides")
+def guides() -> str:
+    q = (request.args.get("q") or "").strip()[:50]
+    with session_scope(readonly=True) as s:
+        query = select(ServiceGuide)
+        if q:
+            query = query.where(_search(ServiceGuide, q, ["name", "keywords", "target", "conditions", "domain"]))
+        page = paginate(s, query.order_by(ServiceGuide.domain, ServiceGuide.name))
+    return render_template("guides.html", page=page, q=q)
+
+
+@bp.get("/guides/<int:guide_id>")
+def guide_item(guide_id: int) -> str:
+    with session_scope(readonly=True) as s:
+        guide = s.get(ServiceGuide, guide_id)
+        if guide is None:
+            abort(404)
+    return render_template("content_item.html", item=guide, fields=GUIDE_FIELDS, kind="guide",
+                           save_endpoint="admin.guide_aliases", back=url_for("admin.guides"))
+
+
+@bp.post("/guides/<int:guide_id>/aliases")
+@require_roles("county")
+def guide_aliases(guide_id: int) -> Response:
+    with session_scope() as s:
+        guide = s.get(ServiceGuide, guide_id)
+        if guide is None:
+            abort(404)
+        guide.keywords = clean_aliases(form_str("aliases", 4000))
+        guide.updated_at = utcnow()
+        s.add(guide)
+        bump_content_version(s)
+    flash("别名已保存，机器人马上就能用上。")
+    return redirect(url_for("admin.guide_item", guide_id=guide_id))
+
+
+@bp.get("/synonyms")
+def synonyms() -> str:
+    with session_scope(readonly=True) as s:
+        rows = list(s.exec(select(Synonym).order_by(col(Synonym.id).desc())).all())
+    return render_template("synonyms.html", rows=rows)
+
+
+@bp.post("/synonyms")
+@require_roles("county")
+def synonym_add() -> Response:
+    terms = clean_aliases(form_str("terms", 1000))
+    if len(terms.split("、")) < 2:
+        flash("同义词至少要两个词，用“、”隔开，常用的说法放第一个。")
+        return redirect(url_for("admin.synonyms"))
+    with session_scope() as s:
+        s.add(Synonym(terms=terms, source="staff"))
+        bump_content_version(s)
+    flash(f"已添加同义词：{terms}")
+    return redirect(url_for("admin.synonyms"))
+
+
+@bp.post("/synonyms/<int:syn_id>/delete")
+@require_roles("county")
+def synonym_delete(syn_id: int) -> Response:
+    with session_scope() as s:
+        row = s.get(Synonym, syn_id)
+        if row is None:
+            abort(404)
+        s.delete(row)
+        bump_content_version(s)
+    flash("已删除。")
+    return redirect(url_for("admin.synonyms"))
+
+
+def _safe_upload_name(filename: str) -> str | None:
+    """Keep the clerk's file name (it appears in error messages) but nothing path-like."""
+    name = Path(filename.replace("\\", "/")).name.strip()
+    name = re.sub(r"[\x00-\x1f/:*?\"<>|]", "_", name)[:120]
+    if not name or name.startswith(".") or Path(name).suffix.lower() not in UPLOAD_SUFFIXES:
+        return None
+    return name
+
+
+@bp.route("/content/import", methods=["GET", "POST"])
+@require_roles("county")
+def content_import() -> str | tuple[str, int]:
+    if request.method == "GET":
+        return render_template("content_import.html")
+    from content.importer import ContentImportError, import_files
+
+    files = [f for f in request.files.getlist("files") if f and f.filename]
+    if not files:
+        return render_template("content_import.html", problems=["请选择要导入的文件。"]), 400
+    replace = request.form.get("replace") == "1"
+    with tempfile.TemporaryDirectory(prefix="cunwu-import-") as tmp:
+        paths = []
+        for i, f in enumerate(files):
+            name = _safe_upload_name(f.filename or "")
+            if name is None:
+                return render_template("content_import.html", problems=[
+                    f"文件“{f.filename}”：不支持这种文件，请用 .xlsx、.csv 或 .yaml。"]), 400
+            folder = Path(tmp) / str(i)  # same name twice must not overwrite
+            folder.mkdir()
+            path = folder / name
+            f.save(path)
+            paths.append(path)
+        try:
+            stats = import_files(paths, replace=replace)
+        except ContentImportError as exc:
+            problems = [p.replace(tmp + "/", "") for p in exc.problems]
+            return render_template("content_import.html", problems=problems), 400
+    return render_template("content_import.html", summary=stats.summary())

@@ -1,0 +1,402 @@
+"""`python -m bot village|member|finance|notice|outbox …`: villages, committee members, finance
+figures, notices and the outbox from the command line (scriptable; documented in the README)."""
+from __future__ import annotations
+
+import sys
+from datetime import datetime, timezone
+
+import click
+from sqlmodel import col, select
+
+from bot.cli import cli, setup
+from bot.db import session_scope, utcnow
+from bot.models.core import Town, Village
+from bot.models.notices import CATEGORIES, CommitteeMember, Notice, Objection
+from bot.models.outbox import OutboxMessage
+
+CHANNEL_NAMES = ("tag_mass", "template", "custom", "wecom")
+
+
+def _fail(message: str) -> None:
+    click.echo(message, err=True)
+    sys.exit(1)
+
+
+def _village(session, name: str) -> Village:  # type: ignore[no-untyped-def]
+    v = session.exec(select(Village).where(Village.name == name.strip())).first()
+    if v is None:
+        _fail(f"没有这个村：{name}（先用 python -m bot village add {name}）")
+    return v  # type: ignore[return-value]
+
+
+# --------------------------------------------------------------------------- villages
+@cli.group()
+def village() -> None:
+    """Villages and how notices reach them."""
+
+
+@village.command("add")
+@click.argument("name")
+@click.option("--town", default=None, help="Town (乡镇) the village belongs to; created if new.")
+@click.option("--phone", default="", help="The village committee's phone.")
+@click.option("--aliases", default="", help="Other names, separated by 、")
+def village_add(name: str, town: str | None, phone: str, aliases: str) -> None:
+    """Add a village (or update its town/phone if it exists)."""
+    setup()
+    with session_scope() as s:
+        v = s.exec(select(Village).where(Village.name == name.strip())).first()
+        created = v is None
+        v = v or Village(name=name.strip())
+        if town:
+            t = s.exec(select(Town).where(Town.name == town.strip())).first()
+            if t is None:
+                t = Town(name=town.strip())
+                s.add(t)
+                s.flush()
+            v.town_id = t.id
+        if phone:
+            v.phone = phone
+        if aliases:
+            v.aliases = aliases
+        s.add(v)
+        s.flush()
+        click.echo(f"{'已添加' if created else '已更新'}村：{v.name}（编号 {v.id}）")
+
+
+@village.command("list")
+def village_list() -> None:
+    setup()
+    with session_scope(readonly=True) as s:
+        for v in s.exec(select(Village).order_by(Village.name)).all():
+            robot = "有" if v.wecom_robot_key else "无"
+            click.echo(f"{v.id}\t{v.name}\t电话 {v.phone or '-'}\t渠道 {v.channels}\t群机器人 {robot}\t标签 {v.wechat_tag_id or '-'}")
+
+
+@village.command("set-channel")
+@click.argument("name")
+@click.option("--channels", default=None,
+              help="Comma list of: tag_mass (群发 by tag), template, custom (客服消息, 48 h), wecom (群机器人).")
+@click.option("--robot-key", default=None, help="WeCom group robot webhook key (the key=… part of its URL); '' clears.")
+def village_set_channel(name: str, channels: str | None, robot_key: str | None) -> None:
+    """Choose how this village's notices are delivered."""
+    setup()
+    with session_scope() as s:
+        v = _village(s, name)
+        if channels is not None:
+            chosen = [c.strip() for c in channels.split(",") if c.strip()]
+            bad = [c for c in chosen if c not in CHANNEL_NAMES]
+            if bad or not chosen:
+                _fail(f"渠道只能是：{', '.join(CHANNEL_NAMES)}")
+            v.channels = ",".join(dict.fromkeys(chosen))
+        if robot_key is not None:
+            key = robot_key.strip()
+            if "key=" in key:
+                key = key.split("key=", 1)[1].split("&", 1)[0]
+            v.wecom_robot_key = key or None
+        if "wecom" in v.channels and not v.wecom_robot_key:
+            click.echo("提醒：选了 wecom 但还没设群机器人 key（--robot-key）。", err=True)
+        if "tag_mass" in v.channels and ({"custom", "template"} & set(v.channels.split(","))):
+            click.echo("提醒：标签群发已覆盖全村关注者，再加 custom/template 会让村民收到两次。", err=True)
+        s.add(v)
+        click.echo(f"{v.name}：渠道 {v.channels}，群机器人 {'已设置' if v.wecom_robot_key else '未设置'}")
+
+
+@village.command("sync-tags")
+@click.argument("name")
+def village_sync_tags(name: str) -> None:
+    """Queue a tag sync for every follower of the village (e.g. after switching to tag_mass)."""
+    from bot.models.core import Follower
+    from bot.outbox import enqueue_tag_sync
+
+    setup()
+    with session_scope() as s:
+        v = _village(s, name)
+        openids = s.exec(select(Follower.openid).where(Follower.village_id == v.id, Follower.subscribed == True)).all()  # noqa: E712
+        for openid in openids:
+            enqueue_tag_sync(s, openid)
+        click.echo(f"{v.name}：已排队 {len(openids)} 个关注者的标签同步，调度进程会逐个处理。")
+
+
+# --------------------------------------------------------------------------- committee members
+@cli.group()
+def member() -> None:
+    """Committee members who may publish notices by chat."""
+
+
+@member.command("add")
+@click.option("--village", "village_name", required=True)
+@click.option("--openid", required=True)
+@click.option("--role", default="委员", show_default=True, help="主任 / 会计 / 委员 …")
+@click.option("--name", default="")
+def member_add(village_name: str, openid: str, role: str, name: str) -> None:
+    setup()
+    with session_scope() as s:
+        v = _village(s, village_name)
+        m = s.exec(select(CommitteeMember).where(CommitteeMember.openid == openid.strip(),
+                                                 CommitteeMember.village_id == v.id)).first()
+        m = m or CommitteeMember(openid=openid.strip(), village_id=v.id)  # type: ignore[arg-type]
+        m.role, m.name = role, name or m.name
+        s.add(m)
+        click.echo(f"已设为{v.name}村委会成员（{role}）：{openid}")
+
+
+@member.command("remove")
+@click.option("--village", "village_name", required=True)
+@click.option("--openid", required=True)
+def member_remove(village_name: str, openid: str) -> None:
+    setup()
+    with session_scope() as s:
+        v = _village(s, village_name)
+        m = s.exec(select(CommitteeMember).where(CommitteeMember.openid == openid, CommitteeMember.village_id == v.id)).first()
+        if m is None:
+            _fail("没有这个成员。")
+        s.delete(m)
+        click.echo("已移除。")
+
+
+@member.command("list")
+@click.option("--village", "village_name", default=None)
+def member_list(village_name: str | None) -> None:
+    setup()
+    with session_scope(readonly=True) as s:
+        q = select(CommitteeMember, Village.name).join(Village, Village.id == CommitteeMember.village_id)
+        if village_name:
+            q = q.where(Village.name == village_name)
+        for m, vname in s.exec(q.order_by(Village.name)).all():
+            click.echo(f"{vname}\t{m.role}\t{m.name or '-'}\t{m.openid}")
+
+
+# --------------------------------------------------------------------------- finance figures
+@cli.group("finance")
+def finance_group() -> None:
+    """Monthly village finance figures (the body of the 村级财务收支 notice)."""
+
+
+@finance_group.command("set")
+@click.option("--village", "village_name", required=True)
+@click.option("--month", required=True, help="YYYY-MM")
+@click.option("--income", default=None, help="Total income in yuan (default: sum of items).")
+@click.option("--expense", default=None, help="Total spending in yuan (default: sum of items).")
+@click.option("--balance", default=None, help="Month-end balance in yuan.")
+@click.option("--item", "items", multiple=True, help="'支出:道路维修:1200' or '收入:上级拨款:50000' (repeatable)")
+@click.option("--note", default="")
+def finance_set(village_name: str, month: str, income: str | None, expense: str | None, balance: str | None,
+                items: tuple[str, ...], note: str) -> None:
+    from bot.notices import finance
+
+    setup()
+    try:
+        with session_scope() as s:
+            v = _village(s, village_name)
+            row = finance.record(s, v, month, income_fen=finance.parse_yuan(income) if income else None,
+                                 expense_fen=finance.parse_yuan(expense) if expense else None,
+                                 items=[finance.parse_item(i) for i in items],
+                                 balance_fen=finance.parse_yuan(balance) if balance else None, note=note)
+            title, body = finance.notice_text(v, row)
+            click.echo(f"已录入。公开时内容如下：\n{title}\n{body}")
+    except finance.FinanceError as exc:
+        _fail(str(exc))
+
+
+# --------------------------------------------------------------------------- notices
+@cli.group()
+def notice() -> None:
+    """Create, schedule and follow notices."""
+
+
+def _when(at: str | None, now_flag: bool, monthly: str | None, weekly: str | None) -> tuple[datetime | None, str]:
+    from bot.notices.timing import TimingError, parse_rule, parse_when
+
+    given = [x for x in (at, monthly, weekly) if x] + (["now"] if now_flag else [])
+    if len(given) > 1:
+        _fail("--at、--now、--monthly、--weekly 只能选一个。")
+    try:
+        if monthly:
+            day, _, hm = monthly.partition("@")
+            return None, parse_rule(f"monthly:{int(day)}@{hm or '09:00'}").spec
+        if weekly:
+            day, _, hm = weekly.partition("@")
+            return None, parse_rule(f"weekly:{int(day)}@{hm or '09:00'}").spec
+        if at:
+            when = parse_when(at, utcnow())
+            if when.rule:
+                return None, when.rule.spec
+            return when.at, ""
+    except (TimingError, ValueError) as exc:
+        _fail(str(exc))
+    return None, ""
+
+
+@notice.command("create")
+@click.option("--category", type=click.Choice(CATEGORIES), required=True)
+@click.option("--title", default="", help="Title (generated for --finance).")
+@click.option("--body", default=None)
+@click.option("--body-file", type=click.Path(exists=True, dir_okay=False), default=None)
+@click.option("--village", "villages", multiple=True, help="Target village (repeatable).")
+@click.option("--town-wide", is_flag=True, help="Every village.")
+@click.option("--link", default=None)
+@click.option("--at", default=None, help="'2026-12-05 09:00' (Beijing time), '12月5日9点', '每月5号9点'")
+@click.option("--now", "now_flag", is_flag=True, help="Publish right away (default when no time is given).")
+@click.option("--monthly", default=None, help="DAY@HH:MM, e.g. 5@09:00")
+@click.option("--weekly", default=None, help="WEEKDAY@HH:MM (Monday=1), e.g. 1@09:00")
+@click.option("--objection-days", default=0, show_default=True, type=int, help="公示期 in days.")
+@click.option("--finance", "finance_body", is_flag=True, help="Body from the latest finance figures at each run.")
+@click.option("--late-limit-hours", default=48, show_default=True, type=int,
+              help="A due time missed by more than this (clock down) is flagged, not sent.")
+def notice_create(category: str, title: str, body: str | None, body_file: str | None, villages: tuple[str, ...],
+                  town_wide: bool, link: str | None, at: str | None, now_flag: bool, monthly: str | None,
+                  weekly: str | None, objection_days: int, finance_body: bool, late_limit_hours: int) -> None:
+    """Create a notice: now, at a time, or recurring (the clock process sends it)."""
+    from bot.notices.service import NoticeRefused, create_notice
+    from bot.notices.timing import local_text
+
+    setup()
+    if body_file:
+        with open(body_file, encoding="utf-8") as fh:
+            body = fh.read()
+    if not finance_body and not (body or "").strip():
+        _fail("请给 --body 或 --body-file（或 --finance）。")
+    publish_at, rule = _when(at, now_flag, monthly, weekly)
+    try:
+        with session_scope() as s:
+            targets = [_village(s, n) for n in villages]
+            notices = create_notice(s, category=category, title=title, body=body or "", villages=targets,
+                                    town_wide=town_wide, link=link, publish_at=publish_at, recurrence=rule,
+                                    objection_days=objection_days, finance_body=finance_body,
+                                    late_limit_hours=late_limit_hours)
+            for n in notices:
+                when = f"周期 {rule}，首次 {local_text(n.publish_at)}" if rule else local_text(n.publish_at)  # type: ignore[arg-type]
+                click.echo(f"通知 {n.id} 已安排：{when}" + (f"；{n.masking_note}" if n.masking_note else ""))
+    except NoticeRefused as exc:
+        _fail(str(exc))
+
+
+@notice.command("schedule")
+@click.argument("notice_id", type=int)
+@click.option("--at", default=None)
+@click.option("--now", "now_flag", is_flag=True)
+@click.option("--monthly", default=None, help="DAY@HH:MM")
+@click.option("--weekly", default=None, help="WEEKDAY@HH:MM")
+def notice_schedule(notice_id: int, at: str | None, now_flag: bool, monthly: str | None, weekly: str | None) -> None:
+    """Re-schedule a notice that has not gone out (or a series; or re-arm a missed one)."""
+    from bot.notices.timing import local_text, next_due
+
+    setup()
+    publish_at, rule = _when(at, now_flag, monthly, weekly)
+    with session_scope() as s:
+        n = s.get(Notice, notice_id)
+        if n is None or n.series_id is not None or n.status not in ("scheduled", "missed"):
+            _fail("只能改还没发出（或错过）的通知。")
+        assert n is not None
+        n.recurrence = rule if (monthly or weekly or (at and rule)) else ("" if at or now_flag else n.recurrence)
+        n.publish_at = publish_at or (next_due(n.recurrence, utcnow()) if n.recurrence else utcnow())
+        n.status, n.flag_reason = "scheduled", None
+        s.add(n)
+        click.echo(f"通知 {n.id} 改为 {local_text(n.publish_at)}" + (f"（周期 {n.recurrence}）" if n.recurrence else ""))
+
+
+@notice.command("list")
+@click.option("--limit", default=30, show_default=True)
+def notice_list(limit: int) -> None:
+    from bot.notices.service import target_names
+    from bot.notices.timing import local_text
+
+    setup()
+    with session_scope(readonly=True) as s:
+        for n in s.exec(select(Notice).order_by(col(Notice.id).desc()).limit(limit)).all():
+            when = n.published_at or n.publish_at
+            click.echo(f"{n.id}\t{n.status}\t{local_text(when) if when else '-'}\t【{n.category}】{n.title}\t"
+                       f"{target_names(s, n)}{'  周期 ' + n.recurrence if n.recurrence else ''}")
+
+
+@notice.command("report")
+@click.argument("notice_id", type=int)
+def notice_report(notice_id: int) -> None:
+    """Delivery report: sent / failed (WeChat's error) / pending / needs review."""
+    from bot.notices.service import delivery_report
+
+    setup()
+    with session_scope(readonly=True) as s:
+        n = s.get(Notice, notice_id)
+        if n is None:
+            _fail(f"没有通知 {notice_id}")
+        click.echo("\n".join(delivery_report(s, n).lines()))  # type: ignore[arg-type]
+
+
+@notice.command("cancel")
+@click.argument("notice_id", type=int)
+def notice_cancel(notice_id: int) -> None:
+    from bot.notices.service import cancel
+
+    setup()
+    with session_scope() as s:
+        n = s.get(Notice, notice_id)
+        if n is None or not cancel(s, n):
+            _fail("只能取消还没发出的通知。")
+        click.echo(f"通知 {notice_id} 已取消。")
+
+
+@notice.command("objections")
+@click.argument("notice_id", type=int)
+def notice_objections(notice_id: int) -> None:
+    from bot.notices.timing import local_text
+
+    setup()
+    with session_scope(readonly=True) as s:
+        ids = [notice_id] + list(s.exec(select(Notice.id).where(Notice.series_id == notice_id)).all())
+        for o in s.exec(select(Objection).where(col(Objection.notice_id).in_(ids)).order_by(Objection.id)).all():
+            click.echo(f"{o.id}\t{local_text(o.created_at)}\t{o.status}\t{o.openid}\t{o.text}")
+
+
+# --------------------------------------------------------------------------- outbox
+@cli.group()
+def outbox() -> None:
+    """The delivery queue."""
+
+
+@outbox.command("dispatch")
+@click.option("--threads", default=8, show_default=True)
+@click.option("--forever", is_flag=True, help="Keep polling (normally the clock process does this).")
+def outbox_dispatch(threads: int, forever: bool) -> None:
+    """Send what is due now (a second dispatcher is safe: rows are claimed atomically)."""
+    import time
+
+    from bot.dispatch import Dispatcher
+
+    config = setup()
+    with Dispatcher(config, threads=threads) as d:
+        while True:
+            st = d.run()
+            if st.claimed or not forever:
+                click.echo(f"claimed {st.claimed} sent {st.sent} retry {st.retried} failed {st.failed} "
+                           f"review {st.review} ({st.seconds:.1f}s)", err=not forever)
+            if not forever:
+                break
+            time.sleep(1)
+
+
+@outbox.command("review")
+@click.option("--resolve", "resolve_id", type=int, default=None, help="Row id to resolve.")
+@click.option("--as", "resolution", type=click.Choice(["sent", "resend", "failed"]), default=None,
+              help="sent = it did arrive; resend = it did not, queue it again; failed = give up.")
+def outbox_review(resolve_id: int | None, resolution: str | None) -> None:
+    """List rows whose delivery is uncertain, or resolve one after checking with the resident."""
+    setup()
+    with session_scope() as s:
+        if resolve_id is None:
+            for r in s.exec(select(OutboxMessage).where(OutboxMessage.status == "review").order_by(OutboxMessage.id)).all():
+                click.echo(f"{r.id}\t{r.kind}\t通知 {r.notice_id or '-'}\t{r.openid or '村' + str(r.village_id)}\t{r.last_error or ''}")
+            return
+        if resolution is None:
+            _fail("请用 --as sent|resend|failed")
+        r = s.get(OutboxMessage, resolve_id)
+        if r is None or r.status != "review":
+            _fail("这条不在待核对状态。")
+        assert r is not None
+        r.status = {"sent": "sent", "resend": "pending", "failed": "failed"}[resolution or "failed"]
+        r.next_attempt_at = utcnow()
+        r.last_error = f"人工核对：{resolution}"
+        if r.status == "sent":
+            r.sent_at = datetime.now(timezone.utc)
+        s.add(r)
+        click.echo(f"#{r.id} → {r.status}")

@@ -1,0 +1,266 @@
+"""`python -m bot request …`: staff handling of disclosure applications from the command line."""
+from __future__ import annotations
+
+import sys
+from datetime import date
+
+import click
+
+from bot.cli import cli, setup
+from bot.db import session_scope, utcnow
+from bot.requests import service
+from bot.requests.kinds import (
+    APPLICANT_TYPES,
+    CHANNELS,
+    DELIVERIES,
+    DELIVERY_BY_FORM,
+    FORMS,
+    ID_TYPES,
+    ORG_CATEGORIES,
+    REFUSAL_GROUNDS,
+    REPLY_TYPES,
+    STATUS_LABELS,
+)
+from bot.requests.workdays import beijing_date
+
+PROVISIONAL_FLAG = "⚠期限待定"
+
+
+def _fail(message: str) -> None:
+    click.echo(message, err=True)
+    sys.exit(1)
+
+
+def _parse_date(value: str | None) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        _fail(f"日期格式应为 YYYY-MM-DD：{value}")
+    return None
+
+
+@cli.group("request")
+def request_group() -> None:
+    """依申请公开：登记、办理、答复、台账与年报。"""
+
+
+@request_group.command("list")
+@click.option("--overdue", is_flag=True, help="Only applications past their reply deadline.")
+@click.option("--due-soon", is_flag=True, help="Only applications due within 5 working days.")
+@click.option("--status", type=click.Choice(list(STATUS_LABELS)), default=None)
+@click.option("--year", type=int, default=None)
+def list_cmd(overdue: bool, due_soon: bool, status: str | None, year: int | None) -> None:
+    """List applications (ID numbers and phones masked)."""
+    config = setup()
+    del config
+    today = beijing_date(utcnow())
+    with session_scope(readonly=True) as s:
+        rows = service.list_requests(s, today=today, status=status, year=year, overdue=overdue, due_soon=due_soon)
+        if not rows:
+            click.echo("没有符合条件的申请。")
+            return
+        click.echo(f"{'编号':<12} {'收到':<10} {'状态':<12} {'答复期限':<10} {'剩余':>4}  申请人  电话  标记")
+        for r in rows:
+            left = service.workdays_left(r, today) if r.status in ("submitted", "registered", "processing", "consulting") else None
+            flags = []
+            if left is not None and left < 0:
+                flags.append("超期")
+            elif left is not None and left <= 5:
+                flags.append("将到期")
+            if r.due_provisional and r.status in ("submitted", "registered", "processing", "consulting"):
+                flags.append(PROVISIONAL_FLAG)
+            who = r.org_name or r.name
+            click.echo(f"{r.tracking_no:<12} {r.received_date.isoformat():<10} {STATUS_LABELS[r.status]:<12} "
+                       f"{(r.due_date.isoformat() if r.due_date else '—'):<10} {('' if left is None else left):>4}  "
+                       f"{who}  {r.phone_masked}  {' '.join(flags)}")
+
+
+@request_group.command("show")
+@click.argument("tracking_no")
+@click.option("--full", is_flag=True, help="Show the full ID number and phone (recorded as viewed by --staff).")
+@click.option("--staff", default=None, help="Your name (required with --full).")
+@click.option("--letter", is_flag=True, help="Also print the reply letter.")
+def show_cmd(tracking_no: str, full: bool, staff: str | None, letter: bool) -> None:
+    """One application with its history."""
+    config = setup()
+    today = beijing_date(utcnow())
+    try:
+        with session_scope() as s:
+            req = service.require(s, tracking_no)
+            d = service.detail(s, config, req, full=full, staff=staff)
+            r = d["request"]
+            left = service.workdays_left(r, today)
+            lines = [
+                f"编号：{r.tracking_no}    状态：{STATUS_LABELS[r.status]}    渠道：{CHANNELS.get(r.channel, r.channel)}",
+                f"申请人类型：{APPLICANT_TYPES[r.applicant_type]}" + (
+                    f"    单位：{r.org_name}（{ORG_CATEGORIES.get(r.org_category or '', '')}，{r.org_code}）" if r.org_name else ""),
+                f"姓名：{r.name}    {ID_TYPES.get(r.id_type, r.id_type)}：{d['id_number']}    电话：{d['phone']}",
+                f"申请的信息：{r.description}",
+                f"形式：{FORMS[r.form]}    获取方式：{DELIVERIES[r.delivery]}"
+                + (f"    地址：{r.address}" if r.address else "") + (f"    邮箱：{r.email}" if r.email else ""),
+                f"收到：{r.received_date}    计时起点：{r.clock_start}    答复期限：{r.due_date or '—（暂停）'}"
+                + (f"（剩余{left}个工作日）" if left is not None and r.status in ("submitted", "registered", "processing", "consulting") else "")
+                + (f"  {PROVISIONAL_FLAG}：节假日安排未公布，按周末推算" if r.due_provisional else ""),
+            ]
+            if r.extension_days:
+                lines.append(f"延期：{r.extension_days}个工作日，理由：{r.extension_reason}")
+            if r.supplement_due:
+                lines.append(f"补正期限：{r.supplement_due}")
+            if r.reply_type:
+                lines.append(f"答复：{REPLY_TYPES[r.reply_type].label}（{r.concluded_date}）")
+            if d["same_applicant"]:
+                lines.append("同一申请人的其他申请：" + "、".join(d["same_applicant"]))
+            lines.append("办理记录：")
+            for ev in d["events"]:
+                lines.append(f"  {ev.on_date}  {service.ACTION_LABELS.get(ev.action, ev.action)}  {ev.staff}"
+                             + (f"  {ev.note}" if ev.note else ""))
+            if letter and r.reply_letter:
+                lines += ["", r.reply_letter]
+            click.echo("\n".join(lines))
+    except service.TransitionError as exc:
+        _fail(str(exc))
+
+
+@request_group.command("transition")
+@click.argument("tracking_no")
+@click.argument("action", type=click.Choice(list(service.ACTIONS)))
+@click.option("--staff", required=True, help="Name of the staff member taking the step.")
+@click.option("--reason", default=None, help="Supplement content, extension reason, reply reason / competent body …")
+@click.option("--type", "reply_type", type=click.Choice(list(REPLY_TYPES)), default=None, help="Reply type (reply).")
+@click.option("--ground", type=click.Choice(list(REFUSAL_GROUNDS)), default=None, help="Refusal ground (reply --type refuse).")
+@click.option("--text", default=None, help="Extra paragraph for the reply letter.")
+@click.option("--days", type=int, default=None, help="Working days: supplement period or extension length.")
+@click.option("--date", "on", default=None, help="Day the step happened (YYYY-MM-DD, default today).")
+def transition_cmd(tracking_no: str, action: str, staff: str, reason: str | None, reply_type: str | None,
+                   ground: str | None, text: str | None, days: int | None, on: str | None) -> None:
+    """Take a workflow step: register, review, request_supplement, supplement_received, abandon,
+    consult, consult_answered, extend, reply, deliver, archive, withdraw."""
+    config = setup()
+    try:
+        with session_scope() as s:
+            req = service.require(s, tracking_no)
+            service.transition(s, config, req, action, staff, on=_parse_date(on), reason=reason,
+                               reply_type=reply_type, ground=ground, detail=reason, text=text, days=days)
+            due = f"，答复期限 {req.due_date}" if req.due_date and req.status in ("registered", "processing", "consulting") else ""
+            flag = f" {PROVISIONAL_FLAG}" if req.due_provisional and due else ""
+            click.echo(f"{req.tracking_no}：{service.ACTION_LABELS[action]}完成，现在“{STATUS_LABELS[req.status]}”{due}{flag}。")
+            if action == "reply" and req.reply_letter:
+                click.echo("\n" + req.reply_letter)
+    except service.TransitionError as exc:
+        _fail(str(exc))
+
+
+@request_group.command("new")
+@click.option("--staff", required=True)
+@click.option("--channel", type=click.Choice([c for c in CHANNELS if c != "wechat"]), default="counter", show_default=True)
+@click.option("--applicant", "applicant_type", type=click.Choice(list(APPLICANT_TYPES)), default="person", show_default=True)
+@click.option("--name", required=True)
+@click.option("--id-type", type=click.Choice(list(ID_TYPES)), default="resident_id", show_default=True)
+@click.option("--id", "id_number", required=True)
+@click.option("--phone", required=True)
+@click.option("--desc", "description", required=True)
+@click.option("--form", type=click.Choice(list(FORMS)), default="paper", show_default=True)
+@click.option("--delivery", type=click.Choice(list(DELIVERIES)), default="pickup", show_default=True)
+@click.option("--address", default=None)
+@click.option("--email", default=None)
+@click.option("--org-name", default=None)
+@click.option("--org-code", default=None)
+@click.option("--org-category", type=click.Choice(list(ORG_CATEGORIES)), default=None)
+@click.option("--received", default=None, help="Day received (YYYY-MM-DD, default today).")
+def new_cmd(staff: str, channel: str, applicant_type: str, name: str, id_type: str, id_number: str, phone: str,
+            description: str, form: str, delivery: str, address: str | None, email: str | None,
+            org_name: str | None, org_code: str | None, org_category: str | None, received: str | None) -> None:
+    """Register an application received at the counter, by post, etc. (it is registered at once)."""
+    from bot.requests import validation as v
+
+    config = setup()
+    try:
+        data = service.ApplicationData(
+            applicant_type=applicant_type, name=v.person_name(name), id_type=id_type,
+            id_number=v.resident_id(id_number) if id_type in ("resident_id", "residence_permit") else v.other_document(id_number),
+            phone=v.phone(phone), description=v.description(description), form=form, delivery=delivery,
+            address=v.address(address or "") if delivery == "post" else None,
+            email=v.email(email or "") if delivery == "email" else None,
+            org_name=v.org_name(org_name or "") if applicant_type == "org" else None,
+            org_code=v.credit_code(org_code or "") if applicant_type == "org" else None,
+            org_category=(org_category or "other") if applicant_type == "org" else None)
+    except v.Invalid as exc:
+        _fail(str(exc))
+        return
+    if delivery not in DELIVERY_BY_FORM[form]:
+        _fail(f"{FORMS[form]}形式不能用{DELIVERIES[delivery]}方式提供。")
+    day = _parse_date(received)
+    if day and day > beijing_date(utcnow()):
+        _fail("收到日期不能晚于今天。")
+    with session_scope() as s:
+        req = service.create_application(s, config, data, openid=None, channel=channel, staff=staff, received=day)
+        flag = f" {PROVISIONAL_FLAG}" if req.due_provisional else ""
+        click.echo(f"已登记：{req.tracking_no}，收到 {req.received_date}，答复期限 {req.due_date}{flag}")
+
+
+@request_group.command("export-register")
+@click.option("--year", type=int, required=True)
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False))
+def export_register_cmd(year: int, out: str) -> None:
+    """受理登记台账 as XLSX (ID numbers and phones masked)."""
+    setup()
+    from bot.requests.export import write_register_xlsx
+
+    with session_scope(readonly=True) as s:
+        n = write_register_xlsx(s, year, out)
+    click.echo(f"已导出 {year} 年受理登记台账：{n} 条 → {out}")
+
+
+@request_group.command("annual-report")
+@click.option("--year", type=int, required=True)
+@click.option("--out", "out", default=None, type=click.Path(dir_okay=False), help="Write XLSX here; else print.")
+def annual_report_cmd(year: int, out: str | None) -> None:
+    """The 年度报告 table "收到和处理政府信息公开申请情况"."""
+    setup()
+    from bot.requests.export import annual_report, write_annual_xlsx
+
+    with session_scope(readonly=True) as s:
+        report = write_annual_xlsx(s, year, out) if out else annual_report(s, year)
+    labels = [label for _k, label in report["columns"]]
+    click.echo(f"{year}年度 收到和处理政府信息公开申请情况\n" + " " * 40 + " ".join(f"{x:>6}" for x in labels))
+    for row in report["rows"]:
+        vals = "" if row["values"] is None else " ".join(f"{row['values'][k]:>6}" for k, _l in report["columns"])
+        label = ("  " * row["indent"] + row["label"])[:38]
+        click.echo(f"{label:<40}{vals}")
+    if not report["check"]["balanced"]:
+        click.echo(f"注意：勾稽关系不平（一+二={report['check']['in']}，三+四={report['check']['out']}）", err=True)
+    if out:
+        click.echo(f"→ {out}")
+
+
+@request_group.command("reminders")
+@click.option("--run", "run_now", is_flag=True, help="Run a reminder pass now (as the clock does).")
+def reminders_cmd(run_now: bool) -> None:
+    """Today's deadline reminders and the overdue list."""
+    config = setup()
+    from bot.requests.reminders import reminders_on, run_reminders
+
+    if run_now:
+        out = run_reminders(config)
+        for key, label in (("abandoned", "视为放弃"), ("overdue", "超期"), ("due_soon", "将到期")):
+            if out[key]:
+                click.echo(f"{label}：{'、'.join(out[key])}")
+    today = beijing_date(utcnow())
+    with session_scope(readonly=True) as s:
+        rows = reminders_on(s, today)
+        if not rows:
+            click.echo("今天没有到期提醒。")
+        for rem, req in rows:
+            kind = "超期" if rem.kind == "overdue" else f"还剩{rem.workdays_left}个工作日"
+            flag = f" {PROVISIONAL_FLAG}" if req.due_provisional else ""
+            click.echo(f"{req.tracking_no}  {STATUS_LABELS[req.status]}  答复期限 {req.due_date}  {kind}{flag}")
+
+
+@request_group.command("gen-key")
+def gen_key_cmd() -> None:
+    """Print a new FIELD_ENCRYPTION_KEY (put it in the environment; keep it safe)."""
+    from bot.fieldcrypt import generate_key
+
+    click.echo(generate_key())

@@ -1,0 +1,155 @@
+"""The matcher each process answers from, rebuilt when the content in the database changes.
+
+Building takes a few hundred milliseconds, asking takes about a millisecond, so each process keeps
+one built matcher per database and checks the one-row ContentVersion counter per question: an
+import in any process (or the admin panel) reaches every worker on its next question, without
+a restart and without any worker-to-worker messaging.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+import re
+import threading
+import time
+from dataclasses import dataclass
+
+from sqlmodel import Session, select
+
+from bot.models.catalog import CatalogItem, ContentVersion, ServiceGuide, Synonym
+from content.matcher import Doc, Matcher
+
+log = logging.getLogger("content.index")
+_SPLIT = re.compile(r"[、,，;；/|\s]+")
+
+
+@dataclass
+class _Built:
+    version: int
+    matcher: Matcher
+    by_key: dict[str, Doc]
+    seconds: float = 0.0          # how long the build took
+
+
+_cache: dict[str, _Built] = {}
+_lock = threading.Lock()
+# A rebuild slower than this runs in the background while questions get the previous index, so
+# a large catalog never holds a resident's reply past WeChat's 5 seconds.
+BACKGROUND_AFTER_SECONDS = 1.0
+
+
+def content_version(session: Session) -> int:
+    row = session.exec(select(ContentVersion.version).where(ContentVersion.id == 1)).first()
+    return int(row or 0)
+
+
+def _keywords(text: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(w for w in _SPLIT.split(text or "") if w))
+
+
+def catalog_doc(item: CatalogItem) -> Doc:
+    return Doc(key=f"catalog:{item.id}", type="catalog", title=item.name, domain=item.domain,
+               keywords=_keywords(item.keywords), body=f"{item.level1} {item.content}")
+
+
+def guide_doc(guide: ServiceGuide) -> Doc:
+    return Doc(key=f"guide:{guide.id}", type="guide", title=guide.name, domain=guide.domain,
+               keywords=_keywords(guide.keywords), body=f"{guide.target} {guide.conditions} {guide.faq}")
+
+
+def _notice_docs(session: Session) -> list[Doc]:
+    """Published village notices, when the notices part provides them (bot.notices.docs)."""
+    try:
+        module = importlib.import_module("bot.notices.docs")
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("bot.notices.docs", "bot.notices"):
+            raise
+        return []
+    func = getattr(module, "published_notice_docs", None)
+    return list(func(session)) if func else []
+
+
+def synonym_groups(session: Session) -> list[list[str]]:
+    return [s.term_list for s in session.exec(select(Synonym).order_by(Synonym.id)).all()]  # type: ignore[arg-type]
+
+
+def load_docs(session: Session) -> list[Doc]:
+    docs = [catalog_doc(c) for c in session.exec(select(CatalogItem).order_by(CatalogItem.id)).all()]  # type: ignore[arg-type]
+    docs += [guide_doc(g) for g in session.exec(select(ServiceGuide).order_by(ServiceGuide.id)).all()]  # type: ignore[arg-type]
+    docs += _notice_docs(session)
+    return docs
+
+
+def build(session: Session) -> Matcher:
+    t0 = time.perf_counter()
+    docs = load_docs(session)
+    matcher = Matcher.build(docs, synonym_groups(session))
+    log.info("matcher built: %d docs in %.0f ms", len(docs), (time.perf_counter() - t0) * 1000)
+    return matcher
+
+
+def _url(session: Session) -> str:
+    return session.get_bind().url.render_as_string(hide_password=False)
+
+
+def _rebuild(url: str) -> _Built:
+    """Build from the database's current content (caller holds _lock)."""
+    from bot.db import session_scope
+
+    t0 = time.perf_counter()
+    with session_scope(url, readonly=True) as fresh:
+        version = content_version(fresh)
+        matcher = build(fresh)
+    built = _Built(version, matcher, {i.doc.key: i.doc for i in matcher.docs}, time.perf_counter() - t0)
+    _cache[url] = built
+    return built
+
+
+def _rebuild_in_background(url: str) -> None:
+    try:
+        _rebuild(url)
+    except Exception:  # noqa: BLE001 - keep answering from the old index; the next question retries
+        log.exception("matcher rebuild failed")
+    finally:
+        _lock.release()
+
+
+def get_matcher(session: Session) -> Matcher:
+    """The matcher for this session's database, rebuilt if the content version moved on.
+
+    The rebuild reads through its own read-only session, so it never holds the caller's write
+    transaction (on SQLite: the database's write lock); while one thread rebuilds, the others keep
+    answering from the previous index; a slow rebuild (a large catalog) runs in the background.
+    """
+    url = _url(session)
+    version = content_version(session)
+    built = _cache.get(url)
+    if built is not None and built.version == version:
+        return built.matcher
+    if built is None:
+        with _lock:
+            built = _cache.get(url)
+            if built is None or built.version != version:
+                built = _rebuild(url)
+            return built.matcher
+    if not _lock.acquire(blocking=False):
+        return built.matcher                      # someone is rebuilding right now
+    if built.seconds > BACKGROUND_AFTER_SECONDS:
+        threading.Thread(target=_rebuild_in_background, args=(url,), daemon=True,
+                         name="matcher-rebuild").start()   # releases _lock when done
+        return built.matcher
+    try:
+        return _rebuild(url).matcher
+    finally:
+        _lock.release()
+
+
+def doc_by_key(session: Session, key: str) -> Doc | None:
+    """A document of the current index by its key (what a numbered choice refers to)."""
+    get_matcher(session)
+    built = _cache.get(_url(session))
+    return built.by_key.get(key) if built else None
+
+
+def clear_cache() -> None:
+    _cache.clear()

@@ -1,0 +1,476 @@
+"""Applying for government information by chat (依申请公开), and checking progress.
+
+The flow collects what Art. 29 of the 政府信息公开条例 requires, one question at a time, with its
+state in the conversation table (any worker can take the next message). ID number and phone are
+kept encrypted even there. `上一步` goes back, `修改 N` edits a line of the summary, `取消` drops
+everything; on `确认` the application is stored and gets its tracking number and due date.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from sqlmodel import col, select
+
+from bot import fieldcrypt
+from bot.models.core import Conversation
+from bot.models.requests import DisclosureRequest, RequestEvent
+from bot.requests import validation as v
+from bot.requests.kinds import (
+    APPLICANT_TYPES,
+    DELIVERIES,
+    DELIVERY_BY_FORM,
+    FORMS,
+    ID_TYPES,
+    ORG_CATEGORIES,
+    REPLY_TYPES,
+    STATUS_LABELS,
+)
+from bot.requests.service import (
+    APPLICANT_STAFF,
+    ApplicationData,
+    TransitionError,
+    cn,
+    create_application,
+    transition,
+    workdays_left,
+)
+from bot.requests.workdays import beijing_date
+from handlers import PASS, Reply, command, flow
+from handlers.context import Context
+
+FLOW = "apply"
+CANCEL_WORDS = {"取消", "算了", "不申请了", "退出", "不要了", "取消申请"}
+BACK_WORDS = {"上一步", "返回", "上一个", "返回上一步", "退回"}
+CONFIRM_WORDS = {"确认", "确定", "提交", "确认提交", "是", "对", "好", "好的", "没问题", "1"}
+OTHER_DOC_WORDS = {"其他证件", "其它证件", "其他", "其它", "没有身份证", "护照"}
+OTHER_DOC_TYPES = ["passport", "hk_macao_permit", "taiwan_permit", "residence_permit", "foreigner_pr", "other"]
+ORG_CATEGORY_ORDER = list(ORG_CATEGORIES)
+EXIT_HINT = "（发“上一步”返回，发“取消”退出）"
+
+
+# --------------------------------------------------------------------------- steps
+def _is_org(d: dict) -> bool:
+    return d.get("applicant_type") == "org"
+
+
+# step -> (is it required for this application, is it answered)
+REQUIRED: dict[str, Callable[[dict], bool]] = {
+    "type": lambda d: True,
+    "org_name": _is_org,
+    "org_category": _is_org,
+    "org_code": _is_org,
+    "name": lambda d: True,
+    "id": lambda d: True,
+    "phone": lambda d: True,
+    "description": lambda d: True,
+    "form": lambda d: True,
+    "delivery": lambda d: True,
+    "address": lambda d: d.get("delivery") == "post",
+    "email": lambda d: d.get("delivery") == "email",
+}
+ANSWER_KEY = {"type": "applicant_type", "id": "id_enc", "phone": "phone_enc"}
+
+
+def _answered(step: str, d: dict) -> bool:
+    return bool(d.get(ANSWER_KEY.get(step, step)))
+
+
+def next_step(d: dict) -> str:
+    for step, required in REQUIRED.items():
+        if required(d) and not _answered(step, d):
+            return step
+    return "confirm"
+
+
+def _numbered(options: list[str]) -> str:
+    return "\n".join(f"{i}. {label}" for i, label in enumerate(options, 1))
+
+
+def prompt(step: str, d: dict) -> str:
+    who = "经办人" if _is_org(d) else "您"
+    if step == "type":
+        return "您以什么身份申请？回复数字：\n1. 公民个人\n2. 法人或其他组织（企业、社会组织等）"
+    if step == "org_name":
+        return "请发单位全称（和营业执照或登记证书上的一致）。"
+    if step == "org_category":
+        return "单位属于哪一类？回复数字：\n" + _numbered(list(ORG_CATEGORIES.values()))
+    if step == "org_code":
+        return "请发单位的统一社会信用代码（18位，营业执照上有）。"
+    if step == "name":
+        return "请发经办人的姓名。" if _is_org(d) else "请发您的姓名。"
+    if step == "id":
+        return f"请发{who}的身份证号码（18位）。\n没有身份证的，回复“其他证件”。"
+    if step == "id_other":
+        return "用的是什么证件？回复数字：\n" + _numbered([ID_TYPES[t] for t in OTHER_DOC_TYPES])
+    if step == "id_other_no":
+        return f"请发{ID_TYPES.get(d.get('id_type_pending', 'other'), '证件')}的号码。"
+    if step == "phone":
+        return "请发联系电话（手机号，或者带区号的座机）。"
+    if step == "description":
+        return ("请说明您要申请公开什么信息：文件名称、文号，或者能找到它的其他特征"
+                "（比如哪年、哪个部门、关于什么事）。")
+    if step == "form":
+        return "您要纸质的还是电子的？回复数字：\n1. 纸质\n2. 电子"
+    if step == "delivery":
+        options = DELIVERY_BY_FORM[d.get("form") or "paper"]
+        return "怎么给您？回复数字：\n" + _numbered([DELIVERIES[o] for o in options])
+    if step == "address":
+        return "请发邮寄地址（写到村、组或门牌号）。"
+    if step == "email":
+        return "请发接收文件的电子邮箱。"
+    return summary(d)
+
+
+def summary_lines(d: dict) -> list[tuple[str, str, str]]:
+    """(step to edit, label, shown value) in display order; numbers follow this list."""
+    lines = [("type", "申请人类型", APPLICANT_TYPES.get(d.get("applicant_type", ""), ""))]
+    if _is_org(d):
+        lines += [("org_name", "单位名称", d.get("org_name", "")),
+                  ("org_category", "单位类别", ORG_CATEGORIES.get(d.get("org_category", ""), "")),
+                  ("org_code", "统一社会信用代码", d.get("org_code", ""))]
+    lines += [("name", "经办人" if _is_org(d) else "姓名", d.get("name", "")),
+              ("id", ID_TYPES.get(d.get("id_type", "resident_id"), "证件"), d.get("id_masked", "")),
+              ("phone", "联系电话", d.get("phone_masked", "")),
+              ("description", "申请的信息", d.get("description", "")),
+              ("form", "形式", FORMS.get(d.get("form", ""), "")),
+              ("delivery", "获取方式", DELIVERIES.get(d.get("delivery", ""), ""))]
+    if d.get("delivery") == "post":
+        lines.append(("address", "邮寄地址", d.get("address", "")))
+    if d.get("delivery") == "email":
+        lines.append(("email", "电子邮箱", d.get("email", "")))
+    return lines
+
+
+def summary(d: dict) -> str:
+    rows = [f"{i}. {label}：{value}" for i, (_s, label, value) in enumerate(summary_lines(d), 1)]
+    return ("请核对您的申请：\n" + "\n".join(rows) +
+            "\n\n没问题请回复“确认”提交；要改哪项，回复“修改 序号”，比如“修改 2”；不申请了回复“取消”。")
+
+
+# --------------------------------------------------------------------------- answers
+def _choice(text: str, options: list[str], labels: list[str]) -> str | None:
+    """A numbered choice, by number or by (part of) its label."""
+    t = v.clean(text).rstrip("。.")
+    if t.isdigit() and 1 <= int(t) <= len(options):
+        return options[int(t) - 1]
+    for opt, label in zip(options, labels):
+        if t and (t == label or t in label or label in t):
+            return opt
+    return None
+
+
+def _choice_error(options: list[str]) -> str:
+    return f"请回复 1 到 {len(options)} 之间的数字。{EXIT_HINT}"
+
+
+def answer(ctx: Context, step: str, text: str, d: dict) -> str | None:
+    """Store the answer of `step` in `d`; returns an error message, or None when accepted.
+    A step may also redirect to a sub-step by returning the special prefix '>'."""
+    crypt = fieldcrypt.for_config(ctx.config)
+    if step == "type":
+        opts = ["person", "org"]
+        got = _choice(text, opts, ["公民个人", "法人或其他组织"])
+        if got is None:
+            t = v.clean(text)
+            got = "person" if t in ("个人", "公民", "自然人") else "org" if t in ("单位", "企业", "公司", "组织", "法人") else None
+        if got is None:
+            return _choice_error(opts)
+        d["applicant_type"] = got
+    elif step == "org_name":
+        d["org_name"] = v.org_name(text)
+    elif step == "org_category":
+        got = _choice(text, ORG_CATEGORY_ORDER, list(ORG_CATEGORIES.values()))
+        if got is None:
+            return _choice_error(ORG_CATEGORY_ORDER)
+        d["org_category"] = got
+    elif step == "org_code":
+        d["org_code"] = v.credit_code(text)
+    elif step == "name":
+        d["name"] = v.person_name(text)
+    elif step == "id":
+        if v.clean(text) in OTHER_DOC_WORDS:
+            return ">id_other"
+        number = v.resident_id(text, today=beijing_date(ctx.now))
+        d.update(id_type="resident_id", id_enc=crypt.encrypt(number), id_masked=v.mask_id(number))
+    elif step == "id_other":
+        got = _choice(text, OTHER_DOC_TYPES, [ID_TYPES[t] for t in OTHER_DOC_TYPES])
+        if got is None:
+            return _choice_error(OTHER_DOC_TYPES)
+        d["id_type_pending"] = got
+        return ">id_other_no"
+    elif step == "id_other_no":
+        id_type = d.get("id_type_pending", "other")
+        number = (v.resident_id(text, today=beijing_date(ctx.now)) if id_type == "residence_permit"
+                  else v.other_document(text))
+        d.update(id_type=id_type, id_enc=crypt.encrypt(number), id_masked=v.mask_id(number))
+        d.pop("id_type_pending", None)
+    elif step == "phone":
+        number = v.phone(text)
+        d.update(phone_enc=crypt.encrypt(number), phone_masked=v.mask_phone(number))
+    elif step == "description":
+        d["description"] = v.description(text)
+    elif step == "form":
+        opts = ["paper", "electronic"]
+        got = _choice(text, opts, ["纸质", "电子"])
+        if got is None:
+            return _choice_error(opts)
+        if d.get("delivery") and d["delivery"] not in DELIVERY_BY_FORM[got]:
+            d.pop("delivery")  # e.g. 邮寄 no longer fits 电子: ask again
+        d["form"] = got
+    elif step == "delivery":
+        opts = DELIVERY_BY_FORM[d.get("form") or "paper"]
+        got = _choice(text, opts, [DELIVERIES[o] for o in opts])
+        if got is None:
+            return _choice_error(opts)
+        d["delivery"] = got
+    elif step == "address":
+        d["address"] = v.address(text)
+    elif step == "email":
+        d["email"] = v.email(text)
+    return None
+
+
+def _go(ctx: Context, step: str, d: dict, push: str | None, prefix: str = "") -> str:
+    hist = list(d.get("_hist", []))
+    if push:
+        hist.append(push)
+    d["_hist"] = hist[-30:]
+    ctx.set_step(step, d)
+    return prefix + prompt(step, d)
+
+
+def start_application(ctx: Context, prefix: str = "") -> str:
+    """Begin the flow (also for other handlers that recognise the intent)."""
+    d: dict = {"_hist": []}
+    ctx.start_flow(FLOW, "type", d)
+    return (prefix + "好的，我们来填写政府信息公开申请，一共几个问题，随时可以发“上一步”返回、发“取消”退出。\n\n"
+            + prompt("type", d))
+
+
+def submit(ctx: Context, d: dict) -> str:
+    # Two "确认" taken by two workers at once: the second waits on this row lock (PostgreSQL) or
+    # on the write lock (SQLite), then finds the conversation gone and stores nothing.
+    live = ctx.session.exec(select(Conversation).where(Conversation.openid == ctx.follower.openid)
+                            .with_for_update().execution_options(populate_existing=True)).first()
+    if live is None or live.flow != FLOW or live.step != "confirm":
+        ctx.state = None
+        return "这份申请已经提交了，发“我的申请”查看。"
+    crypt = fieldcrypt.for_config(ctx.config)
+    data = ApplicationData(
+        applicant_type=d["applicant_type"], name=d["name"], id_type=d.get("id_type", "resident_id"),
+        id_number=crypt.decrypt(d["id_enc"]), phone=crypt.decrypt(d["phone_enc"]),
+        description=d["description"], form=d["form"], delivery=d["delivery"],
+        org_name=d.get("org_name"), org_code=d.get("org_code"), org_category=d.get("org_category"),
+        address=d.get("address"), email=d.get("email"))
+    req = create_application(ctx.session, ctx.config, data, openid=ctx.follower.openid, channel="wechat",
+                             now=ctx.now)
+    ctx.end_flow()
+    provisional = "\n（明年的节假日安排还没公布，期限暂按周末推算，以正式通知为准。）" if req.due_provisional else ""
+    return (f"申请已提交！\n登记编号：{req.tracking_no}\n收到申请日期：{cn(req.received_date)}\n"
+            f"答复期限：{cn(req.due_date)}前（20个工作日，节假日不算）{provisional}\n"
+            "如需补正材料，会在7个工作日内一次性告诉您。办理进展会在这里通知您。\n"
+            f"查进度发“查询 {req.tracking_no}”或“我的申请”。")
+
+
+@flow(FLOW)
+def apply_flow(ctx: Context) -> str | object:
+    state = ctx.state
+    assert state is not None
+    if state.expired:
+        ctx.end_flow()
+        notice = (f"您之前填写的信息公开申请超过{ctx.config.conversation_ttl_minutes}分钟没有回复，"
+                  "已经作废，内容没有保存。\n")
+        if START_RE.fullmatch(_cmd(ctx.text)):
+            return start_application(ctx, prefix=notice + "\n")
+        from handlers import dispatch
+
+        rest = dispatch(ctx)
+        tail = rest.text or "需要的话请重新发“申请公开”。"
+        return Reply(notice + tail, rest.followups)
+
+    d = dict(state.data)
+    text = ctx.text
+    word = _cmd(text)
+    if word in CANCEL_WORDS:
+        ctx.end_flow()
+        return "已取消，您填写的内容没有保存。需要时再发“申请公开”。"
+    if word in BACK_WORDS:
+        hist = list(d.get("_hist", []))
+        if not hist:
+            return "已经是第一步了。\n" + prompt(state.step, d)
+        previous = hist.pop()
+        d["_hist"] = hist
+        d.pop("_editing", None)
+        ctx.set_step(previous, d)
+        return "好的，回到上一步。\n" + prompt(previous, d)
+    if word in ("帮助", "怎么填", "怎么弄") or v.clean(text) in ("?", "？"):
+        return f"您正在填写信息公开申请{EXIT_HINT}。\n" + prompt(state.step, d)
+    if START_RE.fullmatch(word):
+        return "您正在填写申请，接着回答就行。\n" + prompt(state.step, d)
+    for pattern, func in ((QUERY_RE, query_command), (MINE_RE, my_requests), (LETTER_RE, letter_command)):
+        m = pattern.fullmatch(word)
+        if m:  # checking an earlier application mid-way: answer it, then carry on
+            got = func(ctx, m)
+            got = got if isinstance(got, Reply) else Reply(str(got))
+            tail = f"——您的新申请还在填写中——\n{prompt(state.step, d)}"
+            if got.followups:
+                return Reply(got.text, got.followups + [tail])
+            return Reply(f"{got.text}\n\n{tail}")
+
+    step = state.step
+    if step == "confirm":
+        m = re.fullmatch(r"(?:修改|更改|改)\s*第?\s*(\d{1,2})\s*(?:项|条)?", word)
+        if m:
+            lines = summary_lines(d)
+            n = int(m.group(1))
+            if not 1 <= n <= len(lines):
+                return f"没有第{n}项，请回复 1 到 {len(lines)} 之间的序号，比如“修改 2”。"
+            target = lines[n - 1][0]
+            d["_editing"] = True
+            return _go(ctx, target, d, push="confirm", prefix=f"好的，修改“{lines[n - 1][1]}”。\n")
+        if word in ("修改", "更改", "改"):
+            return "请回复要修改的序号，比如“修改 2”。"
+        if word in CONFIRM_WORDS:
+            if next_step(d) != "confirm":  # should not happen; never store an incomplete application
+                return _go(ctx, next_step(d), d, push=None)
+            return submit(ctx, d)
+        return "请回复“确认”提交，或“修改 序号”修改某项，或“取消”放弃。"
+
+    try:
+        result = answer(ctx, step, text, d)
+    except v.Invalid as exc:
+        ctx.set_step(step, state.data)  # still here: the idle clock restarts
+        return f"{exc}{EXIT_HINT}"
+    if result and result.startswith(">"):
+        return _go(ctx, result[1:], d, push=step)
+    if result:
+        ctx.set_step(step, state.data)
+        return result
+    following = next_step(d)
+    if following == "confirm":
+        d.pop("_editing", None)
+    return _go(ctx, following, d, push=step)
+
+
+# --------------------------------------------------------------------------- commands
+START_RE = re.compile(r"(?:我要|我想|我需要|想)?(?:申请(?:政府)?(?:信息)?公开(?:政府信息|信息)?|依申请公开|政府信息公开申请|申请政府信息)")
+
+
+def _cmd(text: str) -> str:
+    from handlers import command_text
+
+    return command_text(text)
+
+
+@command(START_RE.pattern, priority=85)
+def start_command(ctx: Context, _m: re.Match[str]) -> str:
+    return start_application(ctx)
+
+
+NO_RE = r"(\d{4})\s*[-－—_ ]?\s*(\d{1,6})"
+
+
+def _no(m: re.Match[str]) -> str:
+    return f"{m.group(1)}-{int(m.group(2)):06d}"
+
+
+def _own(ctx: Context, tracking_no: str) -> DisclosureRequest | None:
+    """Only the applicant who filed it (same openid) can see an application."""
+    return ctx.session.exec(select(DisclosureRequest).where(
+        DisclosureRequest.tracking_no == tracking_no,
+        DisclosureRequest.openid == ctx.follower.openid)).first()
+
+
+def status_text(ctx: Context, req: DisclosureRequest) -> str:
+    today = beijing_date(ctx.now)
+    desc = req.description if len(req.description) <= 40 else req.description[:40] + "…"
+    lines = [f"申请编号：{req.tracking_no}", f"申请的信息：{desc}", f"收到日期：{cn(req.received_date)}",
+             f"当前状态：{STATUS_LABELS.get(req.status, req.status)}"]
+    if req.status == "awaiting_supplement":
+        lines.append(f"请在{cn(req.supplement_due)}前补正：发“补正 {req.tracking_no} 补充的内容”。"
+                     "收到补正后答复期限重新计算。")
+    elif req.status in ("submitted", "registered", "processing", "consulting") and req.due_date:
+        left = workdays_left(req, today)
+        extra = f"，还有{left}个工作日" if left is not None and left >= 0 else "，已超期，我们会尽快答复"
+        mark = "（暂按周末推算）" if req.due_provisional else ""
+        lines.append(f"答复期限：{cn(req.due_date)}前{mark}{extra}")
+        if req.extension_days:
+            lines.append(f"已延期：{req.extension_reason}")
+    if req.reply_type:
+        lines.append(f"答复结果：{REPLY_TYPES[req.reply_type].label}（{cn(req.concluded_date)}）")
+        lines.append(f"看答复书全文发“答复书 {req.tracking_no}”。")
+    last = ctx.session.exec(select(RequestEvent).where(
+        RequestEvent.request_id == req.id, RequestEvent.action != "view_full")
+        .order_by(col(RequestEvent.at).desc(), col(RequestEvent.id).desc())).first()
+    if last is not None:
+        from bot.requests.service import ACTION_LABELS
+
+        lines.append(f"最近进展：{cn(last.on_date)} {ACTION_LABELS.get(last.action, last.action)}")
+    return "\n".join(lines)
+
+
+QUERY_RE = re.compile(r"(?:查询|查|查进度|进度|查申请)\s*[:：]?\s*(?:编号)?\s*[:：]?\s*" + NO_RE)
+MINE_RE = re.compile(r"(?:我的申请|我的信息公开申请|申请进度|查申请|查询申请|我的申请进度)")
+LETTER_RE = re.compile(r"(?:答复书|看答复书|查看答复书|答复)\s*[:：]?\s*" + NO_RE)
+LETTER_CHUNK = 600  # characters per message; longer letters continue as follow-up messages
+
+
+@command(QUERY_RE.pattern, priority=85)
+def query_command(ctx: Context, m: re.Match[str]) -> str:
+    no = _no(m)
+    req = _own(ctx, no)
+    if req is None:
+        return f"没有找到您提交的编号为 {no} 的申请。请核对编号，或发“我的申请”查看您的全部申请。"
+    return status_text(ctx, req)
+
+
+@command(MINE_RE.pattern, priority=85)
+def my_requests(ctx: Context, _m: re.Match[str]) -> str:
+    rows = list(ctx.session.exec(select(DisclosureRequest).where(
+        DisclosureRequest.openid == ctx.follower.openid)
+        .order_by(col(DisclosureRequest.created_at).desc(), col(DisclosureRequest.id).desc()).limit(10)))
+    if not rows:
+        return "您还没有提交过政府信息公开申请。要申请，发“申请公开”。"
+    lines = []
+    for i, r in enumerate(rows, 1):
+        due = f"，答复期限{cn(r.due_date)}" if r.due_date and r.status in ("submitted", "registered", "processing", "consulting") else ""
+        lines.append(f"{i}. {r.tracking_no} {STATUS_LABELS.get(r.status, r.status)}{due}")
+    return "您的申请：\n" + "\n".join(lines) + "\n发“查询 编号”看详情，比如“查询 " + rows[0].tracking_no + "”。"
+
+
+@command(LETTER_RE.pattern, priority=85)
+def letter_command(ctx: Context, m: re.Match[str]) -> Reply | str:
+    """The reply letter itself, for the applicant who filed the application."""
+    no = _no(m)
+    req = _own(ctx, no)
+    if req is None:
+        return f"没有找到您提交的编号为 {no} 的申请。请核对编号。"
+    if not req.reply_letter:
+        return f"申请 {no} 还没有答复。发“查询 {no}”看进度。"
+    letter = req.reply_letter
+    chunks = [letter[i:i + LETTER_CHUNK] for i in range(0, len(letter), LETTER_CHUNK)]
+    return Reply(chunks[0], chunks[1:])
+
+
+@command(r"补正\s*[:：]?\s*" + NO_RE + r"\s*[:：,，。]?\s*(.*)", priority=85)
+def supplement_command(ctx: Context, m: re.Match[str]) -> str | object:
+    no = _no(m)
+    content = m.group(3).strip()
+    req = _own(ctx, no)
+    if req is None:
+        return f"没有找到您提交的编号为 {no} 的申请。请核对编号。"
+    if req.status != "awaiting_supplement":
+        return f"申请 {no} 现在是“{STATUS_LABELS.get(req.status, req.status)}”，不需要补正。"
+    if len(content) < 5:
+        return f"请把补正内容写在编号后面，比如“补正 {no} 我要的是2025年青石村道路硬化项目的验收报告”。"
+    try:
+        transition(ctx.session, ctx.config, req, "supplement_received", f"{APPLICANT_STAFF}（微信）",
+                   reason=content[:1000], now=ctx.now, notify=False)
+    except TransitionError as exc:
+        return str(exc)
+    return (f"已收到您对申请 {no} 的补正，答复期限从今天起重新计算：{cn(req.due_date)}前。\n"
+            f"查进度发“查询 {no}”。")
+
+
+__all__ = ["start_application", "PASS"]

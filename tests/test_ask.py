@@ -1,0 +1,220 @@
+"""Residents' questions through /wechat over real HTTP, answered from the demo county's content.
+
+Numbered choices and follow-ups must survive across messages and app instances (state in the
+database), unanswered questions must land in the database, and content imported by another
+process must reach an app that is already running.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from bot import db
+from bot.models.catalog import UnansweredQuestion
+from bot.models.core import Conversation, Village
+from bot.models.outbox import OutboxMessage
+from bot.simulator import WeChatServer, http_poster, voice_xml
+
+ROOT = Path(__file__).resolve().parent.parent
+WECHAT_LIMIT = 2048
+
+
+@pytest.fixture
+def demo(db_url: str) -> str:
+    """The demo county: villages, catalog, guides, synonyms."""
+    from bot.demo import load_demo_if_empty
+
+    assert load_demo_if_empty()
+    return db_url
+
+
+def options(reply: str) -> dict[str, str]:
+    """'1. 低保标准（社会救助）' / '回复 1 看办理材料' → {'1': text}."""
+    found = dict(re.findall(r"^(\d+)\. (.+)$", reply, re.M))
+    found.update(re.findall(r"^回复 (\d+) 看(.+)$", reply, re.M))
+    return found
+
+
+def conversation(openid: str) -> Conversation | None:
+    with db.session_scope(readonly=True) as s:
+        return s.get(Conversation, openid)
+
+
+def unanswered() -> list[UnansweredQuestion]:
+    with db.session_scope(readonly=True) as s:
+        return list(s.exec(select(UnansweredQuestion).order_by(UnansweredQuestion.id)).all())  # type: ignore[arg-type]
+
+
+def fits(reply: str) -> None:
+    assert 0 < len(reply.encode("utf-8")) <= WECHAT_LIMIT
+
+
+def test_answer_with_follow_up_numbers(wechat: WeChatServer, demo: str) -> None:
+    reply = wechat.say("o_a", "低保怎么申请？")
+    fits(reply)
+    assert reply.startswith("【最低生活保障申请】")
+    assert "谁能办" in reply and "咨询电话：0599-6221001" in reply
+    opts = options(reply)
+    assert opts["1"] == "办理材料" and opts["2"] == "办理流程"
+    state = conversation("o_a")
+    assert state is not None and state.flow == "ask"
+    materials = wechat.say("o_a", "1")
+    assert "【最低生活保障申请】办理材料" in materials and "户口簿" in materials
+    process = wechat.say("o_a", "２")      # full-width digit, as some keyboards send it
+    assert "办理流程" in process and "公示7天" in process and "监督电话" in process
+    assert "请回复 1 到" in wechat.say("o_a", "9")
+
+
+def test_typos_and_homophones_from_pinyin_input(wechat: WeChatServer, demo: str) -> None:
+    assert wechat.say("o_t", "今年农村底保标准是多少").startswith("【城乡最低生活保障标准】")
+    reply = wechat.say("o_t", "危方改造补助多少钱")
+    assert reply.startswith("【农村危房改造补助标准】") and "公开什么" in reply
+
+
+def test_voice_recognition_text_is_answered(wechat: WeChatServer, demo: str) -> None:
+    status, reply = wechat.send_xml(voice_xml("o_v", "那个户口怎么迁呀"))
+    assert status == 200 and reply.startswith("【户口迁移】")
+
+
+def test_choices_then_number_in_next_message_on_another_app_instance(wechat: WeChatServer, demo: str,
+                                                                      config) -> None:  # type: ignore[no-untyped-def]
+    from bot.app import create_app
+    from tests.conftest import TEST_AES_KEY, LiveServer
+
+    reply = wechat.say("o_c", "医保")
+    opts = options(reply)
+    assert reply.startswith("您想问的是哪一个") and 2 <= len(opts) <= 4, reply
+    title = re.sub(r"（[^）]*）$", "", opts["2"])
+    other = LiveServer(create_app(config))     # a second worker: the state must come from the DB
+    try:
+        second = WeChatServer(token=config.wechat_token, post=http_poster(other.url), aes_key=TEST_AES_KEY,
+                              appid=config.wechat_appid)
+        answer = second.say("o_c", "2")
+    finally:
+        other.stop()
+    assert answer.startswith(f"【{title}】"), answer
+
+
+def test_a_non_number_leaves_the_choice_and_is_answered_normally(wechat: WeChatServer, demo: str) -> None:
+    assert wechat.say("o_n", "医保").startswith("您想问的是哪一个")
+    reply = wechat.say("o_n", "危房改造补助标准")
+    assert reply.startswith("【农村危房改造补助标准】")
+    assert "公开依据" in wechat.say("o_n", "1")   # the numbers now belong to the new answer
+    assert wechat.say("o_n", "帮助").startswith("您好，我是村务公开助手")
+    assert conversation("o_n") is None              # a command left the options behind
+    assert "请直接把问题发给我" in wechat.say("o_n", "1")
+
+
+def test_fallback_gives_village_phone_and_records_the_question(wechat: WeChatServer, demo: str) -> None:
+    assert "已绑定" in wechat.say("o_f", "绑定 青石村")
+    reply = wechat.say("o_f", "村口的路灯坏了找谁修")
+    assert "答不上来" in reply and "青石村村委会电话：0599-6811021" in reply
+    wechat.say("o_f", "村口路灯坏了找谁修？")          # the same question again, differently typed
+    rows = unanswered()
+    with db.session_scope(readonly=True) as s:
+        village = s.exec(select(Village).where(Village.name == "青石村")).one()
+    assert len(rows) == 1
+    assert (rows[0].openid, rows[0].village_id, rows[0].times_asked, rows[0].handled) == ("o_f", village.id, 2, False)
+    assert rows[0].question == "村口路灯坏了找谁修？"
+    assert rows[0].last_asked_at >= rows[0].first_asked_at
+
+
+def test_unbound_fallback_gives_county_office_and_suggests_binding(wechat: WeChatServer, demo: str) -> None:
+    reply = wechat.say("o_u", "村口的路灯坏了找谁修")
+    assert "0599-6200012" in reply and "绑定 村名" in reply
+    assert [r.village_id for r in unanswered()] == [None]
+
+
+@pytest.mark.parametrize("chat", ["今天天气怎么样", "我想卖一头牛，谁要", "帮我推荐个好看的电视剧"])
+def test_out_of_scope_chat_gets_the_fallback(wechat: WeChatServer, demo: str, chat: str) -> None:
+    reply = wechat.say("o_o", chat)
+    assert "答不上来" in reply and "【" not in reply
+    assert [r.question for r in unanswered()] == [chat]
+
+
+def test_greetings_are_not_recorded_as_unanswered(wechat: WeChatServer, demo: str) -> None:
+    assert "有什么想问的" in wechat.say("o_g", "你好")
+    assert "不客气" in wechat.say("o_g", "谢谢")
+    assert unanswered() == []
+
+
+def _import(db_url: str, path: Path) -> None:
+    env = {**os.environ, "DATABASE_URL": db_url, "LOG_LEVEL": "WARNING"}
+    out = subprocess.run([sys.executable, "-m", "bot", "import", str(path)], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+
+
+GUIDE_YAML = """\
+guides:
+  - 事项名称: 稻虾共养补贴申领
+    领域: 涉农补贴
+    别名: [小龙虾补贴, 稻田养虾补贴]
+    办理对象: 在本县稻田里养小龙虾的农户和合作社
+    申请条件: 当年新建稻虾共养面积10亩以上
+    办理材料: {materials}
+    办理流程: 1.向村委会报面积；2.乡镇农业站核验；3.公示7天；4.补贴打卡发放
+    办理时限: 核验后30个工作日内发放
+    收费标准: 不收费
+    办理地点: 乡镇农业综合服务站
+    咨询电话: 0599-6224001（县农业农村局）
+"""
+
+
+def test_imported_content_reaches_the_running_app_without_restart(wechat: WeChatServer, demo: str,
+                                                                   tmp_path: Path) -> None:
+    before = wechat.say("o_i", "稻田养小龙虾有补贴吗")
+    assert "答不上来" in before
+    path = tmp_path / "new.yaml"
+    path.write_text(GUIDE_YAML.format(materials="身份证、土地承包合同"), encoding="utf-8")
+    _import(demo, path)                     # another process changes the content
+    after = wechat.say("o_i", "稻田养小龙虾有补贴吗")
+    assert after.startswith("【稻虾共养补贴申领】"), after
+
+
+def test_a_long_guide_is_split_so_no_message_is_cut(wechat: WeChatServer, demo: str, tmp_path: Path) -> None:
+    items = "；".join(f"{'①②③④⑤⑥⑦⑧⑨⑩'[i % 10]}第{i + 1}份材料：盖有村委会公章的情况说明原件一份和复印件两份" for i in range(40))
+    path = tmp_path / "long.yaml"
+    path.write_text(GUIDE_YAML.format(materials=items), encoding="utf-8")
+    _import(demo, path)
+    reply = wechat.say("o_l", "小龙虾补贴怎么申请")
+    assert reply.startswith("【稻虾共养补贴申领】")
+    first = wechat.say("o_l", "1")
+    fits(first)
+    with db.session_scope(readonly=True) as s:
+        rows = s.exec(select(OutboxMessage).where(OutboxMessage.openid == "o_l",
+                                                  OutboxMessage.kind == "custom_text")
+                      .order_by(OutboxMessage.id)).all()  # type: ignore[arg-type]
+        rest = [json.loads(r.payload)["text"] for r in rows]
+    assert rest, "the rest of a long answer goes out as follow-up messages"
+    for part in rest:
+        fits(part)
+    whole = "\n".join([first, *rest])
+    assert "第1份材料" in whole and "第40份材料" in whole
+    assert whole.count("盖有村委会公章的情况说明原件一份和复印件两份") == 40   # nothing cut off
+
+
+def test_an_expired_choice_is_not_guessed(wechat: WeChatServer, demo: str) -> None:
+    from datetime import timedelta
+
+    assert wechat.say("o_x", "医保").startswith("您想问的是哪一个")
+    with db.session_scope() as s:             # the resident comes back an hour later
+        row = s.get(Conversation, "o_x")
+        assert row is not None
+        row.expires_at = db.utcnow() - timedelta(minutes=1)
+        s.add(row)
+    assert "刚才的选项已经过期了" in wechat.say("o_x", "2")
+    assert conversation("o_x") is None and unanswered() == []
+
+
+def test_cancel_leaves_the_options(wechat: WeChatServer, demo: str) -> None:
+    assert wechat.say("o_z", "医保").startswith("您想问的是哪一个")
+    assert "随时问我" in wechat.say("o_z", "算了")
+    assert conversation("o_z") is None

@@ -1,0 +1,85 @@
+"""`python -m bot ask`: the format staff, benchmarks and outside checks script against."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from bot import db
+from bot.models.catalog import UnansweredQuestion
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def ask(db_url: str, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": db_url, "LOG_LEVEL": "WARNING"}
+    return subprocess.run([sys.executable, "-m", "bot", "ask", *args], cwd=ROOT, env=env, input=stdin,
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture
+def demo(db_url: str) -> str:
+    from bot.demo import load_demo_if_empty
+
+    assert load_demo_if_empty()
+    return db_url
+
+
+def test_json_lines_from_stdin(demo: str) -> None:
+    out = ask(demo, "--json", "-", stdin="低保怎么申请\n\n医保\n今天天气怎么样\n")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert len(lines) == 3                               # blank lines are skipped
+    answers = [json.loads(line) for line in lines]
+    for a in answers:
+        assert list(a) == ["question", "kind", "matches", "reply"]
+        for m in a["matches"]:
+            assert list(m) == ["type", "title", "domain", "score"] and m["type"] in ("catalog", "guide")
+            assert isinstance(m["score"], float)
+    first, second, third = answers
+    assert first["question"] == "低保怎么申请" and first["kind"] == "answer"
+    assert first["matches"][0] == {**first["matches"][0], "type": "guide", "title": "最低生活保障申请",
+                                   "domain": "社会救助"}
+    assert first["reply"].startswith("【最低生活保障申请】")
+    assert second["kind"] == "choices" and 2 <= len(second["matches"]) <= 4
+    for i, m in enumerate(second["matches"], 1):       # the options shown, in order
+        assert f"{i}. {m['title']}" in second["reply"]
+    assert third == {**third, "kind": "fallback", "matches": []} and "答不上来" in third["reply"]
+
+
+def test_cli_does_not_record_unless_asked(demo: str) -> None:
+    assert ask(demo, "--json", "今天天气怎么样").returncode == 0
+    with db.session_scope(readonly=True) as s:
+        assert s.exec(select(UnansweredQuestion)).all() == []
+    assert ask(demo, "--record", "今天天气怎么样").returncode == 0
+    with db.session_scope(readonly=True) as s:
+        assert [r.question for r in s.exec(select(UnansweredQuestion)).all()] == ["今天天气怎么样"]
+
+
+def test_village_gives_its_committee_phone(demo: str) -> None:
+    out = ask(demo, "--village", "青石村", "--json", "今天天气怎么样")
+    assert out.returncode == 0, out.stderr
+    assert "0599-6811021" in json.loads(out.stdout)["reply"]
+    bad = ask(demo, "--village", "火星村", "低保")
+    assert bad.returncode != 0 and "没找到村“火星村”" in bad.stderr
+
+
+def test_plain_output_for_staff(demo: str) -> None:
+    out = ask(demo, "危房改造补助标准")
+    assert out.returncode == 0 and "[answer]" in out.stdout and "【农村危房改造补助标准】" in out.stdout
+
+
+def test_staff_synonym_reaches_the_answers(demo: str) -> None:
+    env = {**os.environ, "DATABASE_URL": demo, "LOG_LEVEL": "WARNING"}
+    before = json.loads(ask(demo, "--json", "嘎嘎钱一亩发多少").stdout)
+    assert not before["matches"] or before["matches"][0]["title"] != "耕地地力保护补贴标准和补贴面积"
+    out = subprocess.run([sys.executable, "-m", "bot", "synonym", "add", "耕地地力保护补贴", "嘎嘎钱"], cwd=ROOT,
+                         env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    after = json.loads(ask(demo, "--json", "嘎嘎钱一亩发多少").stdout)
+    assert after["kind"] == "answer" and after["matches"][0]["title"] == "耕地地力保护补贴标准和补贴面积"

@@ -1,0 +1,75 @@
+"""The per-process index follows the content version; a slow rebuild never holds up a reply."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from bot import db
+from content import index
+
+
+@pytest.fixture
+def demo(db_url: str) -> str:
+    from bot.demo import load_demo_if_empty
+
+    index.clear_cache()
+    assert load_demo_if_empty()
+    return db_url
+
+
+NEW = """\
+synonyms:
+  - [稻虾共养, 稻田养虾]
+catalog:
+  - 领域: 涉农补贴
+    一级事项: 稻虾共养
+    二级事项: 稻虾共养补贴发放名单
+    公开内容: 补贴对象姓名、面积、金额
+    公开依据: 《条例》
+    公开时限: 20个工作日内
+    公开主体: 县农业农村局
+    公开渠道和载体: 村务公开栏
+    公开对象: 全社会
+    公开方式: 主动
+    公开层级: 乡级
+"""
+
+
+def titles(m) -> set[str]:  # type: ignore[no-untyped-def]
+    return {info.doc.title for info in m.docs}
+
+
+def test_rebuilt_when_the_version_moves_and_only_then(demo: str, tmp_path: Path) -> None:
+    from content.importer import import_files
+
+    with db.session_scope(readonly=True) as s:
+        first = index.get_matcher(s)
+        assert index.get_matcher(s) is first            # same version: no rebuild
+    (tmp_path / "new.yaml").write_text(NEW, encoding="utf-8")
+    import_files([tmp_path / "new.yaml"])
+    with db.session_scope(readonly=True) as s:
+        second = index.get_matcher(s)
+    assert second is not first and "稻虾共养补贴发放名单" in titles(second)
+    assert second.match("稻田养虾的补贴名单").matches[0].doc.title == "稻虾共养补贴发放名单"
+
+
+def test_slow_rebuild_runs_in_background(demo: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from content.importer import import_files
+
+    with db.session_scope(readonly=True) as s:
+        old = index.get_matcher(s)
+    monkeypatch.setattr(index, "BACKGROUND_AFTER_SECONDS", -1.0)   # treat every rebuild as slow
+    (tmp_path / "new.yaml").write_text(NEW, encoding="utf-8")
+    import_files([tmp_path / "new.yaml"])
+    with db.session_scope(readonly=True) as s:
+        assert index.get_matcher(s) is old               # answered at once from the previous index
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        with db.session_scope(readonly=True) as s:
+            current = index.get_matcher(s)
+        if current is not old:
+            break
+        time.sleep(0.05)
+    assert "稻虾共养补贴发放名单" in titles(current)

@@ -1,0 +1,113 @@
+"""Matcher outcomes on a small catalog of a made-up county (deliberately not the eval set's wording)."""
+from __future__ import annotations
+
+import pytest
+
+from content.matcher import Doc, Matcher
+from content.normalize import TextNormalizer, basic_normalize, default_synonyms
+
+CATALOG = [
+    ("catalog", "低保标准", "社会救助", "最低生活保障 本县农村低保每人每月700元，按差额补发。"),
+    ("catalog", "最低生活保障对象名单", "社会救助", "最低生活保障 公示低保户户主姓名、保障人数和金额。"),
+    ("guide", "最低生活保障申请", "", "家庭人均收入低于低保标准的本县户籍家庭，向乡镇申请，村里评议公示。"),
+    ("catalog", "危房改造补助标准", "农村危房改造", "补助政策 C级危房每户补助1.5万元，D级危房每户补助3万元。"),
+    ("guide", "农村危房改造申请", "", "住房为C级或D级危房的低收入农户，向村委会提出申请。"),
+    ("catalog", "城乡居民医保缴费标准", "社会保险", "城乡居民医疗保险 个人缴费每人每年400元，财政补助。"),
+    ("guide", "城乡居民医保参保缴费", "", "不属于职工医保的城乡居民，在手机上或村里代办点缴费。"),
+    ("catalog", "高龄津贴标准", "养老服务", "高龄津贴 80至89岁每月100元，90岁以上每月300元。"),
+    ("guide", "高龄津贴申领", "", "年满80周岁的本县户籍老年人，带身份证到村里申领。"),
+    ("catalog", "特困人员救助供养标准", "社会救助", "特困人员救助供养 基本生活标准每人每月950元。"),
+    ("catalog", "耕地地力保护补贴标准", "涉农补贴", "耕地地力保护补贴 每亩补贴110元，打到社保卡。"),
+]
+
+
+def docs() -> list[Doc]:
+    out = [Doc(key=f"{t}:{i}", type=t, title=title, domain=dom, body=body)
+           for i, (t, title, dom, body) in enumerate(CATALOG, 1)]
+    out.append(Doc(key="notice:1", type="notice", title="东坪村村级财务收支公开", domain="村务公开",
+                   body="东坪村本季度村级财务收支明细，村务公开栏张贴。", village="东坪"))
+    return out
+
+
+@pytest.fixture(scope="module")
+def matcher() -> Matcher:
+    return Matcher.build(docs(), default_synonyms())
+
+
+def answer_title(matcher: Matcher, question: str, village: str | None = None) -> str:
+    result = matcher.match(question, village=village)
+    assert result.kind == "answer", (question, result)
+    return result.matches[0].doc.title
+
+
+def test_plain_question_answers(matcher: Matcher) -> None:
+    assert answer_title(matcher, "高龄津贴标准是多少") == "高龄津贴标准"
+
+
+def test_typo_from_pinyin_input(matcher: Matcher) -> None:
+    assert answer_title(matcher, "今年底保标准是多少钱") == "低保标准"
+
+
+def test_homophone_and_intent_pick_the_guide(matcher: Matcher) -> None:
+    assert answer_title(matcher, "危方改造咋申请 要带啥") == "农村危房改造申请"
+
+
+def test_colloquial_synonym(matcher: Matcher) -> None:
+    assert answer_title(matcher, "新农合一个人交多少钱") == "城乡居民医保缴费标准"
+    assert answer_title(matcher, "五保户一个月给多少钱") == "特困人员救助供养标准"
+
+
+def test_synonyms_are_data_passed_in(matcher: Matcher) -> None:
+    without = Matcher.build(docs(), [])
+    assert without.match("合作医疗一个人交多少钱").kind != "answer" or \
+        without.match("合作医疗一个人交多少钱").matches[0].doc.title != "城乡居民医保缴费标准"
+    staff = Matcher.build(docs(), [["城乡居民医保", "合作医疗"]])
+    assert answer_title(staff, "合作医疗一个人交多少钱") == "城乡居民医保缴费标准"
+
+
+def test_traditional_and_full_width(matcher: Matcher) -> None:
+    assert answer_title(matcher, "高齡津貼標準是多少？") == "高龄津贴标准"
+    assert answer_title(matcher, "ＡＢ  高龄津贴标准！！８０岁") == "高龄津贴标准"
+
+
+def test_run_on_voice_text(matcher: Matcher) -> None:
+    q = "喂你好我想问一下那个我家老房子墙裂了是危房能不能申请改造要去哪里申请带什么东西"
+    assert answer_title(matcher, q) == "农村危房改造申请"
+
+
+def test_vague_question_gets_choices(matcher: Matcher) -> None:
+    result = matcher.match("低保")
+    assert result.kind == "choices"
+    assert 2 <= len(result.matches) <= 4
+    titles = {m.doc.title for m in result.matches}
+    assert {"低保标准", "最低生活保障申请"} <= titles
+
+
+@pytest.mark.parametrize("question", ["明天会下雨吗", "我家有头牛想卖 哪里有人收", "你好", "😂😂😂",
+                                      "讲个笑话听听", "营业执照怎么办理"])
+def test_out_of_scope_falls_back(matcher: Matcher, question: str) -> None:
+    result = matcher.match(question)
+    assert result.kind == "fallback", result
+    assert result.matches == []
+
+
+def test_village_docs_only_for_their_village(matcher: Matcher) -> None:
+    q = "村里的财务收支公开了没"
+    assert answer_title(matcher, q, village="东坪") == "东坪村村级财务收支公开"
+    elsewhere = matcher.match(q, village="西坑")
+    assert all(m.doc.village in (None, "西坑") for m in elsewhere.matches)
+    assert all(m.doc.key != "notice:1" for m in matcher.match(q).matches)
+
+
+def test_scores_are_0_to_100_and_sorted(matcher: Matcher) -> None:
+    ranked = matcher.score("低保名单在哪看")
+    assert ranked and all(0 <= m.score <= 100 for m in ranked)
+    assert [m.score for m in ranked] == sorted((m.score for m in ranked), reverse=True)
+    assert ranked[0].doc.title == "最低生活保障对象名单"
+
+
+def test_normalizer_steps() -> None:
+    norm = TextNormalizer(default_synonyms())
+    assert basic_normalize("ＡＢＣ，低保！🙂") == "abc 低保"
+    assert norm.question("请问俺家咋申请低保啊？") == "我家怎么申请低保"
+    assert norm.question("新农合") == "城乡居民医保"

@@ -1,0 +1,40 @@
+"""Public lists are de-identified: ID numbers and bank cards hidden, phones as 138****1234,
+unclassifiable long numbers refused."""
+from __future__ import annotations
+
+from bot.notices.masking import check_public_text, id_check_ok, luhn_ok
+
+# Generated data (valid check digits computed per GB 11643 / Luhn).
+ID_OK = "320102199001011232"
+CARD = "6222021234567890128"
+
+
+def test_check_digits() -> None:
+    assert id_check_ok(ID_OK) and not id_check_ok("320102199001011235")
+    assert luhn_ok(CARD) and not luhn_ok("6222021234567890127")
+
+
+def test_subsidy_list_is_masked() -> None:
+    text = (f"1. 张三 {ID_OK} 补贴500元 电话13812345678\n"
+            f"2. 李四 {ID_OK[:-1]}4 卡号 6222 0212 3456 7890 128 手机 139-1234-5678\n"
+            "咨询电话：0571-88881234，公示日期 2026-12-01 至 2026-12-07，金额 1234567.89 元")
+    r = check_public_text(text)
+    assert not r.refused
+    assert ID_OK not in r.text and "32010219900101123" not in r.text  # also the mistyped ID
+    assert r.text.count("[身份证号已隐去]") == 2 and "[卡号已隐去]" in r.text
+    assert "138****5678" in r.text and "139****5678" in r.text
+    assert "0571-88881234" in r.text  # the office landline stays
+    assert "2026-12-01 至 2026-12-07" in r.text and "1234567.89" in r.text
+    assert (r.ids, r.cards, r.phones) == (2, 1, 2)
+    assert r.note() == "已自动隐去：身份证号 2 个、银行卡号 1 个、手机号 2 个（只留前3后4位）"
+
+
+def test_unknown_long_number_is_refused() -> None:
+    r = check_public_text("王五 存折 123456789012345")
+    assert r.refused and "123" in r.refusal() and "123456789012345" not in r.refusal()
+
+
+def test_plain_text_untouched() -> None:
+    text = "本月修路花了1200元，下月5日开村民大会。"
+    r = check_public_text(text)
+    assert r.text == text and not r.changed and not r.refused

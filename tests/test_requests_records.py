@@ -1,0 +1,132 @@
+"""Register export and the annual statistics table (data and XLSX), plus the staff CLI."""
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from click.testing import CliRunner
+from openpyxl import load_workbook
+
+from bot import db
+from bot.requests import service
+from bot.requests.export import annual_report, write_annual_xlsx, write_register_xlsx
+from tests.conftest import make_config
+from tests.test_requests_service import ID_NO, PHONE, at, person
+
+ORG_CODE = "91350100M000100Y43"
+
+
+def add(cfg, received: date, **kw: object) -> str:
+    with db.session_scope() as s:
+        req = service.create_application(s, cfg, person(**kw), openid=None, now=at(received), staff="王登记")
+        return req.tracking_no
+
+
+def act(cfg, no: str, action: str, day: date, **kw: object) -> None:
+    with db.session_scope() as s:
+        service.transition(s, cfg, service.require(s, no), action, "王登记", now=at(day), **kw)
+
+
+def values(report: dict, key: str) -> dict[str, int]:
+    return next(r for r in report["rows"] if r["key"] == key)["values"]
+
+
+def build_year(cfg) -> dict[str, str]:
+    nos = {}
+    # carried over from 2024: received Dec 2024, replied Jan 2025
+    nos["old"] = add(cfg, date(2024, 12, 20))
+    act(cfg, nos["old"], "reply", date(2025, 1, 10), reply_type="disclose")
+    # 2024 request concluded in 2024: not in 2025's table at all
+    done = add(cfg, date(2024, 3, 1))
+    act(cfg, done, "reply", date(2024, 3, 20), reply_type="not_exist")
+    nos["refused"] = add(cfg, date(2025, 3, 3))
+    act(cfg, nos["refused"], "reply", date(2025, 3, 20), reply_type="refuse", ground="third_party", detail="个人隐私")
+    nos["company"] = add(cfg, date(2025, 4, 1), applicant_type="org", org_name="某某农业科技有限公司",
+                         org_code=ORG_CODE, org_category="business")
+    act(cfg, nos["company"], "reply", date(2025, 4, 15), reply_type="partial", detail="含商业秘密")
+    nos["lawfirm"] = add(cfg, date(2025, 5, 6), applicant_type="org", org_name="某某律师事务所",
+                         org_code=ORG_CODE, org_category="legal")
+    act(cfg, nos["lawfirm"], "reply", date(2025, 5, 20), reply_type="not_competent", detail="县自然资源局")
+    nos["abandoned"] = add(cfg, date(2025, 6, 3))
+    act(cfg, nos["abandoned"], "request_supplement", date(2025, 6, 4), reason="写明年份", days=5)
+    act(cfg, nos["abandoned"], "abandon", date(2025, 6, 16))
+    nos["open"] = add(cfg, date(2025, 12, 22))  # carried forward into 2026
+    return nos
+
+
+def test_annual_report_counts(db_url: str) -> None:
+    cfg = make_config(db_url)
+    build_year(cfg)
+    with db.session_scope(readonly=True) as s:
+        r = annual_report(s, 2025)
+    assert values(r, "new") == {"person": 3, "business": 1, "research": 0, "charity": 0, "legal": 1, "other": 0, "total": 5}
+    assert values(r, "carried_over")["total"] == 1
+    assert values(r, "disclose")["person"] == 1
+    assert values(r, "partial")["business"] == 1
+    assert values(r, "refuse")["total"] == 1 and values(r, "refuse.third_party")["person"] == 1
+    assert values(r, "unable.not_held")["legal"] == 1 and values(r, "unable")["total"] == 1
+    assert values(r, "other.abandoned")["person"] == 1 and values(r, "other")["total"] == 1
+    assert values(r, "total")["total"] == 5
+    assert values(r, "carried_forward")["total"] == 1
+    assert r["check"] == {"balanced": True, "in": 6, "out": 6}
+    assert [c for c, _ in r["columns"]] == ["person", "business", "research", "charity", "legal", "other", "total"]
+
+
+def test_xlsx_exports_are_masked(db_url: str, tmp_path: Path) -> None:
+    cfg = make_config(db_url)
+    nos = build_year(cfg)
+    reg, ann = tmp_path / "register.xlsx", tmp_path / "annual.xlsx"
+    with db.session_scope(readonly=True) as s:
+        assert write_register_xlsx(s, 2025, reg) == 5
+        write_annual_xlsx(s, 2025, ann)
+    ws = load_workbook(reg).active
+    cells = [str(c.value) for row in ws.iter_rows() for c in row if c.value is not None]
+    assert ID_NO not in " ".join(cells) and PHONE not in " ".join(cells)
+    assert "110***********002X" in cells and "138****5678" in cells
+    header = [c.value for c in ws[1]]
+    assert header[1] == "登记编号" and ws.cell(2, 2).value == nos["refused"]
+    assert "部分公开" in [c.value for c in ws[3]]
+    ws = load_workbook(ann).active
+    labels = {ws.cell(r, 1).value.strip(): [ws.cell(r, c).value for c in range(2, 9)]
+              for r in range(6, ws.max_row + 1) if ws.cell(r, 1).value}
+    assert labels["一、本年新收政府信息公开申请数量"] == [3, 1, 0, 0, 1, 0, 5]
+    assert labels["（七）总计"][-1] == 5 and labels["四、结转下年度继续办理"][-1] == 1
+
+
+def test_cli_commands(db_url: str, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from bot.cli import _load_command_modules, cli
+
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("FIELD_ENCRYPTION_KEY", make_config(db_url).field_key or "")
+    _load_command_modules()
+    runner = CliRunner()
+
+    def run(*args: str) -> str:
+        result = runner.invoke(cli, list(args), catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    out = run("request", "new", "--staff", "王登记", "--name", "张三", "--id", ID_NO, "--phone", PHONE,
+              "--desc", "2025年青石村道路硬化项目的验收报告")
+    assert "已登记" in out
+    no = out.split("：")[1].split("，")[0]
+    listing = run("request", "list")
+    assert no in listing and "138****5678" in listing and PHONE not in listing and ID_NO not in listing
+    shown = run("request", "show", no)
+    assert "110***********002X" in shown and ID_NO not in shown
+    assert ID_NO in run("request", "show", no, "--full", "--staff", "王登记")
+    bad = runner.invoke(cli, ["request", "transition", no, "deliver", "--staff", "王登记"])
+    assert bad.exit_code == 1 and "不能送达" in bad.output
+    run("request", "transition", no, "review", "--staff", "王登记")
+    out = run("request", "transition", no, "reply", "--staff", "王登记", "--type", "refuse", "--ground", "process",
+              "--reason", "属于内部讨论记录")
+    assert "政府信息公开申请答复书" in out and "行政复议" in out
+    year = no.split("-")[0]
+    out = run("request", "export-register", "--year", year, "--out", str(tmp_path / "r.xlsx"))
+    assert "1 条" in out and (tmp_path / "r.xlsx").exists()
+    out = run("request", "annual-report", "--year", year, "--out", str(tmp_path / "a.xlsx"))
+    assert "属于四类过程性信息" in out and (tmp_path / "a.xlsx").exists()
+    bad = runner.invoke(cli, ["request", "new", "--staff", "王", "--name", "张三", "--id", ID_NO[:-1] + "1",
+                              "--phone", PHONE, "--desc", "某某文件的内容"])
+    assert bad.exit_code == 1 and "校验不对" in bad.output
+    assert "今天没有到期提醒" in run("request", "reminders") or "答复期限" in run("request", "reminders")

@@ -1,0 +1,368 @@
+"""Staff workflow through the service layer, on SQLite and PostgreSQL: states, events, deadlines
+(expected dates worked out by hand), applicant messages in the outbox, encryption at rest."""
+from __future__ import annotations
+
+import json
+import threading
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import select
+
+from bot import db
+from bot.models.core import Follower
+from bot.models.outbox import OutboxMessage
+from bot.models.requests import DisclosureRequest, RequestEvent
+from bot.requests import service
+from bot.requests.service import ApplicationData, TransitionError, transition
+from tests.conftest import make_config
+
+BJ = ZoneInfo("Asia/Shanghai")
+ID_NO = "11010519491231002X"
+PHONE = "13812345678"
+
+
+def at(day: date, hour: int = 10) -> datetime:
+    """An aware UTC moment on a Beijing calendar day."""
+    return datetime(day.year, day.month, day.day, hour, tzinfo=BJ).astimezone(timezone.utc)
+
+
+def person(**kw: object) -> ApplicationData:
+    values: dict = dict(applicant_type="person", name="张三", id_number=ID_NO, phone=PHONE,
+                        description="2025年青石村道路硬化项目的验收报告", form="paper", delivery="pickup")
+    values.update(kw)
+    return ApplicationData(**values)
+
+
+def new_request(config, received: date, openid: str | None = "o_applicant", last_seen: datetime | None = None,
+                **kw: object) -> int:
+    with db.session_scope() as s:
+        if openid and s.get(Follower, openid) is None:
+            s.add(Follower(openid=openid, last_interaction_at=last_seen or at(received)))
+        req = service.create_application(s, config, person(**kw), openid=openid, now=at(received))
+        return req.id
+
+
+def step(config, rid: int, action: str, day: date, staff: str = "李文书", **kw: object) -> DisclosureRequest:
+    with db.session_scope() as s:
+        req = s.get(DisclosureRequest, rid)
+        transition(s, config, req, action, staff, now=at(day), **kw)
+        return req
+
+
+def registered(config, received: date, **kw: object) -> int:
+    rid = new_request(config, received, **kw)
+    step(config, rid, "register", received)
+    return rid
+
+
+def load(rid: int) -> DisclosureRequest:
+    with db.session_scope(readonly=True) as s:
+        return s.get(DisclosureRequest, rid)
+
+
+def outbox(rid: int) -> list[OutboxMessage]:
+    with db.session_scope(readonly=True) as s:
+        return list(s.exec(select(OutboxMessage).where(OutboxMessage.request_id == rid).order_by(OutboxMessage.id)))
+
+
+@pytest.fixture
+def cfg(db_url: str):
+    return make_config(db_url, template_request_id="TPL_REQUEST_STATUS")
+
+
+def test_numbers_dates_and_full_happy_path(cfg) -> None:
+    rid = new_request(cfg, date(2025, 9, 28))
+    req = load(rid)
+    assert req.tracking_no == "2025-000001" and req.status == "submitted"
+    assert req.received_date == date(2025, 9, 28) and req.due_date == date(2025, 10, 31)
+    assert not req.due_provisional
+    assert load(new_request(cfg, date(2025, 9, 28))).tracking_no == "2025-000002"
+
+    step(cfg, rid, "register", date(2025, 9, 29))
+    step(cfg, rid, "review", date(2025, 9, 30))
+    step(cfg, rid, "reply", date(2025, 10, 20), reply_type="disclose")
+    step(cfg, rid, "deliver", date(2025, 10, 21), reason="当面领取")
+    req = step(cfg, rid, "archive", date(2025, 10, 22))
+    assert req.status == "archived" and req.concluded_date == date(2025, 10, 20)
+    with db.session_scope(readonly=True) as s:
+        events = s.exec(select(RequestEvent).where(RequestEvent.request_id == rid).order_by(RequestEvent.id)).all()
+        assert [(e.action, e.from_status, e.to_status, e.staff) for e in events] == [
+            ("submit", None, "submitted", "申请人"),
+            ("register", "submitted", "registered", "李文书"),
+            ("review", "registered", "processing", "李文书"),
+            ("reply", "processing", "replied", "李文书"),
+            ("deliver", "replied", "delivered", "李文书"),
+            ("archive", "delivered", "archived", "李文书"),
+        ]
+        assert all(e.at is not None and e.at.tzinfo is not None for e in events)
+
+
+def test_transitions_only_from_the_right_states(cfg) -> None:
+    rid = new_request(cfg, date(2025, 11, 3))
+    for action in ("review", "deliver", "archive", "supplement_received", "consult_answered", "abandon"):
+        with pytest.raises(TransitionError, match="不能"):
+            step(cfg, rid, action, date(2025, 11, 4))
+    step(cfg, rid, "register", date(2025, 11, 4))
+    with pytest.raises(TransitionError, match="不能登记"):
+        step(cfg, rid, "register", date(2025, 11, 4))
+    with pytest.raises(TransitionError, match="经办人"):
+        step(cfg, rid, "review", date(2025, 11, 4), staff=" ")
+    with pytest.raises(TransitionError, match="晚于今天"):
+        with db.session_scope() as s:
+            transition(s, cfg, s.get(DisclosureRequest, rid), "review", "李文书", on=date(2025, 11, 6),
+                       now=at(date(2025, 11, 5)))
+    with pytest.raises(TransitionError, match="答复类型"):
+        step(cfg, rid, "reply", date(2025, 11, 5))
+    with pytest.raises(TransitionError, match="理由类别"):
+        step(cfg, rid, "reply", date(2025, 11, 5), reply_type="refuse", detail="x")
+    with pytest.raises(TransitionError, match="负责公开的机关"):
+        step(cfg, rid, "reply", date(2025, 11, 5), reply_type="not_competent")
+    # a refused step changes nothing
+    assert load(rid).status == "registered"
+    with db.session_scope(readonly=True) as s:
+        assert len(s.exec(select(RequestEvent).where(RequestEvent.request_id == rid)).all()) == 2
+
+
+def test_supplement_pauses_and_restarts_the_clock(cfg) -> None:
+    rid = new_request(cfg, date(2025, 9, 28))
+    req = step(cfg, rid, "request_supplement", date(2025, 9, 30), reason="请写明文件的年份和发文单位", days=10)
+    assert req.status == "awaiting_supplement" and req.due_date is None
+    # supplement period: 10 working days after 09-30: 10-09, 10-10, 10-11 (Sat 调休), 10-13..17, 10-20, 10-21
+    assert req.supplement_due == date(2025, 10, 21)
+    with pytest.raises(TransitionError, match="只能发一次"):
+        with db.session_scope() as s:
+            r = s.get(DisclosureRequest, rid)
+            r.status = "processing"  # even if it were back in processing
+            transition(s, cfg, r, "request_supplement", "李文书", reason="再补", now=at(date(2025, 10, 9)))
+    req = step(cfg, rid, "supplement_received", date(2025, 10, 10))
+    # restarts in full from Fri 10-10: 1 = Sat 10-11 (调休), 2–6 = 10-13..17, 7–11 = 20..24,
+    # 12–16 = 27..31, 17–20 = 11-03..06
+    assert req.status == "processing" and req.clock_start == date(2025, 10, 10)
+    assert req.due_date == date(2025, 11, 6)
+
+
+def test_supplement_notice_only_within_seven_working_days(cfg) -> None:
+    rid = new_request(cfg, date(2025, 9, 28))
+    # 7 working days after 09-28: 09-29, 09-30, 10-09, 10-10, 10-11, 10-13, 10-14 → last day 10-14
+    with pytest.raises(TransitionError, match="7个工作日"):
+        step(cfg, rid, "request_supplement", date(2025, 10, 15), reason="写明年份")
+    assert step(cfg, rid, "request_supplement", date(2025, 10, 14), reason="写明年份").status == "awaiting_supplement"
+
+
+def test_no_supplement_in_time_closes_as_abandoned(cfg) -> None:
+    from bot.requests.reminders import run_reminders
+
+    rid = new_request(cfg, date(2025, 11, 3))
+    step(cfg, rid, "request_supplement", date(2025, 11, 4), reason="写明年份", days=5)  # due 11-11
+    assert load(rid).supplement_due == date(2025, 11, 11)
+    with pytest.raises(TransitionError, match="还没过"):
+        step(cfg, rid, "abandon", date(2025, 11, 11))
+    assert run_reminders(cfg, now=at(date(2025, 11, 11)))["abandoned"] == []
+    out = run_reminders(cfg, now=at(date(2025, 11, 12)))
+    assert out["abandoned"] == ["2025-000001"]
+    req = load(rid)
+    assert req.status == "closed" and req.outcome == "abandoned" and req.concluded_date == date(2025, 11, 12)
+    assert run_reminders(cfg, now=at(date(2025, 11, 12, ), 15))["abandoned"] == []
+    texts = [json.loads(m.payload)["text"] for m in outbox(rid)]
+    assert any("视为放弃" in t for t in texts)
+
+
+def test_consultation_not_counted_and_extension_once(cfg) -> None:
+    rid = new_request(cfg, date(2025, 11, 3))
+    step(cfg, rid, "register", date(2025, 11, 3))
+    step(cfg, rid, "review", date(2025, 11, 4))
+    req = step(cfg, rid, "consult", date(2025, 11, 10), reason="涉及某公司商业秘密，征求该公司意见")
+    # while consulting the due date assumes the full 15 working days (11-11 .. 12-01 not counted):
+    # 1–4 = 11-04..07, 5 = 11-10, 6–9 = 12-02..05, 10–14 = 12-08..12, 15–19 = 15..19, 20 = 12-22
+    assert req.status == "consulting" and req.due_date == date(2025, 12, 22)
+    req = step(cfg, rid, "consult_answered", date(2025, 11, 14))
+    assert req.status == "processing" and req.due_date == date(2025, 12, 5)
+    with pytest.raises(TransitionError, match="理由"):
+        step(cfg, rid, "extend", date(2025, 11, 20))
+    with pytest.raises(TransitionError, match="最长20"):
+        step(cfg, rid, "extend", date(2025, 11, 20), reason="档案在外地", days=21)
+    req = step(cfg, rid, "extend", date(2025, 11, 20), reason="需要调取外地档案", days=10)
+    # 10 more working days after 12-05: 12-08..12, 15..19 → 12-19
+    assert req.due_date == date(2025, 12, 19) and req.extension_days == 10
+    with pytest.raises(TransitionError, match="只能延长一次"):
+        step(cfg, rid, "extend", date(2025, 11, 21), reason="再延", days=5)
+
+
+def test_extension_not_after_the_deadline(cfg) -> None:
+    rid = new_request(cfg, date(2025, 9, 28))  # due 2025-10-31
+    with pytest.raises(TransitionError, match="不能延长"):
+        step(cfg, rid, "extend", date(2025, 10, 30), reason="未登记")
+    step(cfg, rid, "register", date(2025, 9, 29))
+    with pytest.raises(TransitionError, match="已过"):
+        step(cfg, rid, "extend", date(2025, 11, 3), reason="来不及")
+    assert step(cfg, rid, "extend", date(2025, 10, 31), reason="需要汇总多个部门材料").due_date == date(2025, 11, 28)
+
+
+def test_december_application_is_provisional(cfg) -> None:
+    from bot.requests.workdays import calendar_covers
+
+    rid = new_request(cfg, date(2026, 12, 15))
+    req = load(rid)
+    if calendar_covers(date(2027, 1, 4)):
+        assert not req.due_provisional  # the package was upgraded: a real date now
+    else:  # 12-16..18, 21..25, 28..31, then weekends only: 2027-01-01, 04..08, 11, 12
+        assert req.due_date == date(2027, 1, 12) and req.due_provisional
+        with db.session_scope(readonly=True) as s:
+            assert service.row_view(s.get(DisclosureRequest, rid), date(2026, 12, 16))["provisional"] is True
+
+
+def test_template_missing_falls_back_to_custom_text(db_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    cfg = make_config(db_url, template_request_id="")
+    rid = new_request(cfg, date(2025, 11, 3), last_seen=at(date(2025, 10, 1)))
+    step(cfg, rid, "register", date(2025, 11, 4))
+    [m] = outbox(rid)
+    assert m.kind == "custom_text" and "WECHAT_TEMPLATE_REQUEST_ID" in caplog.text
+
+
+def test_row_view_flags(cfg) -> None:
+    rid = new_request(cfg, date(2025, 9, 28))  # due 10-31
+    with db.session_scope(readonly=True) as s:
+        req = s.get(DisclosureRequest, rid)
+        row = service.row_view(req, date(2025, 10, 27))
+        assert (row["workdays_left"], row["due_soon"], row["overdue"]) == (4, True, False)
+        assert row["id_masked"] == "110***********002X" and "phone" not in row
+        assert service.row_view(req, date(2025, 11, 3))["overdue"] is True
+
+
+def test_reminder_job_is_registered_with_the_clock() -> None:
+    from bot.clock import load_jobs
+
+    assert "requests.reminders" in load_jobs()
+
+
+def test_reply_letters_state_remedies(cfg) -> None:
+    refused = registered(cfg, date(2025, 11, 3))
+    req = step(cfg, refused, "reply", date(2025, 11, 20), reply_type="refuse", ground="third_party",
+               detail="涉及他人个人隐私")
+    letter = req.reply_letter
+    assert "不予公开" in letter and "第十五条" in letter and "涉及他人个人隐私" in letter
+    assert "先向" in letter and "行政复议" in letter and "行政诉讼" in letter
+    assert "也可以" not in letter  # since 2024-01-01 复议 comes first for 不予公开
+    disclosed = registered(cfg, date(2025, 11, 3))
+    letter = step(cfg, disclosed, "reply", date(2025, 11, 20), reply_type="disclose").reply_letter
+    assert "予以公开" in letter and "申请行政复议，也可以" in letter and "行政诉讼" in letter
+    partial = registered(cfg, date(2025, 11, 3))
+    letter = step(cfg, partial, "reply", date(2025, 11, 20), reply_type="partial", detail="第3页含个人信息").reply_letter
+    assert "不予公开的部分不服的" in letter and "先向" in letter and "也可以" in letter
+    other = registered(cfg, date(2025, 11, 3))
+    letter = step(cfg, other, "reply", date(2025, 11, 20), reply_type="not_competent", detail="县自然资源局").reply_letter
+    assert "县自然资源局" in letter and "行政复议" in letter and "第三十六条第五项" in letter
+
+
+def test_applicant_messages_custom_inside_48h_else_template(cfg) -> None:
+    recent = new_request(cfg, date(2025, 11, 3), openid="o_recent", last_seen=at(date(2025, 11, 3)))
+    step(cfg, recent, "register", date(2025, 11, 4))
+    old = new_request(cfg, date(2025, 11, 3), openid="o_old", last_seen=at(date(2025, 11, 3)) - timedelta(days=3))
+    step(cfg, old, "register", date(2025, 11, 4))
+    [m] = outbox(recent)
+    assert m.kind == "custom_text" and m.openid == "o_recent"
+    assert "2025-000001" in json.loads(m.payload)["text"] and "已登记" in json.loads(m.payload)["text"]
+    [t] = outbox(old)
+    payload = json.loads(t.payload)
+    assert t.kind == "template" and payload["template_id"] == "TPL_REQUEST_STATUS"
+    assert payload["data"]["keyword1"] == "2025-000002" and "已登记" in payload["text"]
+    assert m.dedupe_key != t.dedupe_key and m.dedupe_key.startswith(f"request:{recent}:event:")
+    # a paper application without openid gets no WeChat message
+    paper = new_request(cfg, date(2025, 11, 3), openid=None)
+    step(cfg, paper, "register", date(2025, 11, 4))
+    assert outbox(paper) == []
+
+
+def test_id_and_phone_encrypted_at_rest_and_masked(cfg, db_url: str) -> None:
+    rid = new_request(cfg, date(2025, 11, 3))
+    with db.session_scope(readonly=True) as s:
+        dump = " ".join(str(v) for row in s.execute(text("SELECT * FROM disclosure_request")).all() for v in row)
+        dump += " ".join(str(v) for row in s.execute(text("SELECT * FROM request_event")).all() for v in row)
+    assert ID_NO not in dump and PHONE not in dump and ID_NO[:-1] not in dump
+    req = load(rid)
+    assert req.id_masked == "110***********002X" and req.phone_masked == "138****5678"
+    with db.session_scope() as s:
+        r = s.get(DisclosureRequest, rid)
+        masked = service.detail(s, cfg, r)
+        assert masked["id_number"] == "110***********002X" and masked["phone"] == "138****5678"
+        with pytest.raises(TransitionError):
+            service.detail(s, cfg, r, full=True)
+        full = service.detail(s, cfg, r, full=True, staff="李文书")
+        assert full["id_number"] == ID_NO and full["phone"] == PHONE
+    with db.session_scope(readonly=True) as s:
+        assert s.exec(select(RequestEvent).where(RequestEvent.action == "view_full")).one().staff == "李文书"
+    # another key cannot read it
+    other = make_config(db_url, field_key="7mTJbJ8Z0oB7b6t1y2d1Q3l1nR0WcKQm9m2hQy7aTqo=")
+    with db.session_scope() as s:
+        with pytest.raises(ValueError):
+            service.detail(s, other, s.get(DisclosureRequest, rid), full=True, staff="x")
+    # the blind index links applications of the same person
+    rid2 = new_request(cfg, date(2025, 11, 4))
+    with db.session_scope() as s:
+        assert service.detail(s, cfg, s.get(DisclosureRequest, rid2))["same_applicant"] == ["2025-000001"]
+
+
+def test_tracking_numbers_unique_under_concurrency(cfg) -> None:
+    errors: list[BaseException] = []
+
+    def worker(i: int) -> None:
+        try:
+            for _ in range(5):
+                new_request(cfg, date(2026, 3, 2), openid=None)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with db.session_scope(readonly=True) as s:
+        numbers = sorted(r.tracking_no for r in s.exec(select(DisclosureRequest)))
+    assert numbers == [f"2026-{i:06d}" for i in range(1, 31)]
+
+
+def test_numbers_restart_each_year(cfg) -> None:
+    new_request(cfg, date(2025, 12, 31), openid=None)
+    assert load(new_request(cfg, date(2026, 1, 4), openid=None)).tracking_no == "2026-000001"
+
+
+def test_reminders_once_per_request_per_day(cfg, caplog: pytest.LogCaptureFixture) -> None:
+    from bot.requests.reminders import reminders_on, run_reminders
+
+    soon = new_request(cfg, date(2025, 11, 3))       # due 12-01
+    late = new_request(cfg, date(2025, 9, 28))       # due 10-31
+    far = new_request(cfg, date(2025, 11, 20))       # due 12-18
+    step(cfg, late, "register", date(2025, 9, 29))
+    today = date(2025, 11, 24)  # Mon: 12-01 is 5 working days away
+    out = run_reminders(cfg, now=at(today))
+    assert out["due_soon"] == ["2025-000001"] and out["overdue"] == ["2025-000002"]
+    again = run_reminders(cfg, now=at(today, 16))
+    assert again["due_soon"] == [] and again["overdue"] == []
+    with db.session_scope(readonly=True) as s:
+        rows = reminders_on(s, today)
+        assert sorted((r.kind, q.tracking_no) for r, q in rows) == [("due_soon", "2025-000001"), ("overdue", "2025-000002")]
+        assert service.list_requests(s, today=today, overdue=True)[0].id == late
+        assert [r.id for r in service.list_requests(s, today=today, due_soon=True)] == [soon]
+    assert far not in (soon, late)
+    assert ID_NO not in caplog.text and PHONE not in caplog.text
+    # next day: raised again (once)
+    assert run_reminders(cfg, now=at(date(2025, 11, 25)))["overdue"] == ["2025-000002"]
+
+
+def test_withdraw_then_archive(cfg) -> None:
+    from bot.requests.export import annual_report
+
+    rid = registered(cfg, date(2025, 11, 3))
+    req = step(cfg, rid, "withdraw", date(2025, 11, 5), reason="申请人电话告知不再需要")
+    assert (req.status, req.outcome, req.concluded_date) == ("closed", "withdrawn", date(2025, 11, 5))
+    with pytest.raises(TransitionError, match="不能"):
+        step(cfg, rid, "reply", date(2025, 11, 6), reply_type="disclose")
+    assert step(cfg, rid, "archive", date(2025, 11, 6)).status == "archived"
+    with db.session_scope(readonly=True) as s:
+        rows = {r["key"]: r["values"] for r in annual_report(s, 2025)["rows"]}
+    assert rows["other.other"]["person"] == 1 and rows["total"]["total"] == 1
