@@ -1,8 +1,6 @@
 """Schema migrations through Alembic, callable from code (CLI, tests, release phase)."""
 from __future__ import annotations
 
-from pathlib import Path
-
 from alembic import command
 from alembic.config import Config as AlembicConfig
 
@@ -18,14 +16,18 @@ def alembic_config(url: str) -> AlembicConfig:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
-    versions = ROOT / "migrations" / "versions"
-    if not any(Path(versions).glob("*.py")):
-        # Development bootstrap before the first migration is generated.
-        from sqlmodel import SQLModel
-
-        import bot.models  # noqa: F401
-        from bot.db import get_engine
-
-        SQLModel.metadata.create_all(get_engine(url))
-        return
     command.upgrade(alembic_config(url), revision)
+
+
+def pending_changes(url: str) -> list:
+    """Differences between the models and the migrated schema (empty when migrations are complete)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    import bot.models  # noqa: F401
+    from bot.db import get_engine
+
+    with get_engine(url).connect() as conn:
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        return compare_metadata(ctx, SQLModel.metadata)

@@ -74,6 +74,8 @@ class Tuning:
     answer_margin: float = 4.0
     choice_min: float = 34.0
     choice_window: float = 12.0
+    sibling_window: float = 15.0   # a catalog item and a guide on one topic: how close to offer both
+    sibling_window_mixed: float = 20.0  # … when the question asks both (申请 + 多少) or the other kind
 
 
 @dataclass(slots=True)
@@ -369,6 +371,28 @@ class Matcher:
         out.sort(key=lambda m: -m.score)
         return out
 
+    def _sibling(self, ranked: list[Match], intents: set[str]) -> Match | None:
+        """The other kind of document on the top answer's topic (the 低保 guide for the 低保
+        standard) when the question does not clearly ask for the top one's kind: a resident asking
+        \"收入多少才能申请\" may want either, and a wrong straight answer costs more than one tap."""
+        top = ranked[0]
+        top_guide = top.doc.type == "guide"
+        wants_guide = "apply" in intents
+        wants_item = bool(intents - {"apply"})
+        if not intents or (wants_guide != wants_item and wants_guide == top_guide):
+            return None               # the question names what it wants, and the top one is that
+        t = self.tuning
+        window = t.sibling_window_mixed if intents else t.sibling_window
+        grams = _bigrams(self.norm.document(top.doc.title).replace(" ", ""))
+        for m in ranked[1:]:
+            if top.score - m.score > window:
+                break
+            if (m.doc.type == "guide") != top_guide:
+                other = _bigrams(self.norm.document(m.doc.title).replace(" ", ""))
+                if grams & other:
+                    return m
+        return None
+
     def match(self, question: str, village: str | None = None, limit: int = 4) -> MatchResult:
         ranked = self.score(question, village)
         t = self.tuning
@@ -378,6 +402,10 @@ class Matcher:
         best = ranked[0].score
         second = ranked[1].score if len(ranked) > 1 else 0.0
         if best >= t.answer_min and best - second >= t.answer_margin:
+            sib = self._sibling(ranked, self.analyse(question)[2])
+            if sib is not None:
+                rest = [m for m in ranked[1:limit] if m is not sib]
+                return MatchResult("choices", [ranked[0], sib, *rest][:limit])
             return MatchResult("answer", ranked[:limit])
         floor = max(t.choice_min, best - t.choice_window)
         options = [m for m in ranked if m.score >= floor][:limit]
