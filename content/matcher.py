@@ -137,6 +137,8 @@ class Matcher:
             self.cues[name] = sorted({c for c in cues if c}, key=len, reverse=True)
             frames.update({c: " " for c in self.cues[name]})
         self._strip_frames = Replacer(frames)
+        self.off_topic = sorted({c for w in self.lex.off_topic
+                                 if (c := self.norm.document(w).replace(" ", ""))}, key=len, reverse=True)
 
     # ------------------------------------------------------------------ build
     @classmethod
@@ -283,6 +285,12 @@ class Matcher:
                 i += 1
         return count
 
+    def off_topic_cues(self, flat: str) -> int:
+        """Phrases of private or market life (有没有卖, 收购价…) that the content itself never
+        uses: such a question is not about public services even when it names one (拖拉机)."""
+        return sum(1 for c in self.off_topic
+                   if c in flat and not all(bg in self.known_bigrams for bg in _bigrams(c)))
+
     def _bm25(self, q: str, village: str | None) -> dict[int, float]:
         parts = [p for p in (self.parts.get(None), self.parts.get(village) if village else None) if p]
         total = sum(p.n for p in parts)
@@ -322,7 +330,7 @@ class Matcher:
         topic_w = [idf.get(c, self.unknown_idf) for c in topic]
         topic_total = sum(topic_w)
         q_chars = set(flat)
-        unknown = min(self.unknown_words(topic), 2)
+        unknown = min(self.unknown_words(topic) + 2 * self.off_topic_cues(flat), 2)
         out = []
         for idx, bm in top:
             info = self.docs[int(idx)]
@@ -352,8 +360,11 @@ class Matcher:
         fit = 0.0
         if wants_guide != wants_item:
             fit = 1.0 if wants_guide == is_guide else -1.0
-        if not is_guide and intents & info.facets - {"info"}:
+        specific = intents - {"apply", "info"}
+        if not is_guide and specific & info.facets:
             fit += 0.5
+        elif not is_guide and specific == {"list"} and "amount" in info.facets:
+            fit -= 0.5   # asks "who is on it" of a rate table (the reverse is weaker: 发放 lists carry sums)
         return fit
 
     def combine(self, feats: tuple[float, ...]) -> float:

@@ -79,6 +79,7 @@ class Lexicon:
     fillers: tuple[str, ...] = ()
     frame_words: tuple[str, ...] = ()
     facets: dict[str, dict] = field(default_factory=dict)
+    off_topic: tuple[str, ...] = ()
 
 
 @lru_cache(maxsize=4)
@@ -89,6 +90,7 @@ def load_lexicon(path: str | None = None) -> Lexicon:
         fillers=tuple(str(x) for x in raw.get("fillers") or ()),
         frame_words=tuple(str(x) for x in raw.get("frame_words") or ()),
         facets={str(k): dict(v or {}) for k, v in (raw.get("facets") or {}).items()},
+        off_topic=tuple(str(x) for x in raw.get("off_topic") or ()),
     )
 
 
