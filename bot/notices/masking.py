@@ -10,8 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_ID_CHECK = "10X98765432"
+from bot.requests.validation import id_check_char
 
 # Plain digit runs, or card numbers typed in groups of four ("6222 0212 3456 7890 128").
 _RUN = re.compile(r"(?<![0-9A-Za-z])(?:\d{4}(?:[ \-]\d{4}){2,3}(?:[ \-]\d{1,3})?|\d{6,}[Xx]?)(?![0-9A-Za-z])")
@@ -27,8 +26,7 @@ def id_check_ok(number: str) -> bool:
     """GB 11643 check digit of an 18-character resident ID."""
     if not re.fullmatch(r"\d{17}[\dXx]", number):
         return False
-    total = sum(int(d) * w for d, w in zip(number[:17], _ID_WEIGHTS))
-    return _ID_CHECK[total % 11] == number[17].upper()
+    return id_check_char(number[:17]) == number[17].upper()
 
 
 def luhn_ok(number: str) -> bool:
