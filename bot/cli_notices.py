@@ -3,7 +3,7 @@ figures, notices and the outbox from the command line (scriptable; documented in
 from __future__ import annotations
 
 import sys
-from datetime import datetime, timezone
+from datetime import datetime
 
 import click
 from sqlmodel import col, select
@@ -13,6 +13,7 @@ from bot.db import session_scope, utcnow
 from bot.models.core import Town, Village
 from bot.models.notices import CATEGORIES, CommitteeMember, Notice, Objection
 from bot.models.outbox import OutboxMessage
+from bot.outbox import REVIEW_RESOLUTIONS, resolve_review
 
 CHANNEL_NAMES = ("tag_mass", "template", "custom", "wecom")
 
@@ -389,14 +390,7 @@ def outbox_review(resolve_id: int | None, resolution: str | None) -> None:
             return
         if resolution is None:
             _fail("请用 --as sent|resend|failed")
-        r = s.get(OutboxMessage, resolve_id)
-        if r is None or r.status != "review":
+        assert resolution is not None
+        if not resolve_review(s, resolve_id, resolution):
             _fail("这条不在待核对状态。")
-        assert r is not None
-        r.status = {"sent": "sent", "resend": "pending", "failed": "failed"}[resolution or "failed"]
-        r.next_attempt_at = utcnow()
-        r.last_error = f"人工核对：{resolution}"
-        if r.status == "sent":
-            r.sent_at = datetime.now(timezone.utc)
-        s.add(r)
-        click.echo(f"#{r.id} → {r.status}")
+        click.echo(f"#{resolve_id} → {REVIEW_RESOLUTIONS[resolution]}")

@@ -46,3 +46,27 @@ def enqueue_tag_sync(session: Session, openid: str) -> None:
     """
     stamp = utcnow().isoformat()
     enqueue(session, "tag_sync", f"tagsync:{openid}:{stamp}", {}, openid=openid)
+
+
+REVIEW_RESOLUTIONS = {"sent": "sent", "resend": "pending", "failed": "failed"}
+
+
+def resolve_review(session: Session, row_id: int, resolution: str, who: str = "",
+                   notice_ids: list[int] | None = None) -> bool:
+    """Settle a send whose outcome was unknown, after staff asked the resident.
+
+    Guarded on status='review' so two staff settling the same row at once change it once;
+    returns False when the row was not (or no longer) under review.
+    """
+    from sqlalchemy import update
+    from sqlmodel import col
+
+    now = utcnow()
+    note = f"人工核对：{resolution}" + (f"（{who}）" if who else "")
+    values: dict = {"status": REVIEW_RESOLUTIONS[resolution], "next_attempt_at": now, "last_error": note[:500]}
+    if resolution == "sent":
+        values["sent_at"] = now
+    query = update(OutboxMessage).where(col(OutboxMessage.id) == row_id, col(OutboxMessage.status) == "review")
+    if notice_ids is not None:
+        query = query.where(col(OutboxMessage.notice_id).in_(notice_ids))
+    return bool(session.execute(query.values(**values)).rowcount)

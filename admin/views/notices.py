@@ -5,8 +5,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from sqlalchemy import func, or_, update
-from sqlmodel import Session, col, select
+from sqlalchemy import func, or_
+from sqlmodel import Session, select
 from werkzeug.wrappers import Response
 
 from admin import bp
@@ -19,6 +19,7 @@ from bot.notices.service import KIND_LABELS, STATUS_LABELS as ROW_STATUS_LABELS,
 from bot.notices.timing import TZ, TimingError
 from bot.models.notices import CATEGORIES, Notice, NoticeVillage, Objection
 from bot.models.outbox import OutboxMessage
+from bot.outbox import REVIEW_RESOLUTIONS, resolve_review
 
 STATUS_LABELS = {"draft": "草稿", "scheduled": "待发布", "published": "已发布", "cancelled": "已取消",
                  "missed": "错过发布时间"}
@@ -231,7 +232,6 @@ def _issue_ids(s: Session, notice: Notice) -> list[int]:
     return [i for i in s.exec(select(Notice.id).where(Notice.series_id == notice.id)).all() if i is not None]
 
 
-REVIEW_RESOLUTIONS = {"sent": "sent", "resend": "pending", "failed": "failed"}
 REVIEW_LABELS = {"sent": "确认已收到", "resend": "没收到，重新发送", "failed": "不再发送"}
 
 
@@ -242,17 +242,8 @@ def delivery_resolve(notice_id: int, row_id: int) -> Response:
     resolution = form_str("resolution", 16)
     if resolution not in REVIEW_RESOLUTIONS:
         abort(400)
-    now = utcnow()
     with session_scope() as s:
         notice = _visible_notice(s, notice_id)
-        family = [notice.id, *_issue_ids(s, notice)]
-        values: dict[str, Any] = {"status": REVIEW_RESOLUTIONS[resolution], "next_attempt_at": now,
-                                  "last_error": f"人工核对：{resolution}（{staff_label()}）"[:500]}
-        if resolution == "sent":
-            values["sent_at"] = now
-        # Guarded: only a row still under review changes (two clerks clicking at once settle it once).
-        done = s.execute(update(OutboxMessage).where(col(OutboxMessage.id) == row_id,
-                                                     col(OutboxMessage.notice_id).in_(family),
-                                                     col(OutboxMessage.status) == "review").values(**values)).rowcount
+        done = resolve_review(s, row_id, resolution, staff_label(), [notice.id, *_issue_ids(s, notice)])
     flash(f"已处理：{REVIEW_LABELS[resolution]}。" if done else "这条已经处理过了。")
     return redirect(url_for("admin.notice_detail", notice_id=notice_id, state="review"))
