@@ -58,7 +58,7 @@ def categories(note: str) -> list[str]:
 
 def evaluate(ask: Answerer, questions: list[dict[str, str]]) -> dict:
     res = {"n_in": 0, "top1": 0, "one_step": 0, "wrong_answer": 0, "n_out": 0, "declined": 0,
-           "cats": defaultdict(lambda: [0, 0]), "misses": [], "ms": 0.0}
+           "cats": defaultdict(lambda: [0, 0]), "misses": [], "choices": [], "ms": 0.0}
     t0 = time.perf_counter()
     for row in questions:
         r = ask(row["问题"])
@@ -78,6 +78,8 @@ def evaluate(ask: Answerer, questions: list[dict[str, str]]) -> dict:
             elif r.kind == "choices" and any(right):
                 res["one_step"] += 1
                 ok = True
+                got = ", ".join(f"{m.doc.type}:{m.doc.title}({m.score:.0f})" for m in r.matches[:4])
+                res["choices"].append(f"{row['问题']} → #{right.index(True) + 1} {want} | {got}")
             elif r.kind == "answer":
                 res["wrong_answer"] += 1
         for c in categories(row.get("说明", "")):
@@ -100,6 +102,8 @@ def main() -> None:
     ap.add_argument("--split", choices=("all", "even", "odd"), default="all",
                     help="even/odd rows only: tune on one half, check on the other")
     ap.add_argument("--misses", action="store_true", help="list the matcher's misses")
+    ap.add_argument("--choices", action="store_true",
+                    help="list in-scope questions answered with choices (right item among them)")
     args = ap.parse_args()
     ev = Path(args.eval_dir)
     docs = docs_from_rows(load_catalog_csv(ev / "catalog.csv"), load_guides_csv(ev / "guides.csv"))
@@ -138,6 +142,11 @@ def main() -> None:
         print()
         print(f"matcher misses ({len(m['misses'])}):")
         for line in m["misses"]:
+            print("  " + line)
+    if args.choices:
+        print()
+        print(f"matcher choices holding the right item ({len(m['choices'])}):")
+        for line in m["choices"]:
             print("  " + line)
 
 

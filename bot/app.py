@@ -44,4 +44,8 @@ def create_app(config: Config | None = None) -> Flask:
     from handlers import load_handlers
 
     load_handlers()
+    if config.matcher_warmup:
+        from content.index import warm_up_in_background
+
+        warm_up_in_background(config.database_url)
     return app

@@ -57,6 +57,8 @@ class Config:
     disclosure_contact: str = ""  # where to pick up documents / phone, shown to applicants
     # Whether the clock also runs inside `serve` (dev convenience).
     load_demo: bool = True
+    # Build the question index when a worker starts, so its first resident does not wait for it.
+    matcher_warmup: bool = False
     log_level: str = "INFO"
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -85,6 +87,7 @@ class Config:
             disclosure_court=env.get("DISCLOSURE_COURT", cls.disclosure_court),
             disclosure_contact=env.get("DISCLOSURE_CONTACT", cls.disclosure_contact),
             load_demo=_bool(env.get("LOAD_DEMO"), True),
+            matcher_warmup=_bool(env.get("MATCHER_WARMUP"), True),
             log_level=env.get("LOG_LEVEL", "INFO"),
         )
         values.update(overrides)

@@ -144,6 +144,29 @@ def get_matcher(session: Session) -> Matcher:
         _lock.release()
 
 
+def warm_up(url: str) -> bool:
+    """Build this process's index now (before the first question); False if the database has no
+    content tables yet (a worker started before `init-db`), in which case the first question builds."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.db import session_scope
+
+    try:
+        with session_scope(url, readonly=True) as session:
+            get_matcher(session)
+        return True
+    except SQLAlchemyError as exc:
+        log.warning("matcher warm-up skipped: %s", exc.__class__.__name__)
+        return False
+
+
+def warm_up_in_background(url: str) -> threading.Thread:
+    """Warm up without delaying the worker's start: questions arriving meanwhile wait on the lock."""
+    thread = threading.Thread(target=warm_up, args=(url,), daemon=True, name="matcher-warmup")
+    thread.start()
+    return thread
+
+
 def doc_by_key(session: Session, key: str) -> Doc | None:
     """A document of the current index by its key (what a numbered choice refers to)."""
     get_matcher(session)

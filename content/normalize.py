@@ -40,19 +40,26 @@ class Replacer:
     def __init__(self, mapping: Mapping[str, str]):
         self.mapping = {k: v for k, v in mapping.items() if k}
         self.max_len = max((len(k) for k in self.mapping), default=0)
+        # first character → the lengths of the phrases starting with it, longest first: most
+        # positions start no phrase at all and cost one probe instead of max_len
+        lengths: dict[str, set[int]] = {}
+        for k in self.mapping:
+            lengths.setdefault(k[0], set()).add(len(k))
+        self.lengths = {c: tuple(sorted(ls, reverse=True)) for c, ls in lengths.items()}
 
     def __call__(self, text: str) -> str:
         if not self.mapping:
             return text
         out: list[str] = []
-        i, n, mapping, max_len = 0, len(text), self.mapping, self.max_len
+        i, n, mapping, lengths = 0, len(text), self.mapping, self.lengths
         while i < n:
-            for size in range(min(max_len, n - i), 0, -1):
-                repl = mapping.get(text[i:i + size])
-                if repl is not None:
-                    out.append(repl)
-                    i += size
-                    break
+            for size in lengths.get(text[i], ()):
+                if i + size <= n:
+                    repl = mapping.get(text[i:i + size])
+                    if repl is not None:
+                        out.append(repl)
+                        i += size
+                        break
             else:
                 out.append(text[i])
                 i += 1
@@ -112,8 +119,9 @@ class TextNormalizer:
         self._canon = Replacer(self.synonyms)
 
     def canon(self, text: str) -> str:
-        """Synonyms → canonical form, segment by segment."""
-        return " ".join(self._canon(seg) for seg in text.split())
+        """Synonyms → canonical form, segment by segment (no phrase holds a space, so one pass
+        over the whole text never joins two segments)."""
+        return " ".join(self._canon(text).split())
 
     def document(self, text: str) -> str:
         return self.canon(basic_normalize(text))

@@ -111,3 +111,36 @@ def test_normalizer_steps() -> None:
     assert basic_normalize("ＡＢＣ，低保！🙂") == "abc 低保"
     assert norm.question("请问俺家咋申请低保啊？") == "我家怎么申请低保"
     assert norm.question("新农合") == "城乡居民医保"
+
+
+def test_intent_words_apart_still_count(matcher: Matcher) -> None:
+    """'怎么给他弄' is '怎么弄' with words between: the resident wants to apply."""
+    question = "我爸八十多了 怎么给他弄高龄津贴"
+    assert "apply" in matcher.analyse(question)[2]
+    assert answer_title(matcher, question) == "高龄津贴申领"
+
+
+def test_a_cue_word_few_titles_name_stays_the_topic() -> None:
+    """报销 is a cue ('how much is paid back'), but here it also names the one item about it;
+    stripping it as framing would let 卫生院 (two title characters) win."""
+    extra = [
+        ("catalog", "城乡居民医保报销政策", "医疗卫生", "住院报销比例：乡镇卫生院90%，县级医院80%，起付线200元。"),
+        ("catalog", "乡镇卫生院医疗服务价格", "医疗卫生", "乡镇卫生院挂号、诊查、床位等医疗服务项目收费标准。"),
+        ("catalog", "村卫生室名录", "医疗卫生", "各村卫生室地址、乡村医生和开诊时间。"),
+    ]
+    own = docs() + [Doc(key=f"x:{i}", type=t, title=title, domain=dom, body=body)
+                    for i, (t, title, dom, body) in enumerate(extra)]
+    m = Matcher.build(own, default_synonyms())
+    question = "医保报销 在镇卫生院住院报多少"
+    assert "报销" in m.analyse(question)[1]
+    assert answer_title(m, question) == "城乡居民医保报销政策"
+
+
+def test_ties_go_to_the_earlier_document_at_any_size() -> None:
+    """Thousands of county-wide look-alikes: ranking must stay deterministic."""
+    many = [Doc(key=f"catalog:{i}", type="catalog", title="低保标准", domain="社会救助", body="低保 每月")
+            for i in range(300)]
+    many += [Doc(key=f"filler:{i}", type="catalog", title=f"项目{i}号", body=f"第{i}项") for i in range(3000)]
+    m = Matcher.build(many, default_synonyms())
+    keys = [x.doc.key for x in m.score("低保标准是多少")]
+    assert keys[:3] == ["catalog:0", "catalog:1", "catalog:2"]
