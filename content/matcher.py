@@ -57,7 +57,7 @@ class MatchResult:
 
 @dataclass(frozen=True)
 class Tuning:
-    """Weights and thresholds; chosen on a held-out split of the tuning set (bench/matcher_quality.py)."""
+    """Weights and thresholds, chosen on the tuning set (bench/matcher_quality.py --split even|odd)."""
     k1: float = 1.2
     b: float = 0.75
     body_weight: float = 0.3
