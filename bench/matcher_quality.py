@@ -6,7 +6,10 @@ Prints, from the same run, the matcher and two baselines:
   wratio   – rapidfuzz.process.extractOne(q, titles, scorer=WRatio): always answers;
   wratio60 – the same with score_cutoff=60 (below → fallback).
 
-Usage: .venv/bin/python bench/matcher_quality.py [--eval-dir DIR] [--split all|even|odd] [--misses]
+Usage: .venv/bin/python bench/matcher_quality.py [--eval-dir DIR] [--questions CSV]
+                                                [--split all|even|odd] [--misses] [--choices]
+Held-out check on the demo county (bench/heldout/README.md):
+       .venv/bin/python bench/matcher_quality.py --eval-dir content/data --questions bench/heldout/questions.csv
 """
 from __future__ import annotations
 
@@ -99,6 +102,7 @@ def pct(a: int, b: int) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--eval-dir", default=str(ROOT.parent / "shared" / "eval"))
+    ap.add_argument("--questions", help="questions CSV (default: questions.csv in --eval-dir)")
     ap.add_argument("--split", choices=("all", "even", "odd"), default="all",
                     help="even/odd rows only: tune on one half, check on the other")
     ap.add_argument("--misses", action="store_true", help="list the matcher's misses")
@@ -107,7 +111,7 @@ def main() -> None:
     args = ap.parse_args()
     ev = Path(args.eval_dir)
     docs = docs_from_rows(load_catalog_csv(ev / "catalog.csv"), load_guides_csv(ev / "guides.csv"))
-    with open(ev / "questions.csv", encoding="utf-8-sig", newline="") as fh:
+    with open(args.questions or ev / "questions.csv", encoding="utf-8-sig", newline="") as fh:
         questions = list(csv.DictReader(fh))
     if args.split != "all":
         questions = questions[args.split == "odd"::2]

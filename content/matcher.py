@@ -28,7 +28,9 @@ from content.phonetic import common_words, sounds
 GAP = "…"          # in a lexicon cue: up to MAX_GAP characters may stand here
 MAX_GAP = 4
 TOPICAL_CUE_SHARE = 0.03  # a cue named by at most this share of titles is topic, not framing
-COMMON_FREQ = 10   # a span this frequent in everyday Chinese is a word, not a typo
+COMMON_FREQ = 10
+NARROW_FACETS = frozenset({"scope", "hours"})  # intents that only reward items about exactly that
+FUNCTION_WORD_FREQ = 20000  # 什么, 时候, 我们…: never split by a repair   # a span this frequent in everyday Chinese is a word, not a typo
 UNKNOWN_FREQ = 50  # … and one this frequent, absent from all content, is an off-topic concept
 
 
@@ -225,8 +227,16 @@ class Matcher:
                        if (span := title[i:i + n]) in cues})
         limit = max(2, int(TOPICAL_CUE_SHARE * len(self.docs)))
         topical = {c for c, n in df.items() if n <= limit}
-        if topical:
-            self._strip_frames = Replacer({k: v for k, v in self.frames.items() if k not in topical})
+        if not topical:
+            return
+        frames: dict[str, str] = {}
+        for key, value in self.frames.items():
+            if key in topical:
+                continue
+            kept = [t for t in topical if t in key]
+            # a longer cue around a topical word (什么条件 around 条件) drops only its framing part
+            frames[key] = f" {' '.join(kept)} " if kept else value
+        self._strip_frames = Replacer(frames)
 
     def _describe(self, doc: Doc) -> tuple[_DocInfo, str, str]:
         norm = self.norm
@@ -234,12 +244,7 @@ class Matcher:
         kws = [norm.document(k) for k in doc.keywords if k and k.strip()]
         body = norm.document(f"{doc.domain} {doc.body[: self.tuning.body_chars]}")
         flat_title = title.replace(" ", "")
-        facets = set()
-        for name, spec in self.lex.facets.items():
-            if doc.type in (spec.get("doc_types") or ()):
-                facets.add(name)
-            elif any(m in doc.title for m in spec.get("title_markers") or ()):
-                facets.add(name)
+        facets = self._facets(doc)
         strong_text = " ".join([title, *kws])
         info = _DocInfo(
             doc=doc,
@@ -248,9 +253,15 @@ class Matcher:
             aliases=tuple(k.replace(" ", "") for k in kws),
             strong_chars="".join(sorted(set(strong_text.replace(" ", "")))),
             body_chars="".join(sorted(set(body.replace(" ", "")))),
-            facets=frozenset(facets),
+            facets=facets,
         )
         return info, strong_text, body
+
+    def _facets(self, doc: Doc) -> frozenset[str]:
+        """The intents a document answers: by its kind (a guide → apply) or its title's markers."""
+        return frozenset(name for name, spec in self.lex.facets.items()
+                         if doc.type in (spec.get("doc_types") or ())
+                         or any(m in doc.title for m in spec.get("title_markers") or ()))
 
     def _post(self, postings: dict, idx: int, grams: Counter, avgdl: float) -> None:
         k1, b = self.tuning.k1, self.tuning.b
@@ -269,10 +280,13 @@ class Matcher:
         out_segs = []
         for seg in text.split():
             snd = sounds(seg)
+            inside = self._inside_function_words(seg)
             out: list[str] = []
             i, n = 0, len(seg)
             while i < n:
                 for size in range(min(self.max_term, n - i), 1, -1):
+                    if i in inside or i + size in inside:
+                        continue          # would cut 什么 in two (每年什么时候 → 年审)
                     span = seg[i:i + size]
                     if all(bg in self.known_bigrams for bg in _bigrams(span)):
                         continue
@@ -293,6 +307,17 @@ class Matcher:
                     i += 1
             out_segs.append("".join(out))
         return self.norm.canon(" ".join(out_segs))
+
+    def _inside_function_words(self, seg: str) -> set[int]:
+        """Positions strictly inside the commonest words of the language (什么, 时候, 我们): a
+        sound-alike repair may never start or end there."""
+        inside: set[int] = set()
+        common = self.common
+        for n in (2, 3, 4):
+            for j in range(len(seg) - n + 1):
+                if common.get(seg[j:j + n], 0) >= FUNCTION_WORD_FREQ:
+                    inside.update(range(j + 1, j + n))
+        return inside
 
     def analyse(self, question: str) -> tuple[str, str, frozenset[str]]:
         """→ (canonical question, its topic words only, intents).
@@ -414,17 +439,23 @@ class Matcher:
         """+1 when the question's intent fits the document's kind, −1 when it contradicts it."""
         if not intents:
             return 0.0
-        wants_guide = "apply" in intents
-        wants_item = bool(intents - {"apply"})
         is_guide = "apply" in info.facets
+        # "what conditions" / "when is it open" only reward an item that is about exactly that;
+        # they do not make "要什么条件 怎么报" any less a question about applying
+        narrow = intents & NARROW_FACETS
+        kinds = intents - NARROW_FACETS
+        wants_guide = "apply" in kinds
+        wants_item = bool(kinds - {"apply"})
         fit = 0.0
         if wants_guide != wants_item:
             fit = 1.0 if wants_guide == is_guide else -1.0
-        specific = intents - {"apply", "info"}
+        specific = kinds - {"apply", "info"}
         if not is_guide and specific & info.facets:
             fit += 0.5
         elif not is_guide and specific == {"list"} and "amount" in info.facets:
             fit -= 0.5   # asks "who is on it" of a rate table (the reverse is weaker: 发放 lists carry sums)
+        if not is_guide and narrow & info.facets:
+            fit = max(fit, 0.0) + 2.0
         return fit
 
     def combine(self, feats: tuple[float, ...]) -> float:
@@ -448,8 +479,12 @@ class Matcher:
         \"收入多少才能申请\" may want either, and a wrong straight answer costs more than one tap."""
         top = ranked[0]
         top_guide = top.doc.type == "guide"
-        wants_guide = "apply" in intents
-        wants_item = bool(intents - {"apply"})
+        narrow = intents & NARROW_FACETS
+        kinds = intents - NARROW_FACETS
+        wants_guide = "apply" in kinds
+        wants_item = bool(kinds - {"apply"})
+        if narrow and not top_guide and narrow & self._facets(top.doc):
+            return None               # "什么条件" answered by the item on exactly those conditions
         if not intents or (wants_guide != wants_item and wants_guide == top_guide):
             return None               # the question names what it wants, and the top one is that
         t = self.tuning

@@ -144,3 +144,32 @@ def test_ties_go_to_the_earlier_document_at_any_size() -> None:
     m = Matcher.build(many, default_synonyms())
     keys = [x.doc.key for x in m.score("低保标准是多少")]
     assert keys[:3] == ["catalog:0", "catalog:1", "catalog:2"]
+
+
+def test_repairs_never_split_everyday_function_words() -> None:
+    """'每年什么时候' must not become '每年审么时候' because 年审 is a catalog word."""
+    own = docs() + [Doc(key="x:1", type="catalog", title="养老金领取资格年度认证安排", domain="社会保险",
+                        keywords=("年审", "养老金认证"), body="每年一次认证，可在手机上刷脸。")]
+    m = Matcher.build(own, default_synonyms())
+    canonical = m.analyse("养老金认证每年啥时候做")[0]
+    assert "什么时候" in canonical and "年审" not in canonical
+    assert m.analyse("今年底保标准是多少钱")[0].startswith("今年低保")   # repairs still work
+
+
+@pytest.mark.parametrize("greeting", ["你好啊 吃了没", "在吗", "早上好呀"])
+def test_greetings_alone_fall_back(matcher: Matcher, greeting: str) -> None:
+    assert matcher.match(greeting).kind == "fallback"
+
+
+def test_asking_for_conditions_finds_the_conditions_item() -> None:
+    extra = [("catalog", "公租房申请条件和准入标准", "保障性住房", "户籍、收入、住房困难的条件。"),
+             ("guide", "公共租赁住房申请", "", "带身份证、户口簿、收入证明到乡镇申请。"),
+             ("catalog", "公租房房源和租金标准", "保障性住房", "房源地址、面积和每月租金。")]
+    own = docs() + [Doc(key=f"x:{i}", type=t, title=title, domain=dom, body=body)
+                    for i, (t, title, dom, body) in enumerate(extra)]
+    m = Matcher.build(own, default_synonyms())
+    first = m.match("公租房要什么条件才能申请")     # the guide may be offered beside it, never above it
+    assert first.kind in ("answer", "choices")
+    assert first.matches[0].doc.title == "公租房申请条件和准入标准"
+    # without an item on conditions, the same words still ask how to apply
+    assert answer_title(m, "危方改造要什么条件 怎么报") == "农村危房改造申请"
