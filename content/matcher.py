@@ -281,15 +281,20 @@ class Matcher:
         for seg in text.split():
             snd = sounds(seg)
             inside = self._inside_function_words(seg)
+            # unknown[j]: how many of the segment's first j bigrams the catalog never uses, so
+            # "is every bigram of seg[i:i+size] known" is one subtraction, not a set per span
+            unknown = [0]
+            for j in range(len(seg) - 1):
+                unknown.append(unknown[-1] + (seg[j:j + 2] not in self.known_bigrams))
             out: list[str] = []
             i, n = 0, len(seg)
             while i < n:
                 for size in range(min(self.max_term, n - i), 1, -1):
                     if i in inside or i + size in inside:
                         continue          # would cut 什么 in two (每年什么时候 → 年审)
+                    if unknown[i + size - 1] == unknown[i]:
+                        continue          # every bigram of the span is catalog vocabulary
                     span = seg[i:i + size]
-                    if all(bg in self.known_bigrams for bg in _bigrams(span)):
-                        continue
                     if self.common.get(span, 0) >= COMMON_FREQ:
                         continue
                     terms = self.sound_vocab.get(snd[i:i + size])
