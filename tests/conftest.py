@@ -204,3 +204,14 @@ def fake_wechat() -> Iterator["FakeWeChat"]:  # noqa: F821 - imported lazily
 
     with FakeWeChat(appid=TEST_APPID, secret="test-secret") as fake:
         yield fake
+
+
+@pytest.fixture(autouse=True)
+def inline_index_rebuilds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Content edits reach the next question through an in-line rebuild; on a busy CI host a
+    build may take longer than the production threshold and go to the background, which would
+    make 'the next question sees the edit' depend on timing. The background path has its own
+    test (test_ask_index.test_slow_rebuild_runs_in_background sets the threshold itself)."""
+    from content import index
+
+    monkeypatch.setattr(index, "BACKGROUND_AFTER_SECONDS", 60.0)
