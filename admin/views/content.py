@@ -64,28 +64,40 @@ def catalog() -> str:
     return render_template("catalog.html", page=page, q=q, domain=domain, domains=domains, guides=guides)
 
 
+def _show_item(model: type[CatalogItem] | type[ServiceGuide], row_id: int, fields: list[tuple[str, str]], kind: str,
+               save_endpoint: str, back: str) -> str:
+    """One catalog item or guide, with the alias editor (shared by both kinds)."""
+    with session_scope(readonly=True) as s:
+        row = s.get(model, row_id)
+        if row is None:
+            abort(404)
+    return render_template("content_item.html", item=row, fields=fields, kind=kind,
+                           save_endpoint=save_endpoint, back=back)
+
+
+def _save_aliases(model: type[CatalogItem] | type[ServiceGuide], row_id: int) -> None:
+    """Aliases are matcher input: saving them bumps the content version in the same transaction."""
+    with session_scope() as s:
+        row = s.get(model, row_id)
+        if row is None:
+            abort(404)
+        row.keywords = clean_aliases(form_str("aliases", 4000))
+        row.updated_at = utcnow()
+        s.add(row)
+        bump_content_version(s)
+    flash("别名已保存，机器人马上就能用上。")
+
+
 @bp.get("/catalog/<int:item_id>")
 def catalog_item(item_id: int) -> str:
-    with session_scope(readonly=True) as s:
-        item = s.get(CatalogItem, item_id)
-        if item is None:
-            abort(404)
-    return render_template("content_item.html", item=item, fields=CATALOG_FIELDS, kind="catalog",
-                           save_endpoint="admin.catalog_aliases", back=url_for("admin.catalog"))
+    return _show_item(CatalogItem, item_id, CATALOG_FIELDS, "catalog", "admin.catalog_aliases",
+                      url_for("admin.catalog"))
 
 
 @bp.post("/catalog/<int:item_id>/aliases")
 @require_roles("county")
 def catalog_aliases(item_id: int) -> Response:
-    with session_scope() as s:
-        item = s.get(CatalogItem, item_id)
-        if item is None:
-            abort(404)
-        item.keywords = clean_aliases(form_str("aliases", 4000))
-        item.updated_at = utcnow()
-        s.add(item)
-        bump_content_version(s)
-    flash("别名已保存，机器人马上就能用上。")
+    _save_aliases(CatalogItem, item_id)
     return redirect(url_for("admin.catalog_item", item_id=item_id))
 
 
@@ -102,26 +114,14 @@ def guides() -> str:
 
 @bp.get("/guides/<int:guide_id>")
 def guide_item(guide_id: int) -> str:
-    with session_scope(readonly=True) as s:
-        guide = s.get(ServiceGuide, guide_id)
-        if guide is None:
-            abort(404)
-    return render_template("content_item.html", item=guide, fields=GUIDE_FIELDS, kind="guide",
-                           save_endpoint="admin.guide_aliases", back=url_for("admin.guides"))
+    return _show_item(ServiceGuide, guide_id, GUIDE_FIELDS, "guide", "admin.guide_aliases",
+                      url_for("admin.guides"))
 
 
 @bp.post("/guides/<int:guide_id>/aliases")
 @require_roles("county")
 def guide_aliases(guide_id: int) -> Response:
-    with session_scope() as s:
-        guide = s.get(ServiceGuide, guide_id)
-        if guide is None:
-            abort(404)
-        guide.keywords = clean_aliases(form_str("aliases", 4000))
-        guide.updated_at = utcnow()
-        s.add(guide)
-        bump_content_version(s)
-    flash("别名已保存，机器人马上就能用上。")
+    _save_aliases(ServiceGuide, guide_id)
     return redirect(url_for("admin.guide_item", guide_id=guide_id))
 
 
