@@ -114,6 +114,15 @@ def _grams(text: str, unigrams: bool = True) -> Counter:
     return out
 
 
+def _wants(intents: frozenset[str]) -> tuple[bool, bool, frozenset[str]]:
+    """(asks how to apply, asks about a catalog item, narrow intents). "What conditions" and "when
+    is it open" only reward an item about exactly that; they do not make "要什么条件 怎么报" any
+    less a question about applying."""
+    narrow = intents & NARROW_FACETS
+    kinds = intents - narrow
+    return "apply" in kinds, bool(kinds - {"apply"}), narrow
+
+
 def _gram_count(text: str, unigrams: bool = True) -> int:
     """sum(_grams(text).values()) without building the counter."""
     return sum(len(seg) * (2 if unigrams else 1) - 1 for seg in text.split())
@@ -445,12 +454,8 @@ class Matcher:
         if not intents:
             return 0.0
         is_guide = "apply" in info.facets
-        # "what conditions" / "when is it open" only reward an item that is about exactly that;
-        # they do not make "要什么条件 怎么报" any less a question about applying
-        narrow = intents & NARROW_FACETS
-        kinds = intents - NARROW_FACETS
-        wants_guide = "apply" in kinds
-        wants_item = bool(kinds - {"apply"})
+        wants_guide, wants_item, narrow = _wants(intents)
+        kinds = intents - narrow
         fit = 0.0
         if wants_guide != wants_item:
             fit = 1.0 if wants_guide == is_guide else -1.0
@@ -484,10 +489,7 @@ class Matcher:
         \"收入多少才能申请\" may want either, and a wrong straight answer costs more than one tap."""
         top = ranked[0]
         top_guide = top.doc.type == "guide"
-        narrow = intents & NARROW_FACETS
-        kinds = intents - NARROW_FACETS
-        wants_guide = "apply" in kinds
-        wants_item = bool(kinds - {"apply"})
+        wants_guide, wants_item, narrow = _wants(intents)
         if narrow and not top_guide and narrow & self._facets(top.doc):
             return None               # "什么条件" answered by the item on exactly those conditions
         if not intents or (wants_guide != wants_item and wants_guide == top_guide):
