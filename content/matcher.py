@@ -55,6 +55,7 @@ class Match:
 class MatchResult:
     kind: Literal["answer", "choices", "fallback"]
     matches: list[Match]
+    top: Match | None = None      # the best candidate whatever was done with it (benchmarks, logs)
 
 
 @dataclass(frozen=True)
@@ -508,6 +509,11 @@ class Matcher:
 
     def match(self, question: str, village: str | None = None, limit: int = 4) -> MatchResult:
         ranked = self.score(question, village)
+        result = self._decide(ranked, question, limit)
+        result.top = ranked[0] if ranked else None
+        return result
+
+    def _decide(self, ranked: list[Match], question: str, limit: int) -> MatchResult:
         t = self.tuning
         limit = max(2, limit)
         if not ranked or ranked[0].score < t.choice_min:
