@@ -3,11 +3,16 @@
 Pipeline, per question:
 1. normalise (width, script, noise, fillers, dialect) and map synonyms to canonical terms;
 2. repair pinyin-typing slips against the catalog's own vocabulary (底保 → 低保);
-3. BM25 over character 1–2-grams as a cheap pre-filter (title/keywords strong, body weak);
-4. re-rank the few candidates on how much of the title the question covers (characters and
-   sounds), how much of the question the document explains, and whether the question's intent
-   (apply / who is on the list / how much) fits the document;
-5. a margin rule: answer only when the best clearly leads, else offer choices, else fall back.
+3. BM25F over character 1–2-grams as a cheap pre-filter: the item's name and aliases, its 一级事项
+   and 领域, and all its other elements (公开内容、依据、时限、主体、渠道…, a guide's fields) as three
+   fields with their own weights;
+4. re-rank the few candidates with a logistic model over evidence features (how much of the name
+   the question covers, in characters and sounds; how much of the question each field explains;
+   whether the question's intent — list, standard, payment, apply, contact, time… — is what the
+   item is about, read from its name and its content). The weights are fitted on the tuning
+   counties (bench/fit_ranker.py → data/ranker.yaml), so a score is a probability of being right;
+5. answer only where the measured precision at that probability is ≥ 97 %; below, numbered
+   choices among the plausible candidates only; fall back where nothing fits.
 """
 from __future__ import annotations
 
@@ -15,14 +20,17 @@ import math
 import re
 from array import array
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from pathlib import Path
 from typing import Iterable, Literal, Sequence
 
 import numpy as np
+import yaml
 from rapidfuzz.distance import LCSseq
 
-from content.normalize import Lexicon, Replacer, TextNormalizer, load_lexicon
-from content.phonetic import common_words, sounds
+from content.normalize import DATA_DIR, Lexicon, Replacer, TextNormalizer, load_lexicon
+from content.phonetic import common_words, everyday_chars, sounds
 
 
 GAP = "…"          # in a lexicon cue: up to MAX_GAP characters may stand here
@@ -30,12 +38,25 @@ MAX_GAP = 4
 TOPICAL_CUE_SHARE = 0.03  # a cue named by at most this share of titles is topic, not framing
 COMMON_FREQ = 10
 NARROW_FACETS = frozenset({"scope", "hours"})  # intents that only reward items about exactly that
-FUNCTION_WORD_FREQ = 20000  # 什么, 时候, 我们…: never split by a repair   # a span this frequent in everyday Chinese is a word, not a typo
+KIND_FACETS = frozenset({"apply", "info"})     # what kind of document, not what it is about
+FUNCTION_WORD_FREQ = 20000  # a span this frequent in everyday Chinese is a word, not a typo (什么, 我们)
 UNKNOWN_FREQ = 50  # … and one this frequent, absent from all content, is an off-topic concept
+CONTENT_FACET_CHARS = 60    # an item's content names what it is about in its first sentence or so
+EVERYDAY_RANKS = ((300, 0.2), (1200, 0.45), (2500, 0.7))  # weight of a char the catalog never uses
+
+# Evidence per candidate, in this order (data/ranker.yaml holds one weight per name).
+FEATURES = ("cover", "bigram", "rare", "q_title", "q_head", "q_any", "bm25", "head_cover",
+            "kind_fit", "spec_title", "spec_content", "spec_conflict", "narrow", "unknown", "guide",
+            "named", "unexplained")
 
 
 @dataclass(frozen=True)
 class Doc:
+    """A document the matcher can answer with.
+
+    `body` is the main text (公开内容; a guide's 对象/条件/问答), `head` the 一级事项, `more` every
+    other element (依据、时限、主体、渠道…). The index keeps the texts only of documents it answers
+    from directly (notices); catalog items and guides are read back from the database."""
     key: str
     type: str
     title: str
@@ -43,6 +64,8 @@ class Doc:
     keywords: tuple[str, ...] = ()
     body: str = ""
     village: str | None = None
+    head: str = ""
+    more: str = ""
 
 
 @dataclass
@@ -60,50 +83,69 @@ class MatchResult:
 
 @dataclass(frozen=True)
 class Tuning:
-    """Weights and thresholds, chosen on the tuning set (bench/matcher_quality.py --split even|odd)."""
+    """BM25 settings and the answer rule; the rule's thresholds come from data/ranker.yaml."""
     k1: float = 1.2
     b: float = 0.75
-    body_weight: float = 0.3
-    body_chars: int = 400          # body beyond this adds little and costs memory
+    head_weight: float = 0.6       # BM25F: 一级事项/领域 grams count this much of a name's
+    body_weight: float = 0.3       # … and the other elements' bigrams this much
+    body_chars: int = 400          # main text beyond this adds little and costs memory
+    more_chars: int = 300          # … and the same for the other elements together
     candidates: int = 30
     max_df_ratio: float = 0.25     # grams in more docs than this say little; skip their postings
     max_df: int = 2000             # … and at any corpus size no more than this (speed at 50k docs)
-    w_title: float = 0.15          # share of the title the question covers (chars & sounds)
-    w_bigram: float = 0.15         # … as adjacent pairs (rewards the title's words, not scattered chars)
-    w_question: float = 0.1       # share of the question's topic the document explains
-    w_rare: float = 0.2            # share of the title's rare characters the question names
-    w_body: float = 0.25            # … counting the body text too
-    w_bm25: float = 0.1           # BM25 relative to the best candidate
-    facet_bonus: float = 8.0       # intent fits (apply → guide, "who" → list, "how much" → standard)
-    facet_penalty: float = 8.0
-    unknown_penalty: float = 5.0   # per everyday word the content never uses (at most 2)
-    answer_min: float = 34.0
-    answer_margin: float = 4.0
-    choice_min: float = 34.0
-    choice_window: float = 12.0
-    sibling_window: float = 15.0   # a catalog item and a guide on one topic: how close to offer both
-    sibling_window_mixed: float = 20.0  # … when the question asks both (申请 + 多少) or the other kind
+    unknown_cap: int = 2
+    answer_min: float = 60.0       # probability ×100 where answers are ≥ 97 % right on tuning sets
+    answer_margin: float = 10.0
+    choice_min: float = 25.0       # a candidate below this is not offered at all
+    choice_ratio: float = 0.4      # … nor one far below the best (no padding)
+    sibling_window: float = 25.0   # a catalog item and a guide on one topic: how close to offer both
+
+
+@dataclass(frozen=True)
+class Ranker:
+    """A conditional-logit model over FEATURES (fitted by bench/fit_ranker.py on the tuning counties).
+
+    Each candidate gets z = bias + w·features; "none of them" is one more alternative with z = 0.
+    A candidate's probability is its share of exp(z) among all of them and "none", so it falls
+    both when a sibling is as likely and when the question fits nothing well (out of scope)."""
+    bias: float
+    weights: tuple[float, ...]
+    rule: dict = field(default_factory=dict)
+
+    def z(self, feats: Sequence[float]) -> float:
+        return max(-30.0, min(30.0, self.bias + sum(w * f for w, f in zip(self.weights, feats))))
+
+    def probabilities(self, zs: Sequence[float]) -> list[float]:
+        top = max(max(zs, default=0.0), 0.0)
+        exps = [math.exp(z - top) for z in zs]
+        total = sum(exps) + math.exp(-top)
+        return [e / total for e in exps]
+
+
+RANKER_FILE = DATA_DIR / "ranker.yaml"
+
+
+@lru_cache(maxsize=4)
+def load_ranker(path: str | None = None) -> Ranker:
+    p = Path(path) if path else RANKER_FILE
+    raw = yaml.safe_load(p.read_text(encoding="utf-8")) if p.is_file() else {}
+    raw = raw or {}
+    w = raw.get("weights") or {}
+    return Ranker(float(raw.get("bias", -4.0)), tuple(float(w.get(n, 0.0)) for n in FEATURES),
+                  dict(raw.get("rule") or {}))
 
 
 @dataclass(slots=True)
 class _DocInfo:
     doc: Doc
     title: str          # canonical, no spaces
-    title_bigrams: frozenset[str]
     aliases: tuple[str, ...]               # canonical keywords
+    head: str                              # canonical 一级事项, no spaces
     strong_chars: str                      # distinct characters of title + keywords
-    body_chars: str                        # distinct characters (a str is far smaller than a set)
-    facets: frozenset[str]
-
-
-class _Partition:
-    """Postings of one eligibility group (county-wide, or one village), so filtering is free."""
-
-    def __init__(self) -> None:
-        self.n = 0
-        # gram → array of interleaved (doc index, BM25 term weight) pairs
-        self.strong: dict[str, array] = {}
-        self.body: dict[str, array] = {}
+    head_chars: str                        # … of 一级事项 + 领域
+    body_chars: str                        # … of every other element (a str is far smaller than a set)
+    facets: frozenset[str]                 # intents its name (or its kind) answers
+    content_facets: frozenset[str]         # … and those its content opens with
 
 
 def _grams(text: str, unigrams: bool = True) -> Counter:
@@ -133,20 +175,62 @@ def _bigrams(text: str) -> set[str]:
     return {text[i:i + 2] for i in range(len(text) - 1)}
 
 
+class _Postings:
+    """One BM25 field, frozen: every gram's postings are one slice of two flat arrays.
+
+    Documents are numbered partition by partition (county-wide first, then village by village), so
+    within a slice a partition's postings are contiguous and found by binary search: no per-village
+    dictionaries (at 50,000 village documents those cost hundreds of megabytes)."""
+
+    def __init__(self) -> None:
+        self._build: dict[str, tuple[array, array]] = {}
+        self.slices: dict[str, tuple[int, int]] = {}
+        self.ids = np.zeros(0, dtype=np.int32)
+        self.weights = np.zeros(0, dtype=np.float32)
+
+    def add(self, idx: int, grams: Counter, avgdl: float, k1: float, b: float) -> None:
+        dl = sum(grams.values())
+        norm = k1 * (1 - b + b * dl / avgdl) if avgdl else k1
+        for g, tf in grams.items():
+            entry = self._build.get(g)
+            if entry is None:
+                entry = self._build[g] = (array("i"), array("f"))
+            entry[0].append(idx)
+            entry[1].append(tf * (k1 + 1) / (tf + norm))
+
+    def freeze(self) -> None:
+        total = sum(len(e[0]) for e in self._build.values())
+        self.ids = np.empty(total, dtype=np.int32)
+        self.weights = np.empty(total, dtype=np.float32)
+        pos = 0
+        for g, (ids, ws) in self._build.items():
+            n = len(ids)
+            self.ids[pos:pos + n] = np.frombuffer(ids, dtype=np.int32)
+            self.weights[pos:pos + n] = np.frombuffer(ws, dtype=np.float32)
+            self.slices[g] = (pos, pos + n)
+            pos += n
+        self._build = {}
+
+
 class Matcher:
     """Immutable index over a set of documents; build a new one when content changes."""
 
-    def __init__(self, normalizer: TextNormalizer, tuning: Tuning | None = None) -> None:
+    def __init__(self, normalizer: TextNormalizer, tuning: Tuning | None = None,
+                 ranker: Ranker | None = None) -> None:
         self.norm = normalizer
         self.lex: Lexicon = normalizer.lexicon
-        self.tuning = tuning or Tuning()
+        self.ranker = ranker or load_ranker()
+        rule = {k: float(v) for k, v in self.ranker.rule.items() if k in Tuning.__dataclass_fields__}
+        self.tuning = tuning or Tuning(**rule)  # type: ignore[arg-type]
         self.docs: list[_DocInfo] = []
-        self.parts: dict[str | None, _Partition] = {}
+        self.ranges: dict[str | None, tuple[int, int]] = {}   # partition → its documents' numbers
+        self.fields = {"strong": _Postings(), "head": _Postings(), "body": _Postings()}
         self.char_idf: dict[str, float] = {}
         self.known_bigrams: set[str] = set()
         self.sound_vocab: dict[str, list[str]] = {}
         self.max_term = 2
         self.common: dict[str, int] = {}
+        self.everyday: dict[str, int] = {}
         self._last: tuple[str, tuple[str, str, frozenset[str]]] | None = None
         frames = {w: " " for w in self.lex.frame_words}
         self.cues: dict[str, list[str]] = {}
@@ -161,6 +245,7 @@ class Matcher:
                                                  for p in c.split(GAP)) for c in raw if GAP in c]
             if spans:
                 self.gapped[name] = re.compile("|".join(spans))
+        self.specific = frozenset(n for n in self.lex.facets if n not in KIND_FACETS | NARROW_FACETS)
         self.frames = frames
         self._strip_frames = Replacer(frames)
         self.off_topic = sorted({c for w in self.lex.off_topic
@@ -169,43 +254,52 @@ class Matcher:
     # ------------------------------------------------------------------ build
     @classmethod
     def build(cls, docs: Iterable[Doc], synonyms: Sequence[Sequence[str]] = (),
-              tuning: Tuning | None = None, lexicon: Lexicon | None = None) -> "Matcher":
+              tuning: Tuning | None = None, lexicon: Lexicon | None = None,
+              ranker: Ranker | None = None) -> "Matcher":
         """Index docs; `synonyms` are the groups in force (first term canonical)."""
-        self = cls(TextNormalizer(synonyms, lexicon or load_lexicon()), tuning)
+        self = cls(TextNormalizer(synonyms, lexicon or load_lexicon()), tuning, ranker)
         t = self.tuning
-        staged: list[tuple[int, str, str]] = []   # texts, not gram counters: keeps peak memory low
+        # county-wide documents first, then each village's together (see _Postings)
+        by_part: dict[str | None, list[Doc]] = {None: []}
+        for doc in docs:
+            by_part.setdefault(doc.village, []).append(doc)
+        staged: list[tuple[str, str, str]] = []   # texts, not gram counters: keeps peak memory low
         lengths: dict[str | None, list[float]] = {}
         char_df: Counter = Counter()
         strong_vocab: set[str] = set()
         words = common_words()
-        for doc in docs:
-            info, strong_text, body_text = self._describe(doc)
-            idx = len(self.docs)
-            self.docs.append(info)
-            staged.append((idx, strong_text, body_text))
-            part = lengths.setdefault(doc.village, [0.0, 0.0, 0])
-            part[0] += _gram_count(strong_text)
-            part[1] += _gram_count(body_text, unigrams=False)
-            part[2] += 1
-            char_df.update(set(info.strong_chars) | set(info.body_chars))
-            for seg in strong_text.split():
-                self.known_bigrams.update(_bigrams(seg))
-                for n in (2, 3, 4):
-                    strong_vocab.update(g for i in range(len(seg) - n + 1)
-                                        if (g := seg[i:i + n]) in words)
-            strong_vocab.update(a for a in info.aliases if 2 <= len(a) <= 6)
-            for seg in body_text.split():
-                self.known_bigrams.update(_bigrams(seg))
-        avg = {v: (s / max(c, 1), b / max(c, 1)) for v, (s, b, c) in lengths.items()}
-        for idx, strong_text, body_text in staged:
-            sg, bg = _grams(strong_text), _grams(body_text, unigrams=False)
-            village = self.docs[idx].doc.village
-            part = self.parts.get(village)
-            if part is None:
-                part = self.parts[village] = _Partition()
-            part.n += 1
-            self._post(part.strong, idx, sg, avg[village][0])
-            self._post(part.body, idx, bg, avg[village][1])
+        for village, part_docs in by_part.items():
+            lo = len(self.docs)
+            for doc in part_docs:
+                info, strong_text, head_text, body_text = self._describe(doc)
+                self.docs.append(info)
+                staged.append((strong_text, head_text, body_text))
+                acc = lengths.setdefault(village, [0.0, 0.0, 0.0, 0])
+                acc[0] += _gram_count(strong_text)
+                acc[1] += _gram_count(head_text)
+                acc[2] += _gram_count(body_text, unigrams=False)
+                acc[3] += 1
+                char_df.update(set(info.strong_chars) | set(info.head_chars) | set(info.body_chars))
+                for seg in strong_text.split():
+                    self.known_bigrams.update(_bigrams(seg))
+                    for n in (2, 3, 4):
+                        strong_vocab.update(g for i in range(len(seg) - n + 1)
+                                            if (g := seg[i:i + n]) in words)
+                strong_vocab.update(a for a in info.aliases if 2 <= len(a) <= 6)
+                for seg in f"{head_text} {body_text}".split():
+                    self.known_bigrams.update(_bigrams(seg))
+            if len(self.docs) > lo:
+                self.ranges[village] = (lo, len(self.docs))
+        avg = {v: tuple(x / max(a[3], 1) for x in a[:3]) for v, a in lengths.items()}
+        strong, head, body = self.fields["strong"], self.fields["head"], self.fields["body"]
+        for idx, (strong_text, head_text, body_text) in enumerate(staged):
+            a = avg[self.docs[idx].doc.village]
+            strong.add(idx, _grams(strong_text), a[0], t.k1, t.b)
+            head.add(idx, _grams(head_text), a[1], t.k1, t.b)
+            body.add(idx, _grams(body_text, unigrams=False), a[2], t.k1, t.b)
+        del staged
+        for p in self.fields.values():
+            p.freeze()
         total = max(len(self.docs), 1)
         self.char_idf = {c: math.log(1 + total / (df + 0.5)) for c, df in char_df.items()}
         self.unknown_idf = math.log(1 + total / 0.5)
@@ -214,6 +308,7 @@ class Matcher:
                 strong_vocab.add(term)
                 self.known_bigrams.update(_bigrams(term))
         self.common = words
+        self.everyday = everyday_chars()
         for term in strong_vocab:
             bucket = self.sound_vocab.setdefault(sounds(term), [])
             if len(bucket) < 8:
@@ -248,24 +343,28 @@ class Matcher:
             frames[key] = f" {' '.join(kept)} " if kept else value
         self._strip_frames = Replacer(frames)
 
-    def _describe(self, doc: Doc) -> tuple[_DocInfo, str, str]:
+    def _describe(self, doc: Doc) -> tuple[_DocInfo, str, str, str]:
         norm = self.norm
+        t = self.tuning
         title = norm.document(doc.title)
         kws = [norm.document(k) for k in doc.keywords if k and k.strip()]
-        body = norm.document(f"{doc.domain} {doc.body[: self.tuning.body_chars]}")
-        flat_title = title.replace(" ", "")
-        facets = self._facets(doc)
+        head = norm.document(f"{doc.head} {doc.domain}")
+        body = norm.document(f"{doc.body[: t.body_chars]} {doc.more[: t.more_chars]}")
         strong_text = " ".join([title, *kws])
+        flat_head = norm.document(doc.head).replace(" ", "")
+        kept = doc if doc.type not in ("catalog", "guide") else replace(doc, body="", more="")
         info = _DocInfo(
-            doc=doc,
-            title=flat_title,
-            title_bigrams=frozenset(g for seg in title.split() for g in _bigrams(seg)),
+            doc=kept,
+            title=title.replace(" ", ""),
             aliases=tuple(k.replace(" ", "") for k in kws),
+            head=flat_head,
             strong_chars="".join(sorted(set(strong_text.replace(" ", "")))),
+            head_chars="".join(sorted(set(head.replace(" ", "")))),
             body_chars="".join(sorted(set(body.replace(" ", "")))),
-            facets=facets,
+            facets=self._facets(doc),
+            content_facets=self._content_facets(doc),
         )
-        return info, strong_text, body
+        return info, strong_text, head, body
 
     def _facets(self, doc: Doc) -> frozenset[str]:
         """The intents a document answers: by its kind (a guide → apply) or its title's markers."""
@@ -273,16 +372,13 @@ class Matcher:
                          if doc.type in (spec.get("doc_types") or ())
                          or any(m in doc.title for m in spec.get("title_markers") or ()))
 
-    def _post(self, postings: dict, idx: int, grams: Counter, avgdl: float) -> None:
-        k1, b = self.tuning.k1, self.tuning.b
-        dl = sum(grams.values())
-        norm = k1 * (1 - b + b * dl / avgdl) if avgdl else k1
-        for g, tf in grams.items():
-            entry = postings.get(g)
-            if entry is None:
-                entry = postings[g] = array("f")   # float32: ids exact below 16.7M
-            entry.append(idx)
-            entry.append(tf * (k1 + 1) / (tf + norm))
+    def _content_facets(self, doc: Doc) -> frozenset[str]:
+        """The intents an item's content opens with (公示…名单, …标准为每人每月…): weaker than the name's."""
+        if doc.type != "catalog":
+            return frozenset()
+        opening = doc.body[:CONTENT_FACET_CHARS]
+        return frozenset(name for name, spec in self.lex.facets.items()
+                         if any(m in opening for m in spec.get("content_markers") or ()))
 
     # ------------------------------------------------------------------ query
     def correct(self, text: str) -> str:
@@ -375,36 +471,59 @@ class Matcher:
         """Phrases of private or market life (有没有卖, 收购价…) that the content itself never
         uses: such a question is not about public services even when it names one (拖拉机)."""
         return sum(1 for c in self.off_topic
-                   if c in flat and not all(bg in self.known_bigrams for bg in _bigrams(c)))
+                   if c in flat and not (c in self.char_idf if len(c) == 1
+                                         else all(bg in self.known_bigrams for bg in _bigrams(c))))
+
+    def char_weight(self, c: str) -> float:
+        """How much a question character says about its topic: its rarity in the catalog; for a
+        character the catalog never uses, its rarity in everyday Chinese (filler of a long spoken
+        question weighs little, an uncovered topic a lot)."""
+        w = self.char_idf.get(c)
+        if w is not None:
+            return w
+        rank = self.everyday.get(c)
+        if rank is not None:
+            for limit, share in EVERYDAY_RANKS:
+                if rank < limit:
+                    return self.unknown_idf * share
+        return self.unknown_idf
 
     def _bm25(self, q: str, village: str | None) -> list[tuple[int, float]]:
-        """The best `candidates` documents by BM25, best first (ties → earlier document).
+        """The best `candidates` documents by BM25F, best first (ties → earlier document).
 
         Postings are gathered as numpy views and summed with one bincount: at 50,000 county-wide
         documents a common gram has thousands of postings, too many for a Python loop."""
-        parts = [p for p in (self.parts.get(None), self.parts.get(village) if village else None) if p]
-        total = sum(p.n for p in parts)
+        ranges = [r for r in (self.ranges.get(None), self.ranges.get(village) if village else None) if r]
+        total = sum(hi - lo for lo, hi in ranges)
         if not total:
             return []
         t = self.tuning
         max_df = max(50.0, min(t.max_df_ratio * total, t.max_df))
         ids: list[np.ndarray] = []
         weights: list[np.ndarray] = []
-        for field, weight, grams in (("strong", 1.0, _grams(q)), ("body", t.body_weight, _grams(q, False))):
+        qg, qb = _grams(q), _grams(q, False)
+        for name, weight, grams in (("strong", 1.0, qg), ("head", t.head_weight, qg), ("body", t.body_weight, qb)):
+            post = self.fields[name]
             for g in grams:
-                lists = [e for p in parts if (e := getattr(p, field).get(g)) is not None]
-                df = sum(len(e) for e in lists) // 2
+                sl = post.slices.get(g)
+                if sl is None:
+                    continue
+                all_ids = post.ids[sl[0]:sl[1]]
+                cuts = []
+                for lo, hi in ranges:
+                    a, b = np.searchsorted(all_ids, (lo, hi))
+                    if b > a:
+                        cuts.append((sl[0] + int(a), sl[0] + int(b)))
+                df = sum(b - a for a, b in cuts)
                 if not df or df > max_df:
                     continue
                 idf = weight * math.log(1 + (total - df + 0.5) / (df + 0.5))
-                for entry in lists:
-                    pairs = np.frombuffer(entry, dtype=np.float32)
-                    ids.append(pairs[0::2])
-                    weights.append(pairs[1::2] * idf)
+                for a, b in cuts:
+                    ids.append(post.ids[a:b])
+                    weights.append(post.weights[a:b] * idf)
         if not ids:
             return []
-        acc = np.bincount(np.concatenate(ids).astype(np.int64),
-                          weights=np.concatenate(weights).astype(np.float64))
+        acc = np.bincount(np.concatenate(ids), weights=np.concatenate(weights).astype(np.float64))
         hit = np.flatnonzero(acc)
         k = t.candidates
         if len(hit) > k:
@@ -415,22 +534,21 @@ class Matcher:
         return [(int(i), float(acc[i])) for i in hit[order]]
 
     def features(self, question: str, village: str | None = None) -> list[tuple[Doc, tuple[float, ...]]]:
-        """Pre-filtered candidates with their evidence (cover, bigram, explained, body, bm25, facet)."""
+        """Pre-filtered candidates with their evidence, one value per name in FEATURES."""
         q, topic, intents = self.analyse(question)
         if not topic:
             return []
         top = self._bm25(q, village)
         if not top:
             return []
-        t = self.tuning
         best_bm25 = top[0][1]
         flat = q.replace(" ", "")
         q_bigrams = {g for seg in q.split() for g in _bigrams(seg)}
         idf = self.char_idf
-        topic_w = [idf.get(c, self.unknown_idf) for c in topic]
-        topic_total = sum(topic_w)
+        topic_w = [self.char_weight(c) for c in topic]
+        topic_total = sum(topic_w) or 1.0
         q_chars = set(flat)
-        unknown = min(self.unknown_words(topic) + 2 * self.off_topic_cues(flat), 2)
+        unknown = min(self.unknown_words(topic) + 2 * self.off_topic_cues(flat), self.tuning.unknown_cap)
         out = []
         for idx, bm in top:
             info = self.docs[int(idx)]
@@ -438,49 +556,64 @@ class Matcher:
             for alias in info.aliases:
                 if len(alias) >= 2:
                     cover = max(cover, LCSseq.similarity(alias, flat) / len(alias))
-            bigram = (len(info.title_bigrams & q_bigrams) / len(info.title_bigrams)
-                      if info.title_bigrams else cover)
-            strong = sum(w for c, w in zip(topic, topic_w) if c in info.strong_chars) / topic_total
-            anywhere = sum(w for c, w in zip(topic, topic_w)
-                           if c in info.strong_chars or c in info.body_chars) / topic_total
-            facet = self._fit(intents, info)
+            tb = _bigrams(info.title)
+            bigram = len(tb & q_bigrams) / len(tb) if tb else cover
+            s_title = s_head = s_any = 0.0
+            for c, w in zip(topic, topic_w):
+                if c in info.strong_chars:
+                    s_title += w
+                    s_head += w
+                    s_any += w
+                elif c in info.head_chars:
+                    s_head += w
+                    s_any += w
+                elif c in info.body_chars:
+                    s_any += w
             tw = [idf.get(c, 0.0) for c in info.title]
             rare = sum(w for c, w in zip(info.title, tw) if c in q_chars) / (sum(tw) or 1.0)
-            out.append((info.doc, (cover, bigram, strong, anywhere, bm / best_bm25, facet, rare, unknown)))
+            head_cover = (LCSseq.similarity(info.head, flat) / len(info.head)) if info.head else 0.0
+            out.append((info.doc, (cover, bigram, rare, s_title / topic_total, s_head / topic_total,
+                                   s_any / topic_total, bm / best_bm25, head_cover,
+                                   *self._intent_fit(intents, info), float(unknown),
+                                   1.0 if info.doc.type == "guide" else 0.0,
+                                   s_head / self.unknown_idf, (topic_total - s_any) / self.unknown_idf)))
         return out
 
-    @staticmethod
-    def _fit(intents: frozenset[str], info: _DocInfo) -> float:
-        """+1 when the question's intent fits the document's kind, −1 when it contradicts it."""
+    def _intent_fit(self, intents: frozenset[str], info: _DocInfo) -> tuple[float, float, float, float, float]:
+        """(kind fit, intent named by the title, … by the content, title names another intent, narrow).
+
+        Kind fit: +1 when the question wants what the document is (how to apply → a guide, a
+        list or a rate → an item), −1 when it wants the other kind. The specific intents (list,
+        amount, payment, project, contact, time…) decide between sibling items of one topic."""
         if not intents:
-            return 0.0
+            return 0.0, 0.0, 0.0, 0.0, 0.0
         is_guide = "apply" in info.facets
         wants_guide, wants_item, narrow = _wants(intents)
-        kinds = intents - narrow
-        fit = 0.0
+        kind = 0.0
         if wants_guide != wants_item:
-            fit = 1.0 if wants_guide == is_guide else -1.0
-        specific = kinds - {"apply", "info"}
-        if not is_guide and specific & info.facets:
-            fit += 0.5
-        elif not is_guide and specific == {"list"} and "amount" in info.facets:
-            fit -= 0.5   # asks "who is on it" of a rate table (the reverse is weaker: 发放 lists carry sums)
+            kind = 1.0 if wants_guide == is_guide else -1.0
+        specific = intents & self.specific
+        in_title = in_content = conflict = near = 0.0
+        if not is_guide and specific:
+            if specific & info.facets:
+                in_title = 1.0
+            elif specific & info.content_facets:
+                in_content = 1.0
+            elif info.facets & self.specific:
+                conflict = 1.0
         if not is_guide and narrow & info.facets:
-            fit = max(fit, 0.0) + 2.0
-        return fit
-
-    def combine(self, feats: tuple[float, ...]) -> float:
-        t = self.tuning
-        cover, bigram, strong, anywhere, bm, facet, rare, unknown = feats
-        s = 100 * (t.w_title * cover + t.w_bigram * bigram + t.w_question * strong
-                   + t.w_body * anywhere + t.w_bm25 * bm + t.w_rare * rare)
-        s += t.facet_bonus * facet if facet > 0 else t.facet_penalty * facet
-        s -= t.unknown_penalty * unknown
-        return round(max(0.0, min(100.0, s)), 1)
+            near = 1.0
+        return kind, in_title, in_content, conflict, near
 
     def score(self, question: str, village: str | None = None) -> list[Match]:
-        """All candidates that survive the pre-filter, best first, scored 0–100."""
-        out = [Match(doc, self.combine(f)) for doc, f in self.features(question, village)]
+        """All candidates that survive the pre-filter, best first, scored 0–100: the model's
+        chance, in per cent, that this candidate is what the resident asks about."""
+        feats = self.features(question, village)
+        return self.rank(feats)
+
+    def rank(self, feats: list[tuple[Doc, tuple[float, ...]]]) -> list[Match]:
+        probs = self.ranker.probabilities([self.ranker.z(f) for _, f in feats])
+        out = [Match(doc, round(100 * p, 1)) for (doc, _), p in zip(feats, probs)]
         out.sort(key=lambda m: -m.score)
         return out
 
@@ -496,10 +629,9 @@ class Matcher:
         if not intents or (wants_guide != wants_item and wants_guide == top_guide):
             return None               # the question names what it wants, and the top one is that
         t = self.tuning
-        window = t.sibling_window_mixed if intents else t.sibling_window
         grams = _bigrams(self.norm.document(top.doc.title).replace(" ", ""))
         for m in ranked[1:]:
-            if top.score - m.score > window:
+            if top.score - m.score > t.sibling_window or m.score < t.choice_min:
                 break
             if (m.doc.type == "guide") != top_guide:
                 other = _bigrams(self.norm.document(m.doc.title).replace(" ", ""))
@@ -523,14 +655,9 @@ class Matcher:
         if best >= t.answer_min and best - second >= t.answer_margin:
             sib = self._sibling(ranked, self.analyse(question)[2])
             if sib is not None:
-                rest = [m for m in ranked[1:limit] if m is not sib]
-                return MatchResult("choices", [ranked[0], sib, *rest][:limit])
+                return MatchResult("choices", [ranked[0], sib])
             return MatchResult("answer", ranked[:limit])
-        floor = max(t.choice_min, best - t.choice_window)
+        # only plausible candidates: near the best and likely enough on their own (no padding)
+        floor = max(t.choice_min, best * t.choice_ratio)
         options = [m for m in ranked if m.score >= floor][:limit]
-        if len(options) < 2:
-            options = ranked[:2]
-        if len(options) < 2:
-            return MatchResult("answer" if best >= t.answer_min else "fallback",
-                               options if best >= t.answer_min else [])
         return MatchResult("choices", options)
