@@ -65,18 +65,29 @@ def load(spec: str, no_aliases: bool) -> tuple[Matcher, list[dict[str, str]], bo
     return matcher, questions, had
 
 
-def fit_conditional_logit(groups: list[tuple[np.ndarray, np.ndarray]], l2: float, iters: int = 60) -> np.ndarray:
-    """Newton–Raphson for a conditional logit with a "none" alternative (z = 0), L2 on all but the
-    bias (column 0). Each group: the candidates' features and a 0/1 vector (all 0 = none is right)."""
+def fit_conditional_logit(groups: list[tuple[np.ndarray, np.ndarray]], l2: float, iters: int = 100) -> np.ndarray:
+    """Newton–Raphson with step halving for a conditional logit with a "none" alternative (z = 0),
+    L2 on all but the bias (column 0). Each group: the candidates' features and a 0/1 vector
+    (all 0 = none of them is right)."""
     d = groups[0][0].shape[1]
-    w = np.zeros(d)
     reg = np.full(d, l2)
     reg[0] = 0.0
+
+    def loss(w: np.ndarray) -> float:
+        total = 0.5 * float(reg @ (w * w))
+        for x, y in groups:
+            z = x @ w
+            top = max(z.max(), 0.0)
+            total -= float(y @ z) - (top + np.log(np.exp(z - top).sum() + np.exp(-top)))
+        return total
+
+    w = np.zeros(d)
+    current = loss(w)
     for _ in range(iters):
         grad = reg * w
-        hess = np.diag(reg + 1e-9)
+        hess = np.diag(reg + 1e-6)
         for x, y in groups:
-            z = np.clip(x @ w, -30, 30)
+            z = x @ w
             top = max(z.max(), 0.0)
             e = np.exp(z - top)
             p = e / (e.sum() + np.exp(-top))
@@ -84,8 +95,18 @@ def fit_conditional_logit(groups: list[tuple[np.ndarray, np.ndarray]], l2: float
             xp = x.T @ p
             hess += (x * p[:, None]).T @ x - np.outer(xp, xp)
         step = np.linalg.solve(hess, grad)
-        w -= step
-        if np.abs(step).max() < 1e-7:
+        size = 1.0
+        while size > 1e-4:
+            trial = w - size * step
+            value = loss(trial)
+            if value <= current:
+                break
+            size /= 2
+        else:
+            break
+        w, done = trial, current - value < 1e-7
+        current = value
+        if done:
             break
     return w
 
@@ -97,6 +118,7 @@ def main() -> None:
     ap.add_argument("--precision", type=float, default=0.97)
     ap.add_argument("--declined", type=float, default=0.93)
     ap.add_argument("--frontier", action="store_true")
+    ap.add_argument("--show-wrong", action="store_true", help="list questions whose best candidate is wrong")
     ap.add_argument("--dry-run", action="store_true", help="print, do not write ranker.yaml")
     args = ap.parse_args()
     logging.disable(logging.INFO)
@@ -142,6 +164,15 @@ def main() -> None:
     for m, row, feats in groups:
         m.ranker = ranker
         scored.append((m, row, m.rank(feats)))
+
+    if args.show_wrong:
+        for m, row, ranked in scored:
+            want_type, want = row["期望类型"].strip(), row["期望事项"].strip()
+            if want_type == "none" or not ranked:
+                continue
+            if not (ranked[0].doc.type == want_type and ranked[0].doc.title == want):
+                exp = next((f"{r.score:.0f}" for r in ranked if r.doc.type == want_type and r.doc.title == want), "-")
+                print(f"  {row['问题']} | top {ranked[0].doc.title}({ranked[0].score:.0f}) | want {want}({exp})")
 
     def evaluate(rule: dict) -> tuple[float, float, float, float, float]:
         top1 = one = wrong = n_in = n_out = declined = answered = answered_ok = 0

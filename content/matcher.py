@@ -46,7 +46,7 @@ EVERYDAY_RANKS = ((300, 0.2), (1200, 0.45), (2500, 0.7))  # weight of a char the
 
 # Evidence per candidate, in this order (data/ranker.yaml holds one weight per name).
 FEATURES = ("cover", "bigram", "rare", "q_title", "q_head", "q_any", "bm25", "head_cover",
-            "kind_fit", "spec_title", "spec_content", "spec_conflict", "narrow", "unknown", "guide",
+            "kind_fit", "spec_title", "spec_content", "spec_excess", "narrow", "unknown", "guide",
             "named", "unexplained")
 
 
@@ -72,6 +72,7 @@ class Doc:
 class Match:
     doc: Doc
     score: float
+    evidence: float = field(default=0.0, repr=False, compare=False)   # the model's logit (z)
 
 
 @dataclass
@@ -99,6 +100,7 @@ class Tuning:
     choice_min: float = 25.0       # a candidate below this is not offered at all
     choice_ratio: float = 0.4      # … nor one far below the best (no padding)
     sibling_window: float = 25.0   # a catalog item and a guide on one topic: how close to offer both
+    sibling_tie: float = 1.0       # siblings this close in evidence (logit) and no intent stated → choices
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,7 @@ def load_ranker(path: str | None = None) -> Ranker:
 class _DocInfo:
     doc: Doc
     title: str          # canonical, no spaces
+    core: str           # … without the words that name an intent (名单, 标准, 申请…): its topic
     aliases: tuple[str, ...]               # canonical keywords
     head: str                              # canonical 一级事项, no spaces
     strong_chars: str                      # distinct characters of title + keywords
@@ -248,6 +251,10 @@ class Matcher:
         self.specific = frozenset(n for n in self.lex.facets if n not in KIND_FACETS | NARROW_FACETS)
         self.frames = frames
         self._strip_frames = Replacer(frames)
+        markers = {self.norm.document(str(mk)).replace(" ", "") for spec in self.lex.facets.values()
+                   for mk in spec.get("title_markers") or ()}
+        markers |= {self.norm.document(str(w)).replace(" ", "") for w in self.lex.title_frames}
+        self._markers = Replacer({mk: " " for mk in markers if mk})
         self.off_topic = sorted({c for w in self.lex.off_topic
                                  if (c := self.norm.document(w).replace(" ", ""))}, key=len, reverse=True)
 
@@ -356,6 +363,7 @@ class Matcher:
         info = _DocInfo(
             doc=kept,
             title=title.replace(" ", ""),
+            core=self._core(title.replace(" ", "")),
             aliases=tuple(k.replace(" ", "") for k in kws),
             head=flat_head,
             strong_chars="".join(sorted(set(strong_text.replace(" ", "")))),
@@ -365,6 +373,12 @@ class Matcher:
             content_facets=self._content_facets(doc),
         )
         return info, strong_text, head, body
+
+    def _core(self, title: str) -> str:
+        """The title's topic: 最低生活保障对象名单 and 最低生活保障标准 are both about 最低生活保障;
+        which of them a question wants is for the intent features to decide."""
+        core = self._markers(title).replace(" ", "")
+        return core if len(core) >= 2 else title
 
     def _facets(self, doc: Doc) -> frozenset[str]:
         """The intents a document answers: by its kind (a guide → apply) or its title's markers."""
@@ -450,6 +464,11 @@ class Matcher:
                             or ((rx := self.gapped.get(name)) is not None and rx.search(flat)))
         topic = self._strip_frames(flat).replace(" ", "")
         return q, topic, intents
+
+    def own_words(self, question: str) -> str:
+        """The question's topic in the resident's own words (no framing, synonyms not mapped):
+        what staff would add as an alias of the item they meant."""
+        return self._strip_frames(self.norm.spoken(question).replace(" ", "")).replace(" ", "")
 
     def unknown_words(self, topic: str) -> int:
         """Everyday words in the question that the content never uses (退伍军人, 营业执照…):
@@ -552,11 +571,11 @@ class Matcher:
         out = []
         for idx, bm in top:
             info = self.docs[int(idx)]
-            cover = LCSseq.similarity(info.title, flat) / max(len(info.title), 1)
+            cover = LCSseq.similarity(info.core, flat) / max(len(info.core), 1)
             for alias in info.aliases:
                 if len(alias) >= 2:
                     cover = max(cover, LCSseq.similarity(alias, flat) / len(alias))
-            tb = _bigrams(info.title)
+            tb = _bigrams(info.core)
             bigram = len(tb & q_bigrams) / len(tb) if tb else cover
             s_title = s_head = s_any = 0.0
             for c, w in zip(topic, topic_w):
@@ -569,8 +588,8 @@ class Matcher:
                     s_any += w
                 elif c in info.body_chars:
                     s_any += w
-            tw = [idf.get(c, 0.0) for c in info.title]
-            rare = sum(w for c, w in zip(info.title, tw) if c in q_chars) / (sum(tw) or 1.0)
+            tw = [idf.get(c, 0.0) for c in info.core]
+            rare = sum(w for c, w in zip(info.core, tw) if c in q_chars) / (sum(tw) or 1.0)
             head_cover = (LCSseq.similarity(info.head, flat) / len(info.head)) if info.head else 0.0
             out.append((info.doc, (cover, bigram, rare, s_title / topic_total, s_head / topic_total,
                                    s_any / topic_total, bm / best_bm25, head_cover,
@@ -580,7 +599,8 @@ class Matcher:
         return out
 
     def _intent_fit(self, intents: frozenset[str], info: _DocInfo) -> tuple[float, float, float, float, float]:
-        """(kind fit, intent named by the title, … by the content, title names another intent, narrow).
+        """(kind fit, share of the asked intents its name answers, … its content answers, its name
+        is about an intent not asked, narrow intent answered).
 
         Kind fit: +1 when the question wants what the document is (how to apply → a guide, a
         list or a rate → an item), −1 when it wants the other kind. The specific intents (list,
@@ -595,12 +615,10 @@ class Matcher:
         specific = intents & self.specific
         in_title = in_content = conflict = near = 0.0
         if not is_guide and specific:
-            if specific & info.facets:
-                in_title = 1.0
-            elif specific & info.content_facets:
-                in_content = 1.0
-            elif info.facets & self.specific:
-                conflict = 1.0
+            own = info.facets & self.specific
+            in_title = len(specific & own) / len(specific)
+            in_content = len(specific & (info.content_facets - own)) / len(specific)
+            conflict = 1.0 if own - specific else 0.0     # the name is about something not asked
         if not is_guide and narrow & info.facets:
             near = 1.0
         return kind, in_title, in_content, conflict, near
@@ -612,9 +630,31 @@ class Matcher:
         return self.rank(feats)
 
     def rank(self, feats: list[tuple[Doc, tuple[float, ...]]]) -> list[Match]:
-        probs = self.ranker.probabilities([self.ranker.z(f) for _, f in feats])
-        out = [Match(doc, round(100 * p, 1)) for (doc, _), p in zip(feats, probs)]
+        zs = [self.ranker.z(f) for _, f in feats]
+        probs = self.ranker.probabilities(zs)
+        out = [Match(doc, round(100 * p, 1), z) for (doc, _), p, z in zip(feats, probs, zs)]
         out.sort(key=lambda m: -m.score)
+        return out
+
+    def _tied_siblings(self, ranked: list[Match], question: str) -> list[Match]:
+        """Items of one topic (…名单 / …标准 / …发放, or the same 一级事项) that the question fits
+        about equally well while stating no intent that would decide between them ("低保"): a
+        guess would be wrong half the time, numbered choices cost one tap."""
+        q, _topic, intents = self.analyse(question)
+        if intents & (self.specific | NARROW_FACETS | {"apply"}):
+            return []
+        top = ranked[0]
+        q_bigrams = {g for seg in q.split() for g in _bigrams(seg)}
+        top_title = self.norm.document(top.doc.title).replace(" ", "")
+        shared_topic = _bigrams(top_title) & q_bigrams
+        out = []
+        for m in ranked[1:4]:
+            if top.evidence - m.evidence > self.tuning.sibling_tie:
+                continue
+            title = self.norm.document(m.doc.title).replace(" ", "")
+            same_head = bool(top.doc.head) and self.norm.document(top.doc.head) == self.norm.document(m.doc.head)
+            if same_head or shared_topic & _bigrams(title):
+                out.append(m)
         return out
 
     def _sibling(self, ranked: list[Match], intents: frozenset[str]) -> Match | None:
@@ -652,12 +692,15 @@ class Matcher:
             return MatchResult("fallback", [])
         best = ranked[0].score
         second = ranked[1].score if len(ranked) > 1 else 0.0
-        if best >= t.answer_min and best - second >= t.answer_margin:
+        tied = self._tied_siblings(ranked, question)
+        if best >= t.answer_min and best - second >= t.answer_margin and not tied:
             sib = self._sibling(ranked, self.analyse(question)[2])
             if sib is not None:
                 return MatchResult("choices", [ranked[0], sib])
             return MatchResult("answer", ranked[:limit])
-        # only plausible candidates: near the best and likely enough on their own (no padding)
+        # only plausible candidates: near the best and likely enough on their own (no padding),
+        # and the best one's siblings the question cannot tell apart
         floor = max(t.choice_min, best * t.choice_ratio)
-        options = [m for m in ranked if m.score >= floor][:limit]
-        return MatchResult("choices", options)
+        options = [ranked[0], *tied]
+        options += [m for m in ranked[1:] if m.score >= floor and m not in options]
+        return MatchResult("choices", options[:limit])

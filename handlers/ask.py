@@ -17,6 +17,7 @@ from bot.models.catalog import UnansweredQuestion
 from bot.models.core import Village
 from content import index
 from content.matcher import MatchResult
+from content.suggestions import record_pick
 from content.replies import MESSAGE_BYTES, Composed, Option, choices_text, compose_answer, fallback_text, field_text
 from handlers import PASS, flow, text_fallback
 from handlers.context import Context, Reply
@@ -101,7 +102,9 @@ def respond(session: Session, question: str, village: Village | None, *, openid:
     if result.kind == "choices":
         docs = [m.doc for m in result.matches]
         options = [Option(d.title, f"doc:{d.key}") for d in docs]
-        return Outcome(result, Reply(choices_text(docs)), "choices", _options_data(options))
+        data = _options_data(options)
+        data["question"] = question[:500]          # the pick that follows teaches an alias
+        return Outcome(result, Reply(choices_text(docs)), "choices", data)
     if record:
         record_unanswered(session, question, matcher.norm.question(question), openid=openid, village=village)
     return Outcome(result, Reply(fallback_text(session, village)))
@@ -145,6 +148,8 @@ def ask_flow(ctx: Context) -> Reply | str | object:
         ctx.set_step("followup")  # keep the options: the resident may want another one
         return _reply(parts)
     composed, key = answer_doc(ctx.session, ref, ctx.village)
+    if state.step == "choices" and key is not None and state.data.get("question"):
+        record_pick(ctx.session, state.data["question"], key, _label)
     _apply(ctx, "followup" if composed.options else None, _options_data(composed.options, key))
     return _reply(composed.parts)
 
