@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from matcher_quality import EVAL_CANDIDATES, parse_set  # noqa: E402
 
-from content.matcher import FEATURES, RANKER_FILE, Match, Matcher, Ranker, Tuning  # noqa: E402
+from content.matcher import CONFIDENCE, FEATURES, RANKER_FILE, Match, Matcher, Ranker, Tuning  # noqa: E402
 
 DEFAULT_SETS = ["content/data::bench/heldout/questions.csv", "content/data::bench/heldout/questions-b.csv"]
 
@@ -164,6 +164,22 @@ def main() -> None:
     for m, row, feats in groups:
         m.ranker = ranker
         scored.append((m, row, m.rank(feats)))
+    # stage 2: is the best candidate right? (in scope and the expected item)
+    cx, cy = [], []
+    for m, row, ranked in scored:
+        if not ranked:
+            continue
+        want_type, want = row["期望类型"].strip(), row["期望事项"].strip()
+        cx.append((1.0, *m.confidence_values(ranked, row["问题"])))
+        cy.append(1.0 if ranked[0].doc.type == want_type and ranked[0].doc.title == want else 0.0)
+    cw = fit_conditional_logit([(np.array([x]), np.array([y])) for x, y in zip(cx, cy)], args.l2)
+    ranker = Ranker(ranker.bias, ranker.weights, {}, float(cw[0]), tuple(float(v) for v in cw[1:]))
+    for m, _row, _ranked in scored:
+        m.ranker = ranker
+    print("confidence:")
+    for name, v in zip(CONFIDENCE, cw[1:]):
+        print(f"  {name:<14} {v:+.3f}")
+    print(f"  {'bias':<14} {cw[0]:+.3f}")
 
     if args.show_wrong:
         for m, row, ranked in scored:
@@ -201,11 +217,9 @@ def main() -> None:
 
     best = None
     frontier = []
-    grid = itertools.product((40, 45, 50, 55, 60, 65, 70, 75, 80, 85), (0, 10, 20, 30),
-                             (5, 10, 15, 20, 25, 30), (0.15, 0.25, 0.4))
+    grid = itertools.product((40, 45, 50, 55, 60, 65, 70, 75, 80, 85, 90), (0, 10, 20, 30),
+                             (30, 40, 50, 60, 70, 80), (0.1, 0.15, 0.25))
     for a_min, margin, c_min, ratio in grid:
-        if c_min >= a_min:
-            continue
         rule = {"answer_min": float(a_min), "answer_margin": float(margin), "choice_min": float(c_min),
                 "choice_ratio": ratio}
         top1, one, wrong, declined, precision = evaluate(rule)
@@ -237,6 +251,8 @@ def main() -> None:
         "bias": round(float(w[0]), 4),
         "weights": {n: round(float(v), 4) for n, v in zip(FEATURES, w[1:])},
         "rule": rule,
+        "confidence": {"bias": round(float(cw[0]), 4),
+                       "weights": {n: round(float(v), 4) for n, v in zip(CONFIDENCE, cw[1:])}},
     }
     RANKER_FILE.write_text("# Re-ranking weights and answer rule of content/matcher.py. Generated: edit by\n"
                            "# re-running bench/fit_ranker.py, not by hand.\n"

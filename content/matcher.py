@@ -48,6 +48,9 @@ EVERYDAY_RANKS = ((300, 0.2), (1200, 0.45), (2500, 0.7))  # weight of a char the
 FEATURES = ("cover", "bigram", "rare", "q_title", "q_head", "q_any", "bm25", "head_cover",
             "kind_fit", "spec_title", "spec_content", "spec_excess", "narrow", "unknown", "guide",
             "named", "unexplained")
+# Evidence that the best candidate is right, for the answer rule (data/ranker.yaml: confidence).
+CONFIDENCE = ("p_top", "p_second", "p_rest", "z_gap", "z_top", "unknown", "long", "cover", "q_any",
+              "kind_fit", "spec_title", "no_intent")
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,7 @@ class Match:
     doc: Doc
     score: float
     evidence: float = field(default=0.0, repr=False, compare=False)   # the model's logit (z)
+    features: tuple[float, ...] = field(default=(), repr=False, compare=False)
 
 
 @dataclass
@@ -97,8 +101,8 @@ class Tuning:
     unknown_cap: int = 2
     answer_min: float = 60.0       # probability ×100 where answers are ≥ 97 % right on tuning sets
     answer_margin: float = 10.0
-    choice_min: float = 25.0       # a candidate below this is not offered at all
-    choice_ratio: float = 0.4      # … nor one far below the best (no padding)
+    choice_min: float = 25.0       # below this chance that any candidate is right: fall back
+    choice_ratio: float = 0.4      # a candidate far below the best is not offered (no padding)
     sibling_window: float = 25.0   # a catalog item and a guide on one topic: how close to offer both
     sibling_tie: float = 1.0       # siblings this close in evidence (logit) and no intent stated → choices
 
@@ -113,6 +117,16 @@ class Ranker:
     bias: float
     weights: tuple[float, ...]
     rule: dict = field(default_factory=dict)
+    conf_bias: float | None = None
+    conf_weights: tuple[float, ...] = ()
+
+    def confidence(self, values: Sequence[float]) -> float:
+        """Chance (0–100) that the best candidate is the right answer, from CONFIDENCE values."""
+        if self.conf_bias is None:
+            return 100.0 * values[0]
+        z = self.conf_bias + sum(w * v for w, v in zip(self.conf_weights, values))
+        z = max(-30.0, min(30.0, z))
+        return round(100.0 / (1.0 + math.exp(-z)), 1)
 
     def z(self, feats: Sequence[float]) -> float:
         return max(-30.0, min(30.0, self.bias + sum(w * f for w, f in zip(self.weights, feats))))
@@ -133,8 +147,12 @@ def load_ranker(path: str | None = None) -> Ranker:
     raw = yaml.safe_load(p.read_text(encoding="utf-8")) if p.is_file() else {}
     raw = raw or {}
     w = raw.get("weights") or {}
+    conf = raw.get("confidence") or {}
+    cw = conf.get("weights") or {}
     return Ranker(float(raw.get("bias", -4.0)), tuple(float(w.get(n, 0.0)) for n in FEATURES),
-                  dict(raw.get("rule") or {}))
+                  dict(raw.get("rule") or {}),
+                  float(conf["bias"]) if "bias" in conf else None,
+                  tuple(float(cw.get(n, 0.0)) for n in CONFIDENCE))
 
 
 @dataclass(slots=True)
@@ -632,7 +650,7 @@ class Matcher:
     def rank(self, feats: list[tuple[Doc, tuple[float, ...]]]) -> list[Match]:
         zs = [self.ranker.z(f) for _, f in feats]
         probs = self.ranker.probabilities(zs)
-        out = [Match(doc, round(100 * p, 1), z) for (doc, _), p, z in zip(feats, probs, zs)]
+        out = [Match(doc, round(100 * p, 1), z, f) for (doc, f), p, z in zip(feats, probs, zs)]
         out.sort(key=lambda m: -m.score)
         return out
 
@@ -671,7 +689,7 @@ class Matcher:
         t = self.tuning
         grams = _bigrams(self.norm.document(top.doc.title).replace(" ", ""))
         for m in ranked[1:]:
-            if top.score - m.score > t.sibling_window or m.score < t.choice_min:
+            if top.score - m.score > t.sibling_window or m.score < top.score * t.choice_ratio:
                 break
             if (m.doc.type == "guide") != top_guide:
                 other = _bigrams(self.norm.document(m.doc.title).replace(" ", ""))
@@ -685,22 +703,41 @@ class Matcher:
         result.top = ranked[0] if ranked else None
         return result
 
+    def confidence_values(self, ranked: list[Match], question: str) -> tuple[float, ...]:
+        """CONFIDENCE values of a ranked list (see Ranker.confidence)."""
+        top = ranked[0]
+        f = dict(zip(FEATURES, top.features)) if top.features else {}
+        second = ranked[1] if len(ranked) > 1 else None
+        _q, topic, intents = self.analyse(question)
+        p_top = top.score / 100
+        p_second = second.score / 100 if second else 0.0
+        p_rest = sum(m.score for m in ranked[1:]) / 100
+        return (p_top, p_second, p_rest, top.evidence - (second.evidence if second else -10.0),
+                top.evidence, f.get("unknown", 0.0), min(len(topic), 30) / 10, f.get("cover", 0.0),
+                f.get("q_any", 0.0), f.get("kind_fit", 0.0), f.get("spec_title", 0.0),
+                0.0 if intents else 1.0)
+
+    def confidence(self, ranked: list[Match], question: str) -> float:
+        return self.ranker.confidence(self.confidence_values(ranked, question)) if ranked else 0.0
+
     def _decide(self, ranked: list[Match], question: str, limit: int) -> MatchResult:
         t = self.tuning
         limit = max(2, limit)
-        if not ranked or ranked[0].score < t.choice_min:
+        # "none of them" keeps the rest of the probability: when it holds most, nothing fits
+        if not ranked or sum(m.score for m in ranked) < t.choice_min:
             return MatchResult("fallback", [])
         best = ranked[0].score
         second = ranked[1].score if len(ranked) > 1 else 0.0
         tied = self._tied_siblings(ranked, question)
-        if best >= t.answer_min and best - second >= t.answer_margin and not tied:
+        sure = self.confidence(ranked, question)
+        if sure >= t.answer_min and best - second >= t.answer_margin and not tied:
             sib = self._sibling(ranked, self.analyse(question)[2])
             if sib is not None:
                 return MatchResult("choices", [ranked[0], sib])
             return MatchResult("answer", ranked[:limit])
         # only plausible candidates: near the best and likely enough on their own (no padding),
         # and the best one's siblings the question cannot tell apart
-        floor = max(t.choice_min, best * t.choice_ratio)
+        floor = best * t.choice_ratio
         options = [ranked[0], *tied]
         options += [m for m in ranked[1:] if m.score >= floor and m not in options]
         return MatchResult("choices", options[:limit])
