@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from content.importer import ContentImportError, read_files  # noqa: E402
+from content.importer import ContentImportError, read_files
 
 QUESTION_COLUMNS = ["问题", "期望类型", "期望事项", "说明"]
 KINDS = ("catalog", "guide", "none")

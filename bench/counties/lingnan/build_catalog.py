@@ -7,6 +7,9 @@ Run: .venv/bin/python bench/counties/lingnan/build_catalog.py
 from __future__ import annotations
 
 import csv
+import datetime as dt
+import re
+import zipfile
 from pathlib import Path
 
 import yaml
@@ -17,6 +20,7 @@ HERE = Path(__file__).resolve().parent
 MARKS = {"全社会": 9, "特定群体": 10, "主动": 11, "依申请": 12, "县级": 13, "乡级": 14, "村级": 15}
 GUIDE_COLUMNS = ["事项名称", "办理对象", "申请条件", "办理材料", "办理流程", "办理时限", "收费标准", "办理地点",
                  "咨询电话", "监督电话", "常见问题"]
+FIXED_TIME = dt.datetime(2026, 1, 1)
 WIDTHS = {"A": 6, "B": 14, "C": 22, "D": 48, "E": 30, "F": 18, "G": 20, "H": 22, "P": 12}
 
 
@@ -65,8 +69,9 @@ def build_catalog(source: Path, out: Path) -> int:
             if end > r:
                 ws.merge_cells(f"B{r}:B{end}")
             r = end + 1
-        ws.append([f"注：本目录由{county}人民政府办公室（政务公开办）编制，涉及个人隐私的信息公开时隐去身份证号码、"
-                   "银行账号等内容；目录每年更新一次。"] + [None] * 15)
+        note = (f"注：本目录由{county}人民政府办公室（政务公开办）编制，涉及个人隐私的信息公开时隐去身份证号码、"
+                "银行账号等内容；目录每年更新一次。")
+        ws.append([note] + [None] * 15)
         ws.merge_cells(f"A{ws.max_row}:P{ws.max_row}")
         for row in ws.iter_rows(min_row=2, max_row=ws.max_row - 1):
             for cell in row:
@@ -77,8 +82,25 @@ def build_catalog(source: Path, out: Path) -> int:
         for col in "IJKLMNO":
             ws.column_dimensions[col].width = 6
         total += len(items)
+    wb.properties.creator = f"{county}政务公开办"
+    wb.properties.created = wb.properties.modified = FIXED_TIME
     wb.save(out)
+    _fix_zip_times(out)
     return total
+
+
+def _fix_zip_times(path: Path) -> None:
+    """Same sources → same bytes: pin the times openpyxl stamps with 'now' (zip entries, modified)."""
+    with zipfile.ZipFile(path) as zin:
+        entries = [(info, zin.read(info)) for info in zin.infolist()]
+    stamp = FIXED_TIME.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    entries = [(info, re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>" + stamp, data)
+                if info.filename == "docProps/core.xml" else data) for info, data in entries]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info, data in entries:
+            fixed = zipfile.ZipInfo(info.filename, date_time=FIXED_TIME.timetuple()[:6])
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            zout.writestr(fixed, data)
 
 
 def build_guides(source: Path, out: Path) -> int:
