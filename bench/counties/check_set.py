@@ -1,16 +1,14 @@
-"""Validate a county evaluation folder (bench/counties/<name>/) before anyone measures with it.
+"""Check one county evaluation set (bench/counties/<county>/) before anyone measures with it.
 
-Why: an evaluation set is only worth something if every expected answer really exists in the
-county's content, the content imports through the project's own importer, and the mix of
-questions (out of scope, long voice-style) is what the README claims. This script checks that
-and prints the figures; it never runs the matcher.
+A set is catalog.xlsx (or catalog.csv), guides.csv and questions.csv (问题,期望类型,期望事项,说明).
+Read through the project's own importer, so a file the bot could not import fails here too. Checks:
+every expected name exists (catalog items for `catalog`, guides for `guide`, empty for `none`),
+no 别名/关键词 column (the set measures matching without hand-written aliases), names unambiguous,
+no question quoting its expected name verbatim, voice-style questions (说明 tagged 语音) 40–90
+characters, no duplicate questions, and the minimum counts and shares. Prints the figures; exits 1
+on any problem.
 
-Usage:
-    .venv/bin/python bench/counties/check_set.py bench/counties/lingnan [more folders]
-Exit status 0 when every folder passes, 1 when any problem was found.
-
-A folder holds catalog.(xlsx|csv|yaml), guides.(csv|xlsx|yaml) and questions.csv with the
-columns 问题,期望类型,期望事项,说明 (期望类型: catalog | guide | none; none has no 期望事项).
+Run: .venv/bin/python bench/counties/check_set.py bench/counties/baling [more folders]
 """
 from __future__ import annotations
 
@@ -18,7 +16,6 @@ import argparse
 import csv
 import sys
 from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,170 +24,127 @@ if str(ROOT) not in sys.path:
 
 from content.importer import ContentImportError, read_files
 
-QUESTION_COLUMNS = ["问题", "期望类型", "期望事项", "说明"]
+QUESTION_HEADER = ["问题", "期望类型", "期望事项", "说明"]
 KINDS = ("catalog", "guide", "none")
-LONG_MIN, LONG_MAX = 40, 90          # characters of a long, voice-style question
-SUFFIXES = (".xlsx", ".csv", ".yaml", ".yml")
+VOICE_TAG = "语音"
+VOICE_LEN = (40, 90)
 
 
-@dataclass
-class Limits:
-    items: int = 110
-    domains: int = 16
-    guides: int = 35
-    questions: int = 230
-    none_share: float = 0.17
-    long_share: float = 0.22
-
-
-@dataclass
-class Report:
-    folder: Path
-    problems: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    figures: dict[str, str] = field(default_factory=dict)
-
-
-def _find(folder: Path, stem: str) -> Path | None:
-    for suffix in SUFFIXES:
-        path = folder / f"{stem}{suffix}"
-        if path.is_file():
-            return path
+def _catalog_file(folder: Path) -> Path | None:
+    for name in ("catalog.xlsx", "catalog.csv", "catalog.yaml"):
+        if (folder / name).is_file():
+            return folder / name
     return None
 
 
-def check_folder(folder: Path, limits: Limits) -> Report:
-    """Every check on one folder; problems fail the run, notes are only printed."""
-    rep = Report(folder)
-    catalog_path, guides_path = _find(folder, "catalog"), _find(folder, "guides")
-    questions_path = folder / "questions.csv"
-    for what, path in (("catalog", catalog_path), ("guides", guides_path), ("questions.csv", questions_path)):
+def check(folder: Path, args: argparse.Namespace) -> list[str]:
+    """All problems found in one county folder (empty when the set is usable); prints the figures."""
+    problems: list[str] = []
+    catalog_path, guides_path, questions_path = _catalog_file(folder), folder / "guides.csv", folder / "questions.csv"
+    for label, path in (("catalog", catalog_path), ("guides.csv", guides_path), ("questions.csv", questions_path)):
         if path is None or not path.is_file():
-            rep.problems.append(f"missing {what} file")
-    if rep.problems:
-        return rep
-    assert catalog_path and guides_path
+            problems.append(f"{folder}: {label} missing")
+    if problems:
+        return problems
+    assert catalog_path is not None
     try:
-        batch = read_files([catalog_path, guides_path])
+        catalog = read_files([catalog_path]).catalog
+        guides = read_files([guides_path]).guides
     except ContentImportError as exc:
-        rep.problems += [f"importer: {p}" for p in exc.problems]
-        return rep
-    rep.notes += [f"importer note: {n}" for n in batch.notes]
+        return [f"{folder}: the importer rejects the files:"] + [f"  {p}" for p in exc.problems]
 
-    items = [r.values for r in batch.catalog]
-    guides = [r.values for r in batch.guides]
-    item_names = Counter(str(v["name"]) for v in items)
-    guide_names = Counter(str(v["name"]) for v in guides)
+    items = [r.values for r in catalog]
+    guide_rows = [r.values for r in guides]
     domains = Counter(str(v["domain"]) for v in items)
+    item_names = Counter(str(v["name"]) for v in items)
+    guide_names = {str(v["name"]) for v in guide_rows}
     for name, n in item_names.items():
         if n > 1:
-            rep.problems.append(f"catalog item name used {n} times (expected names must be unique): {name}")
-    for name in set(item_names) & set(guide_names):
-        rep.notes.append(f"name is both a catalog item and a guide: {name}")
-    # The set must not carry aliases: the matcher has to find items from their published text.
-    for kind, values in (("catalog item", items), ("guide", guides)):
-        for v in values:
-            if v.get("keywords"):
-                rep.problems.append(f"{kind} has aliases (别名/关键词), the set must not: {v['name']}")
-    # County layout: one sheet per 领域.
-    if catalog_path.suffix == ".xlsx":
-        for rec in batch.catalog:
-            if rec.loc.sheet and rec.values["domain"] != rec.loc.sheet:
-                rep.notes.append(f"sheet “{rec.loc.sheet}” holds domain “{rec.values['domain']}”")
+            problems.append(f"catalog item name in {n} domains (expected answer ambiguous): {name}")
+    for name in sorted(guide_names & set(item_names)):
+        problems.append(f"name is both a catalog item and a guide: {name}")
+    with_aliases = [str(v["name"]) for v in items + guide_rows if v.get("keywords")]
+    if with_aliases:
+        problems.append(f"{len(with_aliases)} rows carry 别名/关键词 (e.g. {with_aliases[0]}); the set must have none")
 
-    # Questions.
     with open(questions_path, encoding="utf-8-sig", newline="") as fh:
-        reader = csv.reader(fh)
-        header = next(reader, [])
-        rows = list(reader)
-    if header != QUESTION_COLUMNS:
-        rep.problems.append(f"questions.csv header is {header}, expected {QUESTION_COLUMNS}")
-        return rep
-    kinds: Counter[str] = Counter()
+        rows = list(csv.reader(fh))
+    if not rows or [c.strip() for c in rows[0]] != QUESTION_HEADER:
+        return problems + [f"questions.csv header must be {','.join(QUESTION_HEADER)}"]
+    questions = []
     seen: dict[str, int] = {}
-    long_n = voice_tagged = 0
-    expected_used: set[tuple[str, str]] = set()
-    for line, row in enumerate(rows, 2):
+    for line, row in enumerate(rows[1:], 2):
         if not any(c.strip() for c in row):
             continue
-        if len(row) != len(QUESTION_COLUMNS):
-            rep.problems.append(f"questions.csv line {line}: {len(row)} columns, expected {len(QUESTION_COLUMNS)}")
+        if len(row) != 4:
+            problems.append(f"questions.csv line {line}: {len(row)} columns, expected 4")
             continue
-        question, kind, name, tags = (c.strip() for c in row)
-        if not question:
-            rep.problems.append(f"questions.csv line {line}: empty question")
-            continue
-        if question in seen:
-            rep.problems.append(f"questions.csv line {line}: same question as line {seen[question]}")
-        seen[question] = line
+        q, kind, expected, note = (c.strip() for c in row)
+        where = f"questions.csv line {line}"
+        if not q:
+            problems.append(f"{where}: empty question")
+        if q in seen:
+            problems.append(f"{where}: same question as line {seen[q]}")
+        seen.setdefault(q, line)
         if kind not in KINDS:
-            rep.problems.append(f"questions.csv line {line}: 期望类型 “{kind}” is not one of {KINDS}")
-            continue
-        kinds[kind] += 1
-        if kind == "none":
-            if name:
-                rep.problems.append(f"questions.csv line {line}: out-of-scope question names “{name}”")
-        elif kind == "catalog" and name not in item_names:
-            hint = " (it is a guide)" if name in guide_names else ""
-            rep.problems.append(f"questions.csv line {line}: no catalog item “{name}”{hint}")
-        elif kind == "guide" and name not in guide_names:
-            hint = " (it is a catalog item)" if name in item_names else ""
-            rep.problems.append(f"questions.csv line {line}: no guide “{name}”{hint}")
-        else:
-            expected_used.add((kind, name))
-        is_long = LONG_MIN <= len(question) <= LONG_MAX
-        long_n += is_long
-        if "语音" in tags:
-            voice_tagged += 1
-            if not is_long:
-                rep.notes.append(f"questions.csv line {line}: tagged 语音 but {len(question)} characters")
-    total = sum(kinds.values())
+            problems.append(f"{where}: 期望类型 {kind!r} not one of {', '.join(KINDS)}")
+        elif kind == "none" and expected:
+            problems.append(f"{where}: 期望类型 none must leave 期望事项 empty")
+        elif kind == "catalog" and expected not in item_names:
+            problems.append(f"{where}: no catalog item named {expected!r}")
+        elif kind == "guide" and expected not in guide_names:
+            problems.append(f"{where}: no guide named {expected!r}")
+        if expected and expected in q:
+            problems.append(f"{where}: the question quotes its expected name verbatim")
+        if not note:
+            problems.append(f"{where}: 说明 (tags) empty")
+        voice = VOICE_TAG in note
+        if voice and not VOICE_LEN[0] <= len(q) <= VOICE_LEN[1]:
+            problems.append(f"{where}: tagged {VOICE_TAG} but {len(q)} characters (want {VOICE_LEN[0]}–{VOICE_LEN[1]})")
+        questions.append((q, kind, expected, note, voice))
 
-    def need(label: str, value: float, minimum: float, text: str) -> None:
-        rep.figures[label] = text
-        if value < minimum:
-            rep.problems.append(f"{label}: {text}, below the minimum {minimum:g}")
+    n = len(questions)
+    kinds = Counter(k for _, k, _, _, _ in questions)
+    none_share = kinds["none"] / n if n else 0.0
+    voice_share = sum(v for *_, v in questions) / n if n else 0.0
+    tags = Counter(t for *_, note, _ in questions for t in note.replace(";", "；").split("；") if t)
+    covered = {e for _, k, e, _, _ in questions if k == "catalog"} & set(item_names)
+    covered_guides = {e for _, k, e, _, _ in questions if k == "guide"} & guide_names
+    print(f"== {folder}")
+    print(f"catalog items {len(items)} in {len(domains)} domains; guides {len(guide_rows)}")
+    print(f"questions {n}: catalog {kinds['catalog']}, guide {kinds['guide']}, none {kinds['none']} "
+          f"({none_share:.1%} out of scope); voice-style {sum(v for *_, v in questions)} ({voice_share:.1%})")
+    print(f"expected answers cover {len(covered)}/{len(items)} items and {len(covered_guides)}/{len(guide_rows)} guides")
+    print("tags: " + ", ".join(f"{t} {c}" for t, c in tags.most_common()))
 
-    need("catalog items", len(items), limits.items, str(len(items)))
-    need("domains", len(domains), limits.domains, str(len(domains)))
-    need("guides", len(guides), limits.guides, str(len(guides)))
-    need("questions", total, limits.questions, str(total))
-    none_share = kinds["none"] / total if total else 0.0
-    long_share = long_n / total if total else 0.0
-    need("out of scope", none_share, limits.none_share, f"{kinds['none']} ({none_share:.1%})")
-    need(f"long {LONG_MIN}-{LONG_MAX} chars", long_share, limits.long_share, f"{long_n} ({long_share:.1%})")
-    rep.figures["expect catalog / guide"] = f"{kinds['catalog']} / {kinds['guide']}"
-    rep.figures["tagged 语音"] = str(voice_tagged)
-    rep.figures["distinct expected items"] = (
-        f"{len([k for k in expected_used if k[0] == 'catalog'])} of {len(items)} catalog items, "
-        f"{len([k for k in expected_used if k[0] == 'guide'])} of {len(guides)} guides")
-    return rep
+    for label, have, want in (("catalog items", len(items), args.min_items), ("domains", len(domains), args.min_domains),
+                              ("guides", len(guide_rows), args.min_guides), ("questions", n, args.min_questions)):
+        if have < want:
+            problems.append(f"{label}: {have}, want at least {want}")
+    if none_share < args.min_none:
+        problems.append(f"out-of-scope share {none_share:.1%}, want at least {args.min_none:.0%}")
+    if voice_share < args.min_voice:
+        problems.append(f"voice-style share {voice_share:.1%}, want at least {args.min_voice:.0%}")
+    return problems
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("folders", nargs="+", type=Path)
-    d = Limits()
-    ap.add_argument("--min-items", type=int, default=d.items)
-    ap.add_argument("--min-domains", type=int, default=d.domains)
-    ap.add_argument("--min-guides", type=int, default=d.guides)
-    ap.add_argument("--min-questions", type=int, default=d.questions)
-    ap.add_argument("--min-none", type=float, default=d.none_share, help="share of out-of-scope questions")
-    ap.add_argument("--min-long", type=float, default=d.long_share, help=f"share of {LONG_MIN}-{LONG_MAX} character questions")
-    args = ap.parse_args(argv)
-    limits = Limits(args.min_items, args.min_domains, args.min_guides, args.min_questions, args.min_none, args.min_long)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folders", nargs="+", type=Path)
+    parser.add_argument("--min-items", type=int, default=110)
+    parser.add_argument("--min-domains", type=int, default=16)
+    parser.add_argument("--min-guides", type=int, default=35)
+    parser.add_argument("--min-questions", type=int, default=230)
+    parser.add_argument("--min-none", type=float, default=0.17)
+    parser.add_argument("--min-voice", type=float, default=0.22)
+    args = parser.parse_args(argv)
     failed = False
     for folder in args.folders:
-        rep = check_folder(folder, limits)
-        print(f"== {folder}")
-        for k, v in rep.figures.items():
-            print(f"  {k:28} {v}")
-        for n in rep.notes:
-            print(f"  note: {n}")
-        for p in rep.problems:
-            print(f"  PROBLEM: {p}")
-        print("  OK" if not rep.problems else f"  FAILED ({len(rep.problems)} problems)")
-        failed |= bool(rep.problems)
+        problems = check(folder, args)
+        for p in problems:
+            print(f"PROBLEM {p}")
+        failed |= bool(problems)
+        print("OK" if not problems else f"{len(problems)} problem(s)")
     return 1 if failed else 0
 
 
