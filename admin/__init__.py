@@ -8,12 +8,21 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, Response, abort, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.blueprints import BlueprintSetupState
 
 from admin import auth
 from admin.masking import mask_openid, mask_secret
-from bot.models.staff import ROLE_LABELS
+from core.models.staff import ROLE_LABELS
 
 bp = Blueprint("admin", __name__)
 
@@ -92,5 +101,15 @@ def _error_page(exc):  # type: ignore[no-untyped-def]
 
 
 # Views register their routes on `bp` when imported.
-from admin.views import account, dashboard, villages, followers, content, questions  # noqa: E402,F401
-from admin.views import requests as requests_views, notices, staff_accounts, finance  # noqa: E402,F401
+from admin.views import (  # noqa: E402,F401
+    account,
+    content,
+    dashboard,
+    finance,
+    followers,
+    notices,
+    questions,
+    staff_accounts,
+    villages,
+)
+from admin.views import requests as requests_views  # noqa: E402,F401

@@ -7,8 +7,8 @@ import secrets
 from sqlmodel import Session, select
 
 from admin.auth import check_password_strength, hash_password
-from bot.models.core import Town, Village
-from bot.models.staff import ROLES, StaffUser
+from core.models.core import Town, Village
+from core.models.staff import ROLES, StaffUser
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{2,64}$")
 

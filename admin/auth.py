@@ -16,8 +16,8 @@ from flask import abort, g, request, session
 from sqlmodel import Session, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from bot.db import session_scope, utcnow
-from bot.models.staff import ROLES, StaffUser
+from core.db import session_scope, utcnow
+from core.models.staff import ROLES, StaffUser
 
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)

@@ -1,6 +1,6 @@
 """Masking for admin pages: lists never show a full openid or secret key.
 
-Applicants' ID numbers and phones are masked by bot.requests (stored masked beside the ciphertext).
+Applicants' ID numbers and phones are masked by core.requests (stored masked beside the ciphertext).
 """
 from __future__ import annotations
 

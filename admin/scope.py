@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import false
 from sqlmodel import Session, select
 
-from bot.models.core import Town, Village
-from bot.models.staff import StaffUser
+from core.models.core import Town, Village
+from core.models.staff import StaffUser
 
 
 @dataclass(frozen=True)

@@ -26,11 +26,11 @@ import requests  # noqa: E402
 from sqlalchemy import func  # noqa: E402
 from sqlmodel import select  # noqa: E402
 
-from bot import db  # noqa: E402
-from bot.config import Config  # noqa: E402
-from bot.db import session_scope  # noqa: E402
-from bot.models.core import Village  # noqa: E402
-from bot.models.outbox import OutboxMessage  # noqa: E402
+from core import db  # noqa: E402
+from core.config import Config  # noqa: E402
+from core.db import session_scope  # noqa: E402
+from core.models.core import Village  # noqa: E402
+from core.models.outbox import OutboxMessage  # noqa: E402
 from tests.fake_wechat import FakeWeChatProcess  # noqa: E402
 
 APPID, SECRET = "wx0000000000000000", "dev-secret"
@@ -71,10 +71,10 @@ def make_db(kind: str) -> tuple[str, callable]:  # type: ignore[valid-type]
 def push(url: str, base_url: str, n: int, tag: str) -> tuple[Config, float]:
     from sqlalchemy import insert
 
-    from bot.db import utcnow
-    from bot.models.core import Follower
-    from bot.notices.service import create_notice
-    from bot.schedule import publish_due
+    from core.db import utcnow
+    from core.models.core import Follower
+    from core.notices.service import create_notice
+    from core.schedule import publish_due
 
     cfg = Config(database_url=url, wechat_api_base=base_url, wecom_api_base=base_url, wechat_appid=APPID,
                  wechat_appsecret=SECRET, load_demo=False, log_level="WARNING")
@@ -102,7 +102,7 @@ def status_counts(url: str, prefix: str = "k\\_%") -> Counter[str]:
 
 
 def run_db(kind: str, n: int, threads: int) -> None:
-    from bot.dispatch import Dispatcher
+    from core.dispatch import Dispatcher
 
     url, drop = make_db(kind)
     try:

@@ -35,16 +35,16 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from matcher_quality import EVAL_CANDIDATES, parse_set  # noqa: E402
 
-from content.matcher import CONFIDENCE, FEATURES, RANKER_FILE, Match, Matcher, Ranker, Tuning  # noqa: E402
+from content.matcher import CONFIDENCE, FEATURES, RANKER_FILE, Matcher, Ranker, Tuning  # noqa: E402
 
 DEFAULT_SETS = ["content/data::bench/heldout/questions.csv", "content/data::bench/heldout/questions-b.csv"]
 
 
 def load(spec: str, no_aliases: bool) -> tuple[Matcher, list[dict[str, str]], bool]:
     """(matcher built from the imported set, its questions, whether it had aliases)."""
-    from bot import db
     from content import index
     from content.importer import read_files, write_batch
+    from core import db
 
     es = parse_set(spec)
     with open(es.questions, encoding="utf-8-sig", newline="") as fh:

@@ -183,9 +183,9 @@ def pct(a: int, b: int) -> str:
 def run_set(es: EvalSet, args: argparse.Namespace) -> dict:
     from sqlmodel import select
 
-    from bot import db
     from content import index
     from content.importer import read_files, write_batch
+    from core import db
     from handlers.ask import respond
 
     with open(es.questions, encoding="utf-8-sig", newline="") as fh:
@@ -206,7 +206,7 @@ def run_set(es: EvalSet, args: argparse.Namespace) -> dict:
             index.get_matcher(session)
             build_ms = (time.perf_counter() - t0) * 1000
             docs = index.load_docs(session)
-            from bot.models.catalog import CatalogItem
+            from core.models.catalog import CatalogItem
             n_items = len(session.exec(select(CatalogItem.id)).all())
 
             def bot(q: str) -> MatchResult:

@@ -5,8 +5,11 @@ import logging
 
 from flask import Flask
 
-from bot import db
-from bot.config import Config
+from admin import bp as admin_bp
+from bot.webhook import bp as webhook_bp
+from content.index import warm_up_in_background
+from core import db
+from core.config import Config
 
 
 def create_app(config: Config | None = None) -> Flask:
@@ -23,15 +26,8 @@ def create_app(config: Config | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
     )
 
-    from bot.webhook import bp as webhook_bp
-
     app.register_blueprint(webhook_bp)
-    try:
-        from admin import bp as admin_bp
-    except ImportError:
-        admin_bp = None
-    if admin_bp is not None:
-        app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(admin_bp, url_prefix="/admin")
 
     @app.get("/healthz")
     def healthz() -> tuple[str, int]:
@@ -41,11 +37,6 @@ def create_app(config: Config | None = None) -> Flask:
             s.exec(text("SELECT 1"))  # type: ignore[call-overload]
         return "ok", 200
 
-    from handlers import load_handlers
-
-    load_handlers()
     if config.matcher_warmup:
-        from content.index import warm_up_in_background
-
         warm_up_in_background(config.database_url)
     return app

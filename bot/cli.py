@@ -1,28 +1,18 @@
 """`python -m bot …`: the operator's entry point. Command names are fixed (scripts rely on them)."""
 from __future__ import annotations
 
-import importlib
 import sys
 import threading
 
 import click
 
-from bot import db
-from bot.config import Config
-
-# Domain command modules attach their commands to `cli` when imported (keep additive).
-COMMAND_MODULES = ["bot.cli_content", "bot.cli_requests", "bot.cli_notices", "bot.cli_chat", "bot.cli_staff"]
-
-
-@click.group()
-def cli() -> None:
-    """村务公开助手 command line."""
-
-
-def setup(config: Config | None = None) -> Config:
-    config = config or Config.from_env()
-    db.configure(config.database_url)
-    return config
+# Each command module attaches its commands to the group when imported.
+from bot import cli_chat, cli_content, cli_notices, cli_requests, cli_staff  # noqa: F401
+from bot.app import create_app
+from bot.cli_group import cli, setup
+from bot.clock import run_scheduler
+from content.demo import load_demo_if_empty
+from core import db
 
 
 @cli.command("init-db")
@@ -32,8 +22,6 @@ def init_db_cmd(demo: bool) -> None:
     config = setup()
     db.init_db(config.database_url)
     if demo:
-        from bot.demo import load_demo_if_empty
-
         load_demo_if_empty()
     click.echo("数据库已就绪。")
 
@@ -47,18 +35,12 @@ def serve(host: str, port: int, no_clock: bool) -> None:
     config = setup()
     db.init_db(config.database_url)
     if config.load_demo:
-        from bot.demo import load_demo_if_empty
-
         load_demo_if_empty()
-        from bot.cli_staff import print_demo_admin
 
-        print_demo_admin()
-    from bot.app import create_app
+        cli_staff.print_demo_admin()
 
     app = create_app(config)
     if not no_clock:
-        from bot.clock import run_scheduler
-
         threading.Thread(target=run_scheduler, kwargs={"config": config}, daemon=True, name="clock").start()
     click.echo(f"村务公开助手已启动：webhook http://{host}:{port}/wechat ，管理后台 http://{host}:{port}/admin/")
     app.run(host=host, port=port, threaded=True, use_reloader=False)
@@ -68,22 +50,11 @@ def serve(host: str, port: int, no_clock: bool) -> None:
 def scheduler() -> None:
     """The clock process: schedules, outbox dispatch, deadline reminders (run exactly one)."""
     config = setup()
-    from bot.clock import run_scheduler
 
     run_scheduler(config=config)
 
 
-def _load_command_modules() -> None:
-    for name in COMMAND_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-
-
 def main() -> None:
-    _load_command_modules()
     cli(prog_name="python -m bot")
 
 

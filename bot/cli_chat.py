@@ -5,9 +5,19 @@ import sys
 
 import click
 
-from bot import db
-from bot.cli import cli, setup
-from bot.simulator import WeChatServer, event_xml, flask_poster, http_poster, message_xml, voice_xml
+from bot.app import create_app
+from bot.cli_group import cli, setup
+from bot.simulator import (
+    WeChatServer,
+    event_xml,
+    flask_poster,
+    http_poster,
+    message_xml,
+    text_xml,
+    voice_xml,
+)
+from content.demo import load_demo_if_empty
+from core import db
 
 HELP = ("输入文字发给机器人。特殊命令：/voice 文字（模拟语音）、/subscribe（关注）、/unsubscribe、"
         "/click KEY（菜单）、/image（发图片）、/quit")
@@ -25,10 +35,7 @@ def chat(url: str | None, openid: str, safe: bool) -> None:
     else:
         db.init_db(config.database_url)
         if config.load_demo:
-            from bot.demo import load_demo_if_empty
-
             load_demo_if_empty()
-        from bot.app import create_app
 
         post = flask_poster(create_app(config))
     server = WeChatServer(token=config.wechat_token, post=post, aes_key=config.wechat_encoding_aes_key,
@@ -57,8 +64,6 @@ def chat(url: str | None, openid: str, safe: bool) -> None:
         elif line == "/image":
             xml = message_xml(openid, "image", PicUrl="http://example.invalid/p.jpg", MediaId="m1")
         else:
-            from bot.simulator import text_xml
-
             xml = text_xml(openid, line)
         status, reply = server.send_xml(xml)
         if status != 200:

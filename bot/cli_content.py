@@ -11,8 +11,12 @@ import click
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlmodel import select
 
-from bot import db
-from bot.cli import cli, setup
+from bot.cli_group import cli, setup
+from content.importer import ContentImportError, import_files
+from content.villages import find_village
+from core import db
+from core.models.catalog import Synonym, UnansweredQuestion, bump_content_version
+from handlers.ask import respond
 
 NOT_READY = "数据库还没初始化，请先运行：python -m bot init-db"
 
@@ -38,8 +42,6 @@ def needs_schema(func: Callable) -> Callable:
 @needs_schema
 def import_cmd(files: tuple[str, ...], replace: bool) -> None:
     """Import catalog / guide / synonym files (.xlsx, .csv, .yaml) in one transaction."""
-    from content.importer import ContentImportError, import_files
-
     config = setup()
     try:
         stats = import_files(files, replace=replace, url=config.database_url)
@@ -54,7 +56,6 @@ def import_cmd(files: tuple[str, ...], replace: bool) -> None:
 def _village(session, name: str | None):  # type: ignore[no-untyped-def]
     if not name:
         return None
-    from content.villages import find_village
 
     match = find_village(session, name)
     if match.village is None:
@@ -84,8 +85,6 @@ def _as_json(question: str, outcome) -> str:  # type: ignore[no-untyped-def]
 @needs_schema
 def ask(question: tuple[str, ...], village: str | None, as_json: bool, record: bool) -> None:
     """Ask as a resident would: QUESTION, or '-' to read one question per line from stdin."""
-    from handlers.ask import respond
-
     setup()
     text = " ".join(question).strip()
     questions = (line.strip() for line in sys.stdin) if text == "-" else iter([text])
@@ -114,8 +113,6 @@ def synonym() -> None:
 @synonym.command("list")
 @needs_schema
 def synonym_list() -> None:
-    from bot.models.catalog import Synonym
-
     setup()
     with db.session_scope(readonly=True) as s:
         for row in s.exec(select(Synonym).order_by(Synonym.id)).all():  # type: ignore[arg-type]
@@ -127,8 +124,6 @@ def synonym_list() -> None:
 @needs_schema
 def synonym_add(terms: tuple[str, ...]) -> None:
     """Add a group: the canonical term first, e.g. `synonym add 低保 吃低保`."""
-    from bot.models.catalog import Synonym, bump_content_version
-
     words = list(dict.fromkeys(t.strip() for t in terms if t.strip()))
     if len(words) < 2:
         raise click.UsageError("至少要两个词：第一个是标准说法，后面是群众的说法。")
@@ -143,8 +138,6 @@ def synonym_add(terms: tuple[str, ...]) -> None:
 @click.argument("synonym_id", type=int)
 @needs_schema
 def synonym_remove(synonym_id: int) -> None:
-    from bot.models.catalog import Synonym, bump_content_version
-
     setup()
     with db.session_scope() as s:
         row = s.get(Synonym, synonym_id)
@@ -161,8 +154,6 @@ def synonym_remove(synonym_id: int) -> None:
 @needs_schema
 def unanswered(show_all: bool, mark_handled: tuple[int, ...]) -> None:
     """Questions the bot could not answer, most asked first (staff improve the catalog from them)."""
-    from bot.models.catalog import UnansweredQuestion
-
     setup()
     with db.session_scope(readonly=not mark_handled) as s:
         for qid in mark_handled:

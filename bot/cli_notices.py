@@ -8,12 +8,28 @@ from datetime import datetime
 import click
 from sqlmodel import col, select
 
-from bot.cli import cli, setup
-from bot.db import session_scope, utcnow
-from bot.models.core import Town, Village
-from bot.models.notices import CATEGORIES, CommitteeMember, Notice, Objection
-from bot.models.outbox import OutboxMessage
-from bot.outbox import REVIEW_RESOLUTIONS, resolve_review
+from bot.cli_group import cli, setup
+from core.db import session_scope, utcnow
+from core.dispatch import Dispatcher
+from core.models.core import Follower, Town, Village
+from core.models.notices import CATEGORIES, CommitteeMember, Notice, Objection
+from core.models.outbox import OutboxMessage
+from core.notices import finance
+from core.notices.service import (
+    NoticeRefused,
+    cancel,
+    create_notice,
+    delivery_report,
+    target_names,
+)
+from core.notices.timing import (
+    TimingError,
+    local_text,
+    next_due,
+    parse_rule,
+    parse_when,
+)
+from core.outbox import REVIEW_RESOLUTIONS, enqueue_tag_sync, resolve_review
 
 CHANNEL_NAMES = ("tag_mass", "template", "custom", "wecom")
 
@@ -106,9 +122,6 @@ def village_set_channel(name: str, channels: str | None, robot_key: str | None) 
 @click.argument("name")
 def village_sync_tags(name: str) -> None:
     """Queue a tag sync for every follower of the village (e.g. after switching to tag_mass)."""
-    from bot.models.core import Follower
-    from bot.outbox import enqueue_tag_sync
-
     setup()
     with session_scope() as s:
         v = _village(s, name)
@@ -183,7 +196,6 @@ def finance_group() -> None:
 @click.option("--note", default="")
 def finance_set(village_name: str, month: str, income: str | None, expense: str | None, balance: str | None,
                 items: tuple[str, ...], note: str) -> None:
-    from bot.notices import finance
 
     setup()
     try:
@@ -206,8 +218,6 @@ def notice() -> None:
 
 
 def _when(at: str | None, now_flag: bool, monthly: str | None, weekly: str | None) -> tuple[datetime | None, str]:
-    from bot.notices.timing import TimingError, parse_rule, parse_when
-
     given = [x for x in (at, monthly, weekly) if x] + (["now"] if now_flag else [])
     if len(given) > 1:
         _fail("--at、--now、--monthly、--weekly 只能选一个。")
@@ -248,9 +258,6 @@ def notice_create(category: str, title: str, body: str | None, body_file: str | 
                   town_wide: bool, link: str | None, at: str | None, now_flag: bool, monthly: str | None,
                   weekly: str | None, objection_days: int, finance_body: bool, late_limit_hours: int) -> None:
     """Create a notice: now, at a time, or recurring (the clock process sends it)."""
-    from bot.notices.service import NoticeRefused, create_notice
-    from bot.notices.timing import local_text
-
     setup()
     if body_file:
         with open(body_file, encoding="utf-8") as fh:
@@ -280,8 +287,6 @@ def notice_create(category: str, title: str, body: str | None, body_file: str | 
 @click.option("--weekly", default=None, help="WEEKDAY@HH:MM")
 def notice_schedule(notice_id: int, at: str | None, now_flag: bool, monthly: str | None, weekly: str | None) -> None:
     """Re-schedule a notice that has not gone out (or a series; or re-arm a missed one)."""
-    from bot.notices.timing import local_text, next_due
-
     setup()
     publish_at, rule = _when(at, now_flag, monthly, weekly)
     with session_scope() as s:
@@ -299,9 +304,6 @@ def notice_schedule(notice_id: int, at: str | None, now_flag: bool, monthly: str
 @notice.command("list")
 @click.option("--limit", default=30, show_default=True)
 def notice_list(limit: int) -> None:
-    from bot.notices.service import target_names
-    from bot.notices.timing import local_text
-
     setup()
     with session_scope(readonly=True) as s:
         for n in s.exec(select(Notice).order_by(col(Notice.id).desc()).limit(limit)).all():
@@ -314,8 +316,6 @@ def notice_list(limit: int) -> None:
 @click.argument("notice_id", type=int)
 def notice_report(notice_id: int) -> None:
     """Delivery report: sent / failed (WeChat's error) / pending / needs review."""
-    from bot.notices.service import delivery_report
-
     setup()
     with session_scope(readonly=True) as s:
         n = s.get(Notice, notice_id)
@@ -327,8 +327,6 @@ def notice_report(notice_id: int) -> None:
 @notice.command("cancel")
 @click.argument("notice_id", type=int)
 def notice_cancel(notice_id: int) -> None:
-    from bot.notices.service import cancel
-
     setup()
     with session_scope() as s:
         n = s.get(Notice, notice_id)
@@ -340,8 +338,6 @@ def notice_cancel(notice_id: int) -> None:
 @notice.command("objections")
 @click.argument("notice_id", type=int)
 def notice_objections(notice_id: int) -> None:
-    from bot.notices.timing import local_text
-
     setup()
     with session_scope(readonly=True) as s:
         ids = [notice_id] + list(s.exec(select(Notice.id).where(Notice.series_id == notice_id)).all())
@@ -362,7 +358,6 @@ def outbox_dispatch(threads: int, forever: bool) -> None:
     """Send what is due now (a second dispatcher is safe: rows are claimed atomically)."""
     import time
 
-    from bot.dispatch import Dispatcher
 
     config = setup()
     with Dispatcher(config, threads=threads) as d:

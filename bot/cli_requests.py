@@ -6,10 +6,13 @@ from datetime import date
 
 import click
 
-from bot.cli import cli, setup
-from bot.db import session_scope, utcnow
-from bot.requests import service
-from bot.requests.kinds import (
+from bot.cli_group import cli, setup
+from core.db import session_scope, utcnow
+from core.fieldcrypt import generate_key
+from core.requests import service
+from core.requests import validation as v
+from core.requests.export import annual_report, write_annual_xlsx, write_register_xlsx
+from core.requests.kinds import (
     APPLICANT_TYPES,
     CHANNELS,
     DELIVERIES,
@@ -21,7 +24,8 @@ from bot.requests.kinds import (
     REPLY_TYPES,
     STATUS_LABELS,
 )
-from bot.requests.workdays import beijing_date
+from core.requests.reminders import reminders_on, run_reminders
+from core.requests.workdays import beijing_date
 
 PROVISIONAL_FLAG = "⚠期限待定"
 
@@ -173,8 +177,6 @@ def new_cmd(staff: str, channel: str, applicant_type: str, name: str, id_type: s
             description: str, form: str, delivery: str, address: str | None, email: str | None,
             org_name: str | None, org_code: str | None, org_category: str | None, received: str | None) -> None:
     """Register an application received at the counter, by post, etc. (it is registered at once)."""
-    from bot.requests import validation as v
-
     config = setup()
     try:
         data = service.ApplicationData(
@@ -206,7 +208,6 @@ def new_cmd(staff: str, channel: str, applicant_type: str, name: str, id_type: s
 def export_register_cmd(year: int, out: str) -> None:
     """受理登记台账 as XLSX (ID numbers and phones masked)."""
     setup()
-    from bot.requests.export import write_register_xlsx
 
     with session_scope(readonly=True) as s:
         n = write_register_xlsx(s, year, out)
@@ -219,7 +220,6 @@ def export_register_cmd(year: int, out: str) -> None:
 def annual_report_cmd(year: int, out: str | None) -> None:
     """The 年度报告 table "收到和处理政府信息公开申请情况"."""
     setup()
-    from bot.requests.export import annual_report, write_annual_xlsx
 
     with session_scope(readonly=True) as s:
         report = write_annual_xlsx(s, year, out) if out else annual_report(s, year)
@@ -240,7 +240,6 @@ def annual_report_cmd(year: int, out: str | None) -> None:
 def reminders_cmd(run_now: bool) -> None:
     """Today's deadline reminders and the overdue list."""
     config = setup()
-    from bot.requests.reminders import reminders_on, run_reminders
 
     if run_now:
         out = run_reminders(config)
@@ -261,6 +260,4 @@ def reminders_cmd(run_now: bool) -> None:
 @request_group.command("gen-key")
 def gen_key_cmd() -> None:
     """Print a new FIELD_ENCRYPTION_KEY (put it in the environment; keep it safe)."""
-    from bot.fieldcrypt import generate_key
-
     click.echo(generate_key())

@@ -4,9 +4,18 @@ from __future__ import annotations
 import click
 from sqlmodel import select
 
-from bot import db
-from bot.cli import cli, setup
-from bot.models.staff import ROLE_LABELS, ROLES, StaffUser
+from admin.accounts import (
+    DEMO_USERNAME,
+    AccountError,
+    create_staff,
+    ensure_demo_admin,
+    set_active,
+    set_password,
+)
+from bot.cli_group import cli, setup
+from core import db
+from core.models.core import Town, Village
+from core.models.staff import ROLE_LABELS, ROLES, StaffUser
 
 
 @cli.group()
@@ -30,8 +39,6 @@ def _prompt_password(password: str | None) -> str:
 def add(username: str, role: str, village: str | None, town: str | None, display_name: str,
         password: str | None) -> None:
     """Create an account: `staff add USERNAME --role county|town|village [--village V] [--town T]`."""
-    from admin.accounts import AccountError, create_staff
-
     setup()
     pw = _prompt_password(password)
     try:
@@ -48,8 +55,6 @@ def add(username: str, role: str, village: str | None, town: str | None, display
 @click.option("--password", default=None)
 def passwd(username: str, password: str | None) -> None:
     """Set a new password (also unlocks the account and ends its sessions)."""
-    from admin.accounts import AccountError, set_password
-
     setup()
     pw = _prompt_password(password)
     try:
@@ -68,8 +73,6 @@ def passwd(username: str, password: str | None) -> None:
 @click.option("--enable", is_flag=True, help="Enable the account again instead.")
 def disable(username: str, enable: bool) -> None:
     """Disable (or with --enable re-enable) an account; its sessions end at once."""
-    from admin.accounts import set_active
-
     setup()
     with db.session_scope() as s:
         user = s.exec(select(StaffUser).where(StaffUser.username == username)).first()
@@ -82,8 +85,6 @@ def disable(username: str, enable: bool) -> None:
 @staff.command("list")
 def list_staff() -> None:
     """List accounts."""
-    from bot.models.core import Town, Village
-
     setup()
     with db.session_scope(readonly=True) as s:
         towns = {t.id: t.name for t in s.exec(select(Town)).all()}
@@ -96,8 +97,6 @@ def list_staff() -> None:
 
 def print_demo_admin() -> None:
     """Called by `serve` with demo content: create the demo county admin on first start and say how to log in."""
-    from admin.accounts import DEMO_USERNAME, ensure_demo_admin
-
     with db.session_scope() as s:
         password = ensure_demo_admin(s)
     if password:

@@ -6,7 +6,6 @@ started by mistake do not double anything (each job claims its rows atomically).
 """
 from __future__ import annotations
 
-import importlib
 import logging
 import threading
 from collections.abc import Callable
@@ -14,41 +13,31 @@ from dataclasses import dataclass
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from bot import db
-from bot.config import Config
+from core import db
+from core.config import Config
+from core.dispatch import dispatch_job
+from core.requests.reminders import reminders_job
+from core.schedule import SCHEDULE_SECONDS, publish_due_job
 
 log = logging.getLogger("bot.clock")
 
-# Modules that register periodic jobs when imported (keep additive).
-JOB_MODULES = ["bot.dispatch", "bot.schedule", "bot.requests.reminders"]
-
-
-@dataclass
+@dataclass(frozen=True)
 class Job:
     name: str
     seconds: float
     func: Callable[[Config], object]
 
 
-_jobs: dict[str, Job] = {}
-
-
-def periodic(seconds: float, name: str | None = None) -> Callable[[Callable[[Config], object]], Callable[[Config], object]]:
-    def deco(func: Callable[[Config], object]) -> Callable[[Config], object]:
-        job_name = name or f"{func.__module__}.{func.__name__}"
-        _jobs[job_name] = Job(job_name, seconds, func)
-        return func
-    return deco
+# Every periodic job, declared here so the clock depends on the services and not the reverse.
+JOBS: tuple[Job, ...] = (
+    Job("outbox.dispatch", 2, dispatch_job),
+    Job("notices.publish_due", SCHEDULE_SECONDS, publish_due_job),
+    Job("requests.reminders", 600, reminders_job),
+)
 
 
 def load_jobs() -> dict[str, Job]:
-    for name in JOB_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name is None or not name.startswith(exc.name):
-                raise
-    return _jobs
+    return {job.name: job for job in JOBS}
 
 
 def _run(job: Job, config: Config) -> None:

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 from wechatpy.crypto import WeChatCrypto
 
-from bot.wechat import signature_of
+from core.wechat import signature_of
 
 _msgids = itertools.count(int(time.time() * 1000) * 1000 + random.randint(0, 999))
 

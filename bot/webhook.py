@@ -15,11 +15,12 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from bot import conversation
-from bot.config import Config
-from bot.db import session_scope, utcnow
-from bot.models.core import Follower, InboundMessage
-from bot.wechat import (
+from core import conversation
+from core.config import Config
+from core.db import session_scope, utcnow
+from core.models.core import Follower, InboundMessage
+from core.outbox import enqueue_followups
+from core.wechat import (
     Inbound,
     WebhookRejected,
     check_timestamp,
@@ -29,6 +30,7 @@ from bot.wechat import (
     render_text_reply,
     verify_signature,
 )
+from handlers import Context, dispatch
 
 log = logging.getLogger("bot.webhook")
 bp = Blueprint("wechat", __name__)
@@ -157,8 +159,6 @@ def _wait_for_reply(key: str) -> str:
 
 def handle_once(cfg: Config, inbound: Inbound) -> str:
     """Handle a delivery exactly once; a retry returns the stored reply of the first delivery."""
-    from handlers import Context, dispatch
-
     key = inbound.dedupe_key
     claimed, row = _claim(key, inbound)
     if not claimed:
@@ -179,8 +179,6 @@ def handle_once(cfg: Config, inbound: Inbound) -> str:
             ctx = Context(session=s, config=cfg, inbound=inbound, follower=follower, now=now, state=state)
             reply = dispatch(ctx)
             if reply.followups:
-                from bot.outbox import enqueue_followups
-
                 enqueue_followups(s, inbound.openid, reply.followups)
             done = s.get(InboundMessage, key)
             assert done is not None

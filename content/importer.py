@@ -20,8 +20,10 @@ import yaml
 from sqlalchemy import delete
 from sqlmodel import Session, select
 
-from bot.db import utcnow
-from bot.models.catalog import CatalogItem, ServiceGuide, Synonym, bump_content_version
+from content.normalize import default_synonyms
+from content.villages import load_villages
+from core.db import session_scope, utcnow
+from core.models.catalog import CatalogItem, ServiceGuide, Synonym, bump_content_version
 
 DATA = Path(__file__).resolve().parent / "data"
 MAX_PROBLEMS = 20
@@ -72,7 +74,6 @@ _DEFAULT_SHEET = re.compile(r"^(sheet|工作表|表)\s*\d*$", re.I)
 
 class ContentImportError(Exception):
     """Everything wrong with the files, each problem located; nothing was imported."""
-
     def __init__(self, problems: list[str]):
         self.problems = problems
         shown = problems[:MAX_PROBLEMS]
@@ -83,7 +84,6 @@ class ContentImportError(Exception):
 @dataclass
 class Loc:
     """Where a value came from, said the way a clerk looks it up in the file."""
-
     file: str
     sheet: str | None = None
     row: int | None = None
@@ -114,7 +114,6 @@ class Record:
 @dataclass
 class Batch:
     """What the files hold, checked, ready to write."""
-
     catalog: list[Record] = field(default_factory=list)
     guides: list[Record] = field(default_factory=list)
     synonyms: list[list[str]] = field(default_factory=list)
@@ -180,7 +179,6 @@ def _is_mark_column(name: str) -> bool:
 @dataclass
 class Grid:
     """One table: rows of text, with the merged ranges of an XLSX sheet already filled in."""
-
     loc: Loc
     rows: list[list[str]]
     wide_rows: set[int] = field(default_factory=set)   # 0-based rows spanned by one wide merged cell
@@ -402,9 +400,10 @@ def _sheet_domain(sheet_name: str, rows: list[list[str]]) -> str | None:
 
 
 def _read_xlsx(path: Path, batch: Batch) -> None:
+    from zipfile import BadZipFile
+
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
-    from zipfile import BadZipFile
 
     loc = Loc(path.name)
     try:
@@ -524,7 +523,7 @@ def _read_yaml(path: Path, batch: Batch) -> None:
 
 
 def _check_villages(path: Path, doc: dict, batch: Batch) -> None:
-    """Towns and villages in the layout of content/data/villages.yaml (written by bot.demo.load_villages)."""
+    """Towns and villages in the layout of content/data/villages.yaml (written by content.demo.load_villages)."""
     towns = {str(t.get("name")) for t in doc.get("towns") or [] if isinstance(t, dict) and t.get("name")}
     ok = True
     for key in ("towns", "villages"):
@@ -587,7 +586,6 @@ def seed_synonyms(session: Session, path: Path = DATA / "synonyms.yaml") -> int:
     """Give an empty synonym table the shipped generic groups (低保 = 最低生活保障 …)."""
     if session.exec(select(Synonym.id).limit(1)).first() is not None:
         return 0
-    from content.normalize import default_synonyms
 
     groups = default_synonyms(path)
     for g in groups:
@@ -628,8 +626,6 @@ def write_batch(session: Session, batch: Batch, *, replace: bool = False) -> Imp
         _apply_fields(row, rec.values, rec.loc.file)
         session.add(row)
     if batch.village_files:
-        from bot.demo import load_villages
-
         for path in batch.village_files:
             stats.villages += load_villages(session, path)
     seed_synonyms(session)
@@ -647,8 +643,6 @@ def write_batch(session: Session, batch: Batch, *, replace: bool = False) -> Imp
 
 def import_files(paths: Iterable[str | Path], *, replace: bool = False, url: str | None = None) -> ImportStats:
     """Read, check and write all files in one transaction (all or nothing)."""
-    from bot.db import session_scope
-
     batch = read_files(list(paths))
     with session_scope(url) as session:
         return write_batch(session, batch, replace=replace)

@@ -7,7 +7,6 @@ a restart and without any worker-to-worker messaging.
 """
 from __future__ import annotations
 
-import importlib
 import logging
 import re
 import threading
@@ -16,8 +15,10 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
-from bot.models.catalog import CatalogItem, ContentVersion, ServiceGuide, Synonym
 from content.matcher import Doc, Matcher
+from content.notice_docs import published_notice_docs
+from core.db import session_scope
+from core.models.catalog import CatalogItem, ContentVersion, ServiceGuide, Synonym
 
 log = logging.getLogger("content.index")
 _SPLIT = re.compile(r"[、,，;；/|\s]+")
@@ -64,18 +65,6 @@ def guide_doc(guide: ServiceGuide) -> Doc:
                more=more)
 
 
-def _notice_docs(session: Session) -> list[Doc]:
-    """Published village notices, when the notices part provides them (bot.notices.docs)."""
-    try:
-        module = importlib.import_module("bot.notices.docs")
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("bot.notices.docs", "bot.notices"):
-            raise
-        return []
-    func = getattr(module, "published_notice_docs", None)
-    return list(func(session)) if func else []
-
-
 def synonym_groups(session: Session) -> list[list[str]]:
     return [s.term_list for s in session.exec(select(Synonym).order_by(Synonym.id)).all()]  # type: ignore[arg-type]
 
@@ -83,7 +72,7 @@ def synonym_groups(session: Session) -> list[list[str]]:
 def load_docs(session: Session) -> list[Doc]:
     docs = [catalog_doc(c) for c in session.exec(select(CatalogItem).order_by(CatalogItem.id)).all()]  # type: ignore[arg-type]
     docs += [guide_doc(g) for g in session.exec(select(ServiceGuide).order_by(ServiceGuide.id)).all()]  # type: ignore[arg-type]
-    docs += _notice_docs(session)
+    docs += published_notice_docs(session)
     return docs
 
 
@@ -101,8 +90,6 @@ def _url(session: Session) -> str:
 
 def _rebuild(url: str) -> _Built:
     """Build from the database's current content (caller holds _lock)."""
-    from bot.db import session_scope
-
     t0 = time.perf_counter()
     with session_scope(url, readonly=True) as fresh:
         version = content_version(fresh)
@@ -156,7 +143,6 @@ def warm_up(url: str) -> bool:
     content tables yet (a worker started before `init-db`), in which case the first question builds."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from bot.db import session_scope
 
     try:
         with session_scope(url, readonly=True) as session:

@@ -32,7 +32,6 @@ from rapidfuzz.distance import LCSseq
 from content.normalize import DATA_DIR, Lexicon, Replacer, TextNormalizer, load_lexicon
 from content.phonetic import common_words, everyday_chars, sounds
 
-
 GAP = "…"          # in a lexicon cue: up to MAX_GAP characters may stand here
 MAX_GAP = 4
 TOPICAL_CUE_SHARE = 0.03  # a cue named by at most this share of titles is topic, not framing

@@ -14,9 +14,9 @@ from pathlib import Path
 import yaml
 from sqlmodel import Session
 
-from bot.models.catalog import CatalogItem, ServiceGuide
-from bot.models.core import Town, Village
 from content.matcher import Doc, Match
+from core.models.catalog import CatalogItem, ServiceGuide
+from core.models.core import Town, Village
 
 DATA = Path(__file__).resolve().parent / "data"
 MESSAGE_BYTES = 2000          # WeChat's limit is 2048 bytes; keep room for the XML escaping

@@ -16,9 +16,9 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot.db import utcnow
-from bot.models.catalog import ChoicePick, UnansweredQuestion
 from content import index
+from core.db import utcnow
+from core.models.catalog import ChoicePick, UnansweredQuestion
 
 ALIAS_MAX_CHARS = 12        # longer topic phrases are sentences, not names of an item
 UNANSWERED_SCAN = 500       # most-asked unhandled questions looked at per call

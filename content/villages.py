@@ -8,13 +8,16 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from pathlib import Path
 
+import yaml
 from pypinyin import lazy_pinyin
 from rapidfuzz import fuzz
 from sqlmodel import Session, select
 
-from bot.models.core import Town, Village
+from core.models.core import Town, Village
 
+DATA = Path(__file__).resolve().parent / "data"
 _SUFFIXES = ("村民委员会", "村委会", "社区", "村")
 _TOWN_SUFFIXES = ("街道", "镇", "乡")
 
@@ -89,3 +92,33 @@ def find_village(session: Session, text: str) -> VillageMatch:
 def village_label(session: Session, v: Village) -> str:
     town = session.get(Town, v.town_id) if v.town_id else None
     return f"{town.name}{v.name}" if town else v.name
+
+
+def _aliases(value: object) -> str:
+    if isinstance(value, list):
+        return "、".join(str(a) for a in value if a)
+    return str(value or "")
+
+
+def load_villages(session: Session, path: Path = DATA / "villages.yaml") -> int:
+    """Upsert towns and villages from YAML (format: see content/data/villages.yaml)."""
+    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    towns: dict[str, Town] = {}
+    for t in doc.get("towns", []):
+        town = session.exec(select(Town).where(Town.name == t["name"])).first() or Town(name=t["name"])
+        town.phone = str(t.get("service_center_phone") or t.get("phone") or "")
+        town.aliases = _aliases(t.get("aliases"))
+        session.add(town)
+        session.flush()
+        towns[town.name] = town
+    count = 0
+    for v in doc.get("villages", []):
+        village = session.exec(select(Village).where(Village.name == v["name"])).first() or Village(name=v["name"])
+        town = towns.get(v.get("town", ""))
+        village.town_id = town.id if town else None
+        village.phone = str(v.get("committee_phone") or v.get("phone") or "")
+        village.aliases = _aliases(v.get("aliases"))
+        session.add(village)
+        count += 1
+    session.flush()
+    return count

@@ -12,11 +12,11 @@ from collections.abc import Callable
 
 from sqlmodel import col, select
 
-from bot import fieldcrypt
-from bot.models.core import Conversation
-from bot.models.requests import DisclosureRequest, RequestEvent
-from bot.requests import validation as v
-from bot.requests.kinds import (
+from core import fieldcrypt
+from core.models.core import Conversation
+from core.models.requests import DisclosureRequest, RequestEvent
+from core.requests import validation as v
+from core.requests.kinds import (
     APPLICANT_TYPES,
     DELIVERIES,
     DELIVERY_BY_FORM,
@@ -26,7 +26,8 @@ from bot.requests.kinds import (
     REPLY_TYPES,
     STATUS_LABELS,
 )
-from bot.requests.service import (
+from core.requests.service import (
+    ACTION_LABELS,
     APPLICANT_STAFF,
     ApplicationData,
     TransitionError,
@@ -35,9 +36,9 @@ from bot.requests.service import (
     transition,
     workdays_left,
 )
-from bot.requests.workdays import beijing_date
-from handlers import PASS, Reply, command, flow
+from core.requests.workdays import beijing_date
 from handlers.context import Context
+from handlers.router import PASS, Reply, command, command_text, dispatch, flow
 
 FLOW = "apply"
 CANCEL_WORDS = {"取消", "算了", "不申请了", "退出", "不要了", "取消申请"}
@@ -283,7 +284,6 @@ def apply_flow(ctx: Context) -> str | object:
                   "已经作废，内容没有保存。\n")
         if START_RE.fullmatch(_cmd(ctx.text)):
             return start_application(ctx, prefix=notice + "\n")
-        from handlers import dispatch
 
         rest = dispatch(ctx)
         tail = rest.text or "需要的话请重新发“申请公开”。"
@@ -358,8 +358,6 @@ START_RE = re.compile(r"(?:我要|我想|我需要|想)?(?:申请(?:政府)?(?:�
 
 
 def _cmd(text: str) -> str:
-    from handlers import command_text
-
     return command_text(text)
 
 
@@ -404,8 +402,6 @@ def status_text(ctx: Context, req: DisclosureRequest) -> str:
         RequestEvent.request_id == req.id, RequestEvent.action != "view_full")
         .order_by(col(RequestEvent.at).desc(), col(RequestEvent.id).desc())).first()
     if last is not None:
-        from bot.requests.service import ACTION_LABELS
-
         lines.append(f"最近进展：{cn(last.on_date)} {ACTION_LABELS.get(last.action, last.action)}")
     return "\n".join(lines)
 

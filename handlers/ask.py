@@ -12,15 +12,23 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session, select
 
-from bot.db import utcnow
-from bot.models.catalog import UnansweredQuestion
-from bot.models.core import Village
 from content import index
 from content.matcher import MatchResult
+from content.replies import (
+    MESSAGE_BYTES,
+    Composed,
+    Option,
+    choices_text,
+    compose_answer,
+    fallback_text,
+    field_text,
+)
 from content.suggestions import record_pick
-from content.replies import MESSAGE_BYTES, Composed, Option, choices_text, compose_answer, fallback_text, field_text
-from handlers import PASS, flow, text_fallback
+from core.db import utcnow
+from core.models.catalog import UnansweredQuestion
+from core.models.core import Village
 from handlers.context import Context, Reply
+from handlers.router import PASS, flow, text_fallback
 
 FLOW = "ask"
 _CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}

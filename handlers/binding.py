@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import re
 
-from bot.db import utcnow
-from bot.models.core import Village
-from bot.outbox import enqueue_tag_sync
 from content.villages import find_village, village_label
-from handlers import PASS, command, flow
+from core.db import utcnow
+from core.models.core import Village
+from core.outbox import enqueue_tag_sync
 from handlers.context import Context
+from handlers.router import PASS, command, flow
 
 FLOW = "bind"
 

@@ -6,10 +6,10 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from bot import conversation
-from bot.config import Config
-from bot.models.core import Follower, Village
-from bot.wechat import Inbound
+from core import conversation
+from core.config import Config
+from core.models.core import Follower, Village
+from core.wechat import Inbound
 
 PASS = object()  # a flow returns PASS to let commands and the matcher handle the message
 

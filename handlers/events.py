@@ -1,13 +1,13 @@
 """Subscribe, unsubscribe and menu clicks."""
 from __future__ import annotations
 
-from bot.db import utcnow
-from bot.outbox import enqueue_tag_sync
-from handlers import event
+from core.db import utcnow
+from core.outbox import enqueue_tag_sync
 from handlers.binding import FLOW as BIND_FLOW
 from handlers.binding import ask_village_text
 from handlers.context import Context
 from handlers.help import help_text
+from handlers.router import dispatch, event
 
 WELCOME = "欢迎关注村务公开助手！在这里能查政策、看村里公示、申请政府信息公开。"
 
@@ -44,8 +44,6 @@ def on_unsubscribe(ctx: Context) -> str:
 
 @event("click")
 def on_click(ctx: Context) -> object:
-    from handlers import dispatch
-
     text = MENU_KEYS.get(ctx.inbound.event_key.upper())
     if text is None:
         return help_text(ctx)

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import re
 
-from handlers import command
 from handlers.context import Context
+from handlers.router import command
 
 HELP_TEXT = (
     "您好，我是村务公开助手。您可以：\n"

@@ -1,8 +1,8 @@
 """Message kinds the bot cannot read (pictures, locations, links, video …) and silent voice."""
 from __future__ import annotations
 
-from handlers import message_kind
 from handlers.context import Context
+from handlers.router import message_kind
 
 CAN_DO = "我能看懂文字和语音。您可以直接问政策，发“通知”看公示，发“帮助”看全部功能。"
 

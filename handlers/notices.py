@@ -7,10 +7,10 @@ from datetime import datetime
 
 from sqlmodel import col, select
 
-from bot.models.core import Village
-from bot.models.notices import CATEGORIES, Notice
-from bot.notices import finance
-from bot.notices.service import (
+from core.models.core import Village
+from core.models.notices import CATEGORIES, Notice
+from core.notices import finance
+from core.notices.service import (
     NoticeRefused,
     create_notice,
     delivery_report,
@@ -20,11 +20,12 @@ from bot.notices.service import (
     open_for_objection,
     prepare_body,
     record_objection,
+    target_village_ids,
     visible_filter,
 )
-from bot.notices.timing import TimingError, local_text, parse_rule, parse_when
-from handlers import PASS, command, flow
+from core.notices.timing import TimingError, local_text, parse_rule, parse_when
 from handlers.context import Context
+from handlers.router import PASS, command, flow
 
 FLOW = "notice_draft"
 OBJECTION_FLOW = "notice_objection"
@@ -135,8 +136,6 @@ def report_command(ctx: Context, m: re.Match[str]) -> str:
 
 
 def _notice_villages(ctx: Context, notice: Notice) -> list[int]:
-    from bot.notices.service import target_village_ids
-
     return target_village_ids(ctx.session, notice)
 
 

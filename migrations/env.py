@@ -6,8 +6,8 @@ from logging.config import fileConfig
 from alembic import context
 from sqlmodel import SQLModel
 
-import bot.models  # noqa: F401  (registers every table)
-from bot.db import default_url, get_engine, normalize_url
+import core.models  # noqa: F401  (registers every table)
+from core.db import default_url, get_engine, normalize_url
 
 config = context.config
 if config.config_file_name and config.attributes.get("configure_logger", True):

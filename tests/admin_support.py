@@ -5,7 +5,7 @@ import re
 
 import requests
 
-from bot import db
+from core import db
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 PASSWORD = "Passw0rd-test"

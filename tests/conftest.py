@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import db
-from bot.config import Config
+from core import db
+from core.config import Config
 
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -165,7 +165,7 @@ def wechat(live: LiveServer, config: Config):  # type: ignore[no-untyped-def]
 
 def add_villages(spec: dict[str, list[tuple[str, str]]]) -> dict[str, int]:
     """Create towns and villages: {town: [(village, phone), …]} → {village name: id}."""
-    from bot.models.core import Town, Village
+    from core.models.core import Town, Village
 
     ids: dict[str, int] = {}
     with db.session_scope() as s:

@@ -5,9 +5,9 @@ from datetime import timedelta
 
 from sqlalchemy import insert
 
-from bot.config import Config
-from bot.db import session_scope, utcnow
-from bot.models.core import Follower, Village
+from core.config import Config
+from core.db import session_scope, utcnow
+from core.models.core import Follower, Village
 from tests.conftest import make_config
 
 

@@ -8,9 +8,9 @@ import sys
 import requests
 from sqlmodel import select
 
-from bot import db
-from bot.config import ROOT
-from bot.models.staff import StaffUser
+from core import db
+from core.config import ROOT
+from core.models.staff import StaffUser
 from tests.admin_support import PASSWORD, csrf_of, login, make_staff, post_form
 
 
@@ -67,7 +67,7 @@ def test_post_without_or_with_wrong_csrf_is_refused(live, villages):
     # A login form posted without the token is refused too (login CSRF).
     fresh = requests.post(f"{live.url}/admin/login", data={"username": "county1", "password": PASSWORD}, timeout=10)
     assert fresh.status_code == 400
-    from bot.models.core import Village
+    from core.models.core import Village
 
     with db.session_scope(readonly=True) as sess:
         assert sess.get(Village, vid).phone == "0599-6810001"

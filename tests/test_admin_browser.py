@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import db
+from core import db
 from tests.admin_support import PASSWORD, make_staff
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
@@ -50,7 +50,7 @@ def _login(page, base: str, username: str, password: str = PASSWORD) -> None:  #
 
 
 def test_login_and_dashboard(live, villages, phone, tmp_path):
-    from bot.models.core import Follower
+    from core.models.core import Follower
 
     with db.session_scope() as s:
         s.add(Follower(openid="oBrowser_follower_01", village_id=villages["青石村"], subscribed=True))
@@ -74,7 +74,7 @@ def test_login_and_dashboard(live, villages, phone, tmp_path):
 
 
 def test_village_clerk_cannot_see_another_village(live, villages, phone):
-    from bot.models.core import Follower
+    from core.models.core import Follower
 
     with db.session_scope() as s:
         s.add(Follower(openid="oQS_browser_00001", village_id=villages["青石村"], subscribed=True))
@@ -112,9 +112,9 @@ def test_catalog_search(live, villages, phone):
 
 
 def test_act_on_a_request_and_see_the_status_change(live, config, villages, browser):
-    from bot.models.requests import DisclosureRequest
-    from bot.requests.service import ApplicationData, create_application
-    from bot.requests.validation import id_check_char
+    from core.models.requests import DisclosureRequest
+    from core.requests.service import ApplicationData, create_application
+    from core.requests.validation import id_check_char
 
     id17 = "33112719850612003"
     with db.session_scope() as s:

@@ -5,8 +5,8 @@ import re
 
 from sqlmodel import select
 
-from bot import db
-from bot.models.catalog import CatalogItem, ContentVersion, ServiceGuide, Synonym, UnansweredQuestion
+from core import db
+from core.models.catalog import CatalogItem, ContentVersion, ServiceGuide, Synonym, UnansweredQuestion
 from tests.admin_support import csrf_of, login, make_staff, post_form
 
 

@@ -1,4 +1,4 @@
-"""Notices in the admin: the create/schedule form (through bot.notices.service), who may target
+"""Notices in the admin: the create/schedule form (through core.notices.service), who may target
 which village, the delivery report from the outbox, cancelling."""
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from datetime import timedelta
 
 from sqlmodel import select
 
-from bot import db
-from bot.db import utcnow
-from bot.models.core import Follower
-from bot.models.notices import Notice, NoticeVillage
-from bot.models.outbox import OutboxMessage
+from core import db
+from core.db import utcnow
+from core.models.core import Follower
+from core.models.notices import Notice, NoticeVillage
+from core.models.outbox import OutboxMessage
 from tests.admin_support import login, make_staff, post_form
 
 ID_IN_LIST = "330106199001011237"
@@ -43,7 +43,7 @@ def test_clerk_publishes_to_own_village_masked_and_the_clock_queues_it(live, con
     assert notice.objection_days == 7 and notice.created_by == "staff:qs"
     assert ID_IN_LIST not in r.text
 
-    from bot.schedule import publish_due
+    from core.schedule import publish_due
 
     publish_due(config, now=utcnow() + timedelta(seconds=5))
     report = s.get(f"{live.url}/admin/notices/{notice.id}", timeout=10).text
@@ -94,10 +94,10 @@ def test_county_schedules_a_monthly_finance_notice_and_cancels_it(live, villages
 
 
 def test_delivery_report_shows_failures_with_wechat_errors_and_review(live, villages):
-    from bot.notices.service import create_notice
+    from core.notices.service import create_notice
 
     with db.session_scope() as s:
-        from bot.models.core import Village
+        from core.models.core import Village
 
         notice = create_notice(s, category="救灾", title="防汛转移通知", body="请低洼地带村民转移到村小学。",
                                villages=[s.get(Village, villages["青石村"])])[0]
@@ -128,9 +128,9 @@ def test_delivery_report_shows_failures_with_wechat_errors_and_review(live, vill
 
 
 def test_objections_listed_and_marked_answered(live, villages):
-    from bot.models.core import Village
-    from bot.models.notices import Objection
-    from bot.notices.service import create_notice
+    from core.models.core import Village
+    from core.models.notices import Objection
+    from core.notices.service import create_notice
 
     with db.session_scope() as s:
         nid = create_notice(s, category="惠农补贴", title="耕地地力补贴名单", body="名单见村务公开栏。", objection_days=7,
@@ -154,7 +154,7 @@ def test_objections_listed_and_marked_answered(live, villages):
 
 
 def test_village_finance_entered_and_previewed(live, villages):
-    from bot.models.notices import VillageFinance
+    from core.models.notices import VillageFinance
 
     make_staff("qs", "village", village="青石村")
     s = login(live.url, "qs")
@@ -178,8 +178,8 @@ def test_village_finance_entered_and_previewed(live, villages):
 
 
 def test_uncertain_sends_are_settled_once(live, villages):
-    from bot.models.core import Village
-    from bot.notices.service import create_notice
+    from core.models.core import Village
+    from core.notices.service import create_notice
 
     with db.session_scope() as s:
         nid = create_notice(s, category="其他", title="停水通知", body="明天上午停水。",

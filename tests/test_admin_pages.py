@@ -6,10 +6,10 @@ import re
 import requests
 from sqlmodel import select
 
-from bot import db
-from bot.db import utcnow
-from bot.models.core import Follower, Village
-from bot.models.notices import CommitteeMember
+from core import db
+from core.db import utcnow
+from core.models.core import Follower, Village
+from core.models.notices import CommitteeMember
 from tests.admin_support import login, make_staff, post_form
 
 OPENIDS = {"青石村": ["oQS_resident_000001", "oQS_resident_000002", "oQS_resident_000003"],
@@ -132,7 +132,7 @@ def test_pages_are_not_cached_and_not_framed(live, db_url):
 
 
 def test_villages_added_by_county_and_town_only(live, villages):
-    from bot.models.core import Town
+    from core.models.core import Town
 
     make_staff("county1", "county")
     make_staff("shimen", "town", town="石门乡")

@@ -9,10 +9,10 @@ from datetime import date
 import openpyxl
 from sqlmodel import select
 
-from bot import db
-from bot.models.outbox import OutboxMessage
-from bot.models.requests import DisclosureRequest, RequestEvent
-from bot.requests.validation import id_check_char
+from core import db
+from core.models.outbox import OutboxMessage
+from core.models.requests import DisclosureRequest, RequestEvent
+from core.requests.validation import id_check_char
 from tests.admin_support import csrf_of, login, make_staff, post_form
 
 ID17 = "33112719850612003"
@@ -22,7 +22,7 @@ PHONE = "13812345678"
 
 def _apply(config, *, received: date | None = None, openid: str | None = "oApplicant_000001",
            description: str = "2025年青石村道路硬化工程的验收报告") -> int:
-    from bot.requests.service import ApplicationData, create_application
+    from core.requests.service import ApplicationData, create_application
 
     with db.session_scope() as s:
         req = create_application(s, config, ApplicationData(

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from bot import db
-from bot.models.catalog import UnansweredQuestion
-from bot.models.core import Conversation, Village
-from bot.models.outbox import OutboxMessage
+from core import db
+from core.models.catalog import UnansweredQuestion
+from core.models.core import Conversation, Village
+from core.models.outbox import OutboxMessage
 from bot.simulator import WeChatServer, http_poster, voice_xml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,7 +29,7 @@ WECHAT_LIMIT = 2048
 @pytest.fixture
 def demo(db_url: str) -> str:
     """The demo county: villages, catalog, guides, synonyms."""
-    from bot.demo import load_demo_if_empty
+    from content.demo import load_demo_if_empty
 
     assert load_demo_if_empty()
     return db_url

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from bot import db
-from bot.models.catalog import UnansweredQuestion
+from core import db
+from core.models.catalog import UnansweredQuestion
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,7 +24,7 @@ def ask(db_url: str, *args: str, stdin: str | None = None) -> subprocess.Complet
 
 @pytest.fixture
 def demo(db_url: str) -> str:
-    from bot.demo import load_demo_if_empty
+    from content.demo import load_demo_if_empty
 
     assert load_demo_if_empty()
     return db_url

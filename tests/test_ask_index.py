@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from bot import db
+from core import db
 from content import index
 
 
 @pytest.fixture
 def demo(db_url: str) -> str:
-    from bot.demo import load_demo_if_empty
+    from content.demo import load_demo_if_empty
 
     index.clear_cache()
     assert load_demo_if_empty()

@@ -9,14 +9,14 @@ from collections import Counter
 import pytest
 from sqlmodel import select
 
-from bot.db import session_scope, utcnow
-from bot.dispatch import Dispatcher
-from bot.models.core import Follower, Village
-from bot.models.notices import Notice
-from bot.models.outbox import OutboxMessage
-from bot.notices.service import create_notice, delivery_report
-from bot.outbox import enqueue, enqueue_tag_sync
-from bot.schedule import publish_due
+from core.db import session_scope, utcnow
+from core.dispatch import Dispatcher
+from core.models.core import Follower, Village
+from core.models.notices import Notice
+from core.models.outbox import OutboxMessage
+from core.notices.service import create_notice, delivery_report
+from core.outbox import enqueue, enqueue_tag_sync
+from core.schedule import publish_due
 from tests.fake_wechat import FakeWeChat
 from tests.notice_helpers import fake_config, make_village
 
@@ -274,7 +274,7 @@ def test_tag_sync_follows_rebinding(db_url: str, fake: FakeWeChat) -> None:
 
 
 def test_slow_answer_is_uncertain_review_for_chat_resend_for_mass(db_url: str, fake: FakeWeChat) -> None:
-    from bot.wechat_api import WeChatAPI
+    from core.wechat_api import WeChatAPI
 
     cfg = fake_config(db_url, fake.base_url)
     v_custom = make_village("客服村", followers=1)

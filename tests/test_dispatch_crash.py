@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
-from bot.db import session_scope
-from bot.models.outbox import OutboxMessage
-from bot.schedule import publish_due
+from core.db import session_scope
+from core.models.outbox import OutboxMessage
+from core.schedule import publish_due
 from tests.fake_wechat import FakeWeChatProcess
 from tests.notice_helpers import fake_config, make_village
 
@@ -72,9 +72,9 @@ def _check_exactly_once_or_review(remote, openids: list[str]) -> dict[str, int]:
 
 
 def _push(db_url: str, base_url: str, followers: int) -> list[str]:
-    from bot.db import session_scope as scope
-    from bot.models.core import Village
-    from bot.notices.service import create_notice
+    from core.db import session_scope as scope
+    from core.models.core import Village
+    from core.notices.service import create_notice
 
     vid = make_village(followers=followers)
     with scope() as s:

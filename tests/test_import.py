@@ -15,8 +15,8 @@ from pathlib import Path
 from openpyxl import Workbook
 from sqlmodel import select
 
-from bot import db
-from bot.models.catalog import CatalogItem, ContentVersion, ServiceGuide, Synonym
+from core import db
+from core.models.catalog import CatalogItem, ContentVersion, ServiceGuide, Synonym
 
 ROOT = Path(__file__).resolve().parent.parent
 EVAL = ROOT.parent / "shared" / "eval"
@@ -293,14 +293,14 @@ def test_update_by_name_then_replace(db_url: str, tmp_path: Path) -> None:
 
 
 def test_demo_content_loads(db_url: str) -> None:
-    from bot.demo import load_demo_if_empty
+    from content.demo import load_demo_if_empty
 
     assert load_demo_if_empty()
     assert len(catalog_rows()) >= 150 and len(guide_rows()) >= 40
 
 
 def test_villages_yaml_imports_towns_and_committee_phones(db_url: str, tmp_path: Path) -> None:
-    from bot.models.core import Town, Village
+    from core.models.core import Town, Village
 
     out = bot(["import", str(ROOT / "content" / "data" / "villages.yaml")], db_url)
     assert out.returncode == 0, out.stderr

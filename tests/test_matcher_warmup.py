@@ -28,7 +28,7 @@ def _cached_titles(url: str) -> set[str]:
 
 def test_app_start_builds_the_index(db_url: str) -> None:
     from bot.app import create_app
-    from bot.demo import load_demo_if_empty
+    from content.demo import load_demo_if_empty
 
     assert load_demo_if_empty()
     index.clear_cache()
@@ -48,7 +48,7 @@ def test_no_warm_up_unless_configured(db_url: str) -> None:
 
 
 def test_warm_up_before_the_schema_exists_is_harmless(tmp_path: Path) -> None:
-    from bot import db
+    from core import db
 
     url = f"sqlite:///{tmp_path / 'empty.db'}"
     index.clear_cache()

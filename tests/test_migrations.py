@@ -1,9 +1,9 @@
 """Schema changes go through Alembic: the migrations build exactly the models' schema and keep data."""
 from __future__ import annotations
 
-from bot import db
-from bot.migrate import pending_changes, upgrade
-from bot.models.core import Village
+from core import db
+from core.migrate import pending_changes, upgrade
+from core.models.core import Village
 
 
 def test_migrations_match_the_models(db_url: str) -> None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from bot.db import session_scope
-from bot.models.core import Village
-from bot.models.notices import CommitteeMember, Notice, Objection
-from bot.models.outbox import OutboxMessage
-from bot.notices import finance
-from bot.schedule import publish_due
+from core.db import session_scope
+from core.models.core import Village
+from core.models.notices import CommitteeMember, Notice, Objection
+from core.models.outbox import OutboxMessage
+from core.notices import finance
+from core.schedule import publish_due
 
 MEMBER = "o_member_001"
 RESIDENT = "o_resident_001"

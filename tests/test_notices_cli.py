@@ -8,10 +8,10 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from bot.db import session_scope, utcnow
-from bot.models.core import Follower, Town, Village
-from bot.models.notices import CommitteeMember, Notice
-from bot.schedule import publish_due
+from core.db import session_scope, utcnow
+from core.models.core import Follower, Town, Village
+from core.models.notices import CommitteeMember, Notice
+from core.schedule import publish_due
 from tests.fake_wechat import FakeWeChat
 from tests.notice_helpers import fake_config
 

@@ -2,7 +2,7 @@
 unclassifiable long numbers refused."""
 from __future__ import annotations
 
-from bot.notices.masking import check_public_text, id_check_ok, luhn_ok
+from core.notices.masking import check_public_text, id_check_ok, luhn_ok
 
 # Generated data (valid check digits computed per GB 11643 / Luhn).
 ID_OK = "320102199001011232"

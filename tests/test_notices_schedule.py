@@ -8,14 +8,14 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlmodel import col, select
 
-from bot.db import session_scope
-from bot.models.core import Village
-from bot.models.notices import Notice
-from bot.models.outbox import OutboxMessage
-from bot.notices import finance
-from bot.notices.service import NoticeRefused, create_notice
-from bot.notices.timing import TZ, TimingError, next_due, parse_when
-from bot.schedule import publish_due
+from core.db import session_scope
+from core.models.core import Village
+from core.models.notices import Notice
+from core.models.outbox import OutboxMessage
+from core.notices import finance
+from core.notices.service import NoticeRefused, create_notice
+from core.notices.timing import TZ, TimingError, next_due, parse_when
+from core.schedule import publish_due
 from tests.notice_helpers import fake_config, make_village
 
 
@@ -175,7 +175,7 @@ def test_refuses_bad_input(db_url: str) -> None:
 
 
 def test_published_notices_become_matcher_docs(db_url: str) -> None:
-    from bot.notices.docs import published_notice_docs
+    from content.notice_docs import published_notice_docs
 
     cfg = fake_config(db_url, "http://127.0.0.1:9")
     v = _village(followers=0)

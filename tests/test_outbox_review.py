@@ -1,9 +1,9 @@
 """Settling sends whose outcome was unknown: once, and only rows under review (CLI path)."""
 from __future__ import annotations
 
-from bot import db
-from bot.models.outbox import OutboxMessage
-from bot.outbox import enqueue
+from core import db
+from core.models.outbox import OutboxMessage
+from core.outbox import enqueue
 from tests.test_cli_chat import run_bot
 
 

@@ -10,11 +10,11 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from bot import db
-from bot.models.core import Conversation
-from bot.models.outbox import OutboxMessage
-from bot.models.requests import DisclosureRequest
-from bot.requests import service
+from core import db
+from core.models.core import Conversation
+from core.models.outbox import OutboxMessage
+from core.models.requests import DisclosureRequest
+from core.requests import service
 from bot.simulator import WeChatServer, event_xml, http_poster
 from tests.conftest import TEST_AES_KEY, LiveServer
 

@@ -7,9 +7,9 @@ from pathlib import Path
 from click.testing import CliRunner
 from openpyxl import load_workbook
 
-from bot import db
-from bot.requests import service
-from bot.requests.export import annual_report, write_annual_xlsx, write_register_xlsx
+from core import db
+from core.requests import service
+from core.requests.export import annual_report, write_annual_xlsx, write_register_xlsx
 from tests.conftest import make_config
 from tests.test_requests_service import ID_NO, PHONE, at, person
 
@@ -94,11 +94,10 @@ def test_xlsx_exports_are_masked(db_url: str, tmp_path: Path) -> None:
 
 
 def test_cli_commands(db_url: str, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from bot.cli import _load_command_modules, cli
+    from bot.cli import cli
 
     monkeypatch.setenv("DATABASE_URL", db_url)
     monkeypatch.setenv("FIELD_ENCRYPTION_KEY", make_config(db_url).field_key or "")
-    _load_command_modules()
     runner = CliRunner()
 
     def run(*args: str) -> str:

@@ -11,12 +11,12 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import select
 
-from bot import db
-from bot.models.core import Follower
-from bot.models.outbox import OutboxMessage
-from bot.models.requests import DisclosureRequest, RequestEvent
-from bot.requests import service
-from bot.requests.service import ApplicationData, TransitionError, transition
+from core import db
+from core.models.core import Follower
+from core.models.outbox import OutboxMessage
+from core.models.requests import DisclosureRequest, RequestEvent
+from core.requests import service
+from core.requests.service import ApplicationData, TransitionError, transition
 from tests.conftest import make_config
 
 BJ = ZoneInfo("Asia/Shanghai")
@@ -153,7 +153,7 @@ def test_supplement_notice_only_within_seven_working_days(cfg) -> None:
 
 
 def test_no_supplement_in_time_closes_as_abandoned(cfg) -> None:
-    from bot.requests.reminders import run_reminders
+    from core.requests.reminders import run_reminders
 
     rid = new_request(cfg, date(2025, 11, 3))
     step(cfg, rid, "request_supplement", date(2025, 11, 4), reason="写明年份", days=5)  # due 11-11
@@ -202,7 +202,7 @@ def test_extension_not_after_the_deadline(cfg) -> None:
 
 
 def test_december_application_is_provisional(cfg) -> None:
-    from bot.requests.workdays import calendar_covers
+    from core.requests.workdays import calendar_covers
 
     rid = new_request(cfg, date(2026, 12, 15))
     req = load(rid)
@@ -332,7 +332,7 @@ def test_numbers_restart_each_year(cfg) -> None:
 
 
 def test_reminders_once_per_request_per_day(cfg, caplog: pytest.LogCaptureFixture) -> None:
-    from bot.requests.reminders import reminders_on, run_reminders
+    from core.requests.reminders import reminders_on, run_reminders
 
     soon = new_request(cfg, date(2025, 11, 3))       # due 12-01
     late = new_request(cfg, date(2025, 9, 28))       # due 10-31
@@ -355,7 +355,7 @@ def test_reminders_once_per_request_per_day(cfg, caplog: pytest.LogCaptureFixtur
 
 
 def test_withdraw_then_archive(cfg) -> None:
-    from bot.requests.export import annual_report
+    from core.requests.export import annual_report
 
     rid = registered(cfg, date(2025, 11, 3))
     req = step(cfg, rid, "withdraw", date(2025, 11, 5), reason="申请人电话告知不再需要")

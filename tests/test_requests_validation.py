@@ -6,9 +6,9 @@ from datetime import date
 
 import pytest
 
-from bot.config import Config
-from bot.fieldcrypt import FieldCrypt, for_config, generate_key
-from bot.requests import validation as v
+from core.config import Config
+from core.fieldcrypt import FieldCrypt, for_config, generate_key
+from core.requests import validation as v
 
 
 @pytest.mark.parametrize("value", ["11010519491231002X", "11010519491231002x", "110105 1949 1231 002X",
@@ -104,7 +104,7 @@ def test_fieldcrypt_roundtrip_rotation_and_blind_index() -> None:
 
 
 def test_dev_key_derived_from_secret_with_warning(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="bot.fieldcrypt"):
+    with caplog.at_level(logging.WARNING, logger="core.fieldcrypt"):
         crypt = for_config(Config(field_key=None, secret_key="a-dev-secret-for-this-test"))
     assert "FIELD_ENCRYPTION_KEY is not set" in caplog.text
     assert crypt.decrypt(crypt.encrypt("13812345678")) == "13812345678"

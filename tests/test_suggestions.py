@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from bot import db
-from bot.models.catalog import ChoicePick
 from bot.simulator import WeChatServer
 from content import index
+from core import db
+from core.models.catalog import ChoicePick
 
 ROOT = Path(__file__).resolve().parent.parent
 

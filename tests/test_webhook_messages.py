@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from bot import db
-from bot.models.core import Conversation, Follower
-from bot.models.outbox import OutboxMessage
+from core import db
+from core.models.core import Conversation, Follower
+from core.models.outbox import OutboxMessage
 from bot.simulator import WeChatServer, event_xml, message_xml, voice_xml
 
 

@@ -12,7 +12,7 @@ import requests
 from wechatpy.crypto import WeChatCrypto
 
 from bot.simulator import WeChatServer, http_poster, message_xml, text_xml
-from bot.wechat import WebhookRejected, decrypt_body, parse_inbound, signature_of
+from core.wechat import WebhookRejected, decrypt_body, parse_inbound, signature_of
 from tests.conftest import TEST_AES_KEY, TEST_TOKEN, LiveServer, make_config
 
 SAMPLE = {
@@ -181,7 +181,7 @@ def test_rejections_are_logged_without_the_body(live: LiveServer, caplog: pytest
 def test_a_crash_while_handling_becomes_a_polite_reply_not_a_500(live: LiveServer, db_url: str) -> None:
     from sqlalchemy import text
 
-    from bot import db
+    from core import db
 
     with db.get_engine(db_url).begin() as conn:  # break the database under the running app
         conn.execute(text("DROP TABLE conversation"))

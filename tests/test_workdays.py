@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from bot.requests.workdays import (
+from core.requests.workdays import (
     Window,
     add_workdays,
     calendar_covers,

@@ -6,8 +6,8 @@ from werkzeug.wrappers import Response
 
 from admin import auth, bp
 from admin.views.common import form_str
-from bot.db import session_scope
-from bot.models.staff import StaffUser
+from core.db import session_scope
+from core.models.staff import StaffUser
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -18,8 +18,9 @@ from werkzeug.wrappers import Response
 from admin import bp
 from admin.auth import require_roles
 from admin.views.common import form_str, paginate
-from bot.db import session_scope, utcnow
-from bot.models.catalog import CatalogItem, ServiceGuide, Synonym, bump_content_version
+from content.importer import ContentImportError, import_files
+from core.db import session_scope, utcnow
+from core.models.catalog import CatalogItem, ServiceGuide, Synonym, bump_content_version
 
 ALIAS_SPLIT = re.compile(r"[、,，;；/|\n\r]+")
 CATALOG_FIELDS = [("domain", "领域"), ("level1", "一级事项"), ("name", "二级事项"), ("content", "公开内容"),
@@ -173,7 +174,6 @@ def _safe_upload_name(filename: str) -> str | None:
 def content_import() -> str | tuple[str, int]:
     if request.method == "GET":
         return render_template("content_import.html")
-    from content.importer import ContentImportError, import_files
 
     files = [f for f in request.files.getlist("files") if f and f.filename]
     if not files:

@@ -11,8 +11,8 @@ from admin.views import notices as notices_views
 from admin.views import questions as questions_views
 from admin.views import requests as requests_views
 from admin.views.common import scope
-from bot.db import session_scope
-from bot.models.core import Follower, Town
+from core.db import session_scope
+from core.models.core import Follower, Town
 
 
 @bp.get("/")

@@ -1,7 +1,7 @@
 """A village's monthly income and spending (村级财务收支), entered by its accountant or clerk.
 
 The monthly 村级财务 notice series writes its body from the latest month entered here
-(bot.notices.finance), so this page is where that notice's figures come from.
+(core.notices.finance), so this page is where that notice's figures come from.
 """
 from __future__ import annotations
 
@@ -13,10 +13,17 @@ from werkzeug.wrappers import Response
 
 from admin import bp
 from admin.views.common import form_str, scope, staff_label
-from bot.db import session_scope
-from bot.models.core import Village
-from bot.models.notices import VillageFinance
-from bot.notices.finance import FinanceError, notice_text, parse_item, parse_yuan, record, yuan
+from core.db import session_scope
+from core.models.core import Village
+from core.models.notices import VillageFinance
+from core.notices.finance import (
+    FinanceError,
+    notice_text,
+    parse_item,
+    parse_yuan,
+    record,
+    yuan,
+)
 
 
 def _village(s, village_id: int) -> Village:  # type: ignore[no-untyped-def]

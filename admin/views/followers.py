@@ -7,8 +7,8 @@ from sqlmodel import select
 from admin import bp
 from admin.scope import apply_scope
 from admin.views.common import int_arg, paginate, scope
-from bot.db import session_scope
-from bot.models.core import Follower
+from core.db import session_scope
+from core.models.core import Follower
 
 
 @bp.get("/followers")

@@ -1,4 +1,4 @@
-"""Notices: list, delivery report, and the create/schedule form (calls bot.notices' service)."""
+"""Notices: list, delivery report, and the create/schedule form (calls core.notices' service)."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -13,13 +13,14 @@ from admin import bp
 from admin.auth import current_staff
 from admin.scope import Scope
 from admin.views.common import form_str, paginate, scope, staff_label
-from bot.db import session_scope, utcnow
-from bot.models.core import Town, Village
-from bot.notices.service import KIND_LABELS, STATUS_LABELS as ROW_STATUS_LABELS, NoticeRefused, cancel, create_notice
-from bot.notices.timing import TZ, TimingError
-from bot.models.notices import CATEGORIES, Notice, NoticeVillage, Objection
-from bot.models.outbox import OutboxMessage
-from bot.outbox import REVIEW_RESOLUTIONS, resolve_review
+from core.db import session_scope, utcnow
+from core.models.core import Town, Village
+from core.models.notices import CATEGORIES, Notice, NoticeVillage, Objection
+from core.models.outbox import OutboxMessage
+from core.notices.service import KIND_LABELS, NoticeRefused, cancel, create_notice
+from core.notices.service import STATUS_LABELS as ROW_STATUS_LABELS
+from core.notices.timing import TZ, TimingError
+from core.outbox import REVIEW_RESOLUTIONS, resolve_review
 
 STATUS_LABELS = {"draft": "草稿", "scheduled": "待发布", "published": "已发布", "cancelled": "已取消",
                  "missed": "错过发布时间"}

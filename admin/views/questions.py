@@ -9,8 +9,8 @@ from werkzeug.wrappers import Response
 from admin import bp
 from admin.scope import Scope, apply_scope
 from admin.views.common import form_str, int_arg, paginate, scope, staff_label
-from bot.db import session_scope, utcnow
-from bot.models.catalog import UnansweredQuestion
+from core.db import session_scope, utcnow
+from core.models.catalog import UnansweredQuestion
 
 
 def open_count(s: Session, sc: Scope) -> int:

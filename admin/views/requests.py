@@ -1,8 +1,8 @@
 """Disclosure requests (依申请公开) for the county and town disclosure offices.
 
 Lists show masked ID numbers and phones. Full ones are shown on a request's page only when a
-handling officer asks for them, and bot.requests.service records who looked. Village clerks have
-no access to requests at all. Every step goes through bot.requests.service.transition, which
+handling officer asks for them, and core.requests.service records who looked. Village clerks have
+no access to requests at all. Every step goes through core.requests.service.transition, which
 enforces the allowed states, the legal deadlines, the audit trail and the applicant's message.
 """
 from __future__ import annotations
@@ -12,7 +12,16 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
-from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 from werkzeug.wrappers import Response
@@ -21,18 +30,20 @@ from admin import bp
 from admin.auth import require_roles
 from admin.scope import Scope
 from admin.views.common import form_str, paginate, staff_label
-from bot.config import Config
-from bot.db import session_scope
-from bot.models.requests import DisclosureRequest
-from bot.requests import service
-from bot.requests.export import annual_report as build_annual_report
-from bot.requests.export import write_annual_xlsx, write_register_xlsx
-from bot.requests.kinds import (
+from core.config import Config
+from core.db import session_scope
+from core.models.requests import DisclosureRequest
+from core.requests import service
+from core.requests import validation as v
+from core.requests.export import annual_report as build_annual_report
+from core.requests.export import write_annual_xlsx, write_register_xlsx
+from core.requests.kinds import (
     APPLICANT_TYPES,
     CHANNELS,
     CLOCK_STATUSES,
     CLOSE_OUTCOMES,
     DELIVERIES,
+    DELIVERY_BY_FORM,
     FORMS,
     ID_TYPES,
     OPEN_STATUSES,
@@ -41,7 +52,12 @@ from bot.requests.kinds import (
     REPLY_TYPES,
     STATUS_LABELS,
 )
-from bot.requests.workdays import DEFAULT_SUPPLEMENT_DAYS, MAX_EXTENSION_DAYS, add_workdays
+from core.requests.validation import Invalid
+from core.requests.workdays import (
+    DEFAULT_SUPPLEMENT_DAYS,
+    MAX_EXTENSION_DAYS,
+    add_workdays,
+)
 
 DUE_SOON_WORKDAYS = 5
 FILTERS = {"open": "办理中", "overdue": "已超期", "due_soon": "5个工作日内到期", "provisional": "期限待核实",
@@ -234,9 +250,7 @@ STAFF_CHANNELS = {k: v for k, v in CHANNELS.items() if k != "wechat"}
 
 
 def _application_from_form(today: date) -> tuple["service.ApplicationData", str, date]:
-    """Check a paper/counter application with the same rules the chat uses (bot.requests.validation)."""
-    from bot.requests import validation as v
-
+    """Check a paper/counter application with the same rules the chat uses (core.requests.validation)."""
     def need(name: str, label: str) -> str:
         value = form_str(name, 2000)
         if not value:
@@ -268,7 +282,6 @@ def _application_from_form(today: date) -> tuple["service.ApplicationData", str,
         raise v.Invalid("请选择获取信息的形式（纸质或电子）。")
     if delivery not in DELIVERIES or delivery == "wechat":
         raise v.Invalid("请选择获取方式（自行领取、邮寄或电子邮件）。")
-    from bot.requests.kinds import DELIVERY_BY_FORM
 
     if delivery not in DELIVERY_BY_FORM[form_kind]:
         raise v.Invalid(f"{FORMS[form_kind]}的信息不能用{DELIVERIES[delivery]}方式提供。")
@@ -285,8 +298,6 @@ def _application_from_form(today: date) -> tuple["service.ApplicationData", str,
 @require_roles("county", "town")
 def request_new() -> str | tuple[str, int] | Response:
     """Register an application received at the counter, by letter, e-mail or another platform."""
-    from bot.requests.validation import Invalid
-
     today = service.today_in_china()
     context = dict(channels=STAFF_CHANNELS, applicant_types=APPLICANT_TYPES, org_categories=ORG_CATEGORIES,
                    id_types=ID_TYPES, forms=FORMS, deliveries={k: v for k, v in DELIVERIES.items() if k != "wechat"},

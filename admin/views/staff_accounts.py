@@ -6,12 +6,18 @@ from sqlmodel import select
 from werkzeug.wrappers import Response
 
 from admin import bp
-from admin.accounts import AccountError, create_staff, generate_password, set_active, set_password
+from admin.accounts import (
+    AccountError,
+    create_staff,
+    generate_password,
+    set_active,
+    set_password,
+)
 from admin.auth import current_staff, require_roles
 from admin.views.common import form_str
-from bot.db import session_scope
-from bot.models.core import Town, Village
-from bot.models.staff import ROLES, StaffUser
+from core.db import session_scope
+from core.models.core import Town, Village
+from core.models.staff import ROLES, StaffUser
 
 
 def _manageable(user: StaffUser) -> bool:

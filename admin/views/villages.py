@@ -12,9 +12,9 @@ from werkzeug.wrappers import Response
 
 from admin import bp
 from admin.views.common import form_str, scope
-from bot.db import session_scope
-from bot.models.core import Follower, Town, Village
-from bot.models.notices import CommitteeMember
+from core.db import session_scope
+from core.models.core import Follower, Town, Village
+from core.models.notices import CommitteeMember
 
 CHANNELS = {"custom": "客服消息（48小时内互动过的居民）", "template": "模板消息（认证服务号）",
             "tag_mass": "按标签群发（每月限额）", "wecom": "企业微信群机器人"}

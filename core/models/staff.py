@@ -1,0 +1,36 @@
+"""Staff accounts of the admin panel: county and town disclosure offices, village clerks.
+
+A staff user's role decides what they see: county staff see the whole county, town staff their
+town's villages, a village clerk only their own village. Login throttling lives on the row (not in
+process memory) so every worker enforces the same lock-out.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Field, SQLModel
+
+from core.db import utcnow
+
+ROLES = ("county", "town", "village")
+ROLE_LABELS = {"county": "县级", "town": "乡镇", "village": "村"}
+
+
+class StaffUser(SQLModel, table=True):
+    __tablename__ = "staff_user"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(index=True, unique=True, max_length=64)
+    display_name: str = Field(default="", max_length=64)
+    # werkzeug.security hash (scrypt/pbkdf2 with salt); never the password itself.
+    password_hash: str = Field(max_length=256)
+    role: str = Field(max_length=16)  # county | town | village
+    town_id: int | None = Field(default=None, foreign_key="town.id", index=True)
+    village_id: int | None = Field(default=None, foreign_key="village.id", index=True)
+    active: bool = Field(default=True)
+    # Bumped on password change or disable: sessions carrying an older value are logged out.
+    auth_version: int = Field(default=1)
+    failed_logins: int = Field(default=0)
+    locked_until: datetime | None = None
+    last_login_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)

@@ -1,0 +1,98 @@
+"""Clock job: deadline reminders for staff, overdue list, lapsed supplement periods.
+
+Runs often but acts once per request per day: the reminder row (unique per request and day) is
+the record that it was raised, so restarts and a second clock by mistake do not repeat it.
+Also refreshes provisional due dates, so they correct themselves once `chinesecalendar` is
+upgraded with the new year's holidays.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from core.config import Config
+from core.db import session_scope, utcnow
+from core.models.requests import DisclosureRequest, RequestReminder
+from core.requests.kinds import CLOCK_STATUSES
+from core.requests.service import (
+    SYSTEM_STAFF,
+    TransitionError,
+    recompute_deadline,
+    transition,
+    workdays_left,
+)
+from core.requests.workdays import beijing_date
+
+log = logging.getLogger("core.requests.reminders")
+DUE_SOON_WORKDAYS = 5
+
+
+def _remember(session: Session, req: DisclosureRequest, day: date, kind: str, left: int | None) -> bool:
+    """Insert today's reminder for this request; False if one exists already."""
+    exists = session.exec(select(RequestReminder).where(RequestReminder.request_id == req.id,
+                                                        RequestReminder.on_date == day)).first()
+    if exists is not None:
+        return False
+    try:
+        with session.begin_nested():
+            session.add(RequestReminder(request_id=req.id, on_date=day, kind=kind, due_date=req.due_date,
+                                        workdays_left=left))
+            session.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
+def run_reminders(config: Config, now: datetime | None = None) -> dict[str, list[str]]:
+    """One pass; returns the tracking numbers acted on (for tests and the CLI)."""
+    now = now or utcnow()
+    today = beijing_date(now)
+    out: dict[str, list[str]] = {"due_soon": [], "overdue": [], "abandoned": [], "provisional": []}
+    with session_scope() as s:
+        lapsed = s.exec(select(DisclosureRequest).where(
+            DisclosureRequest.status == "awaiting_supplement",
+            col(DisclosureRequest.supplement_due).is_not(None),
+            col(DisclosureRequest.supplement_due) < today)).all()
+        for req in lapsed:
+            try:
+                transition(s, config, req, "abandon", SYSTEM_STAFF, now=now,
+                           reason="补正期限届满未补正，视为放弃（条例第三十条）")
+                out["abandoned"].append(req.tracking_no)
+            except TransitionError as exc:  # e.g. an odd date; leave it to staff
+                log.warning("request %s not closed automatically: %s", req.tracking_no, exc)
+
+        running = s.exec(select(DisclosureRequest).where(col(DisclosureRequest.status).in_(CLOCK_STATUSES))).all()
+        for req in running:
+            if req.due_provisional:
+                recompute_deadline(s, req)
+            left = workdays_left(req, today)
+            if left is None:
+                continue
+            kind = "overdue" if left < 0 else "due_soon" if left <= DUE_SOON_WORKDAYS else None
+            if kind is None:
+                continue
+            if _remember(s, req, today, kind, left):
+                out[kind].append(req.tracking_no)
+                flag = " [期限待定：节假日安排未公布]" if req.due_provisional else ""
+                if kind == "overdue":
+                    log.warning("申请 %s 已超期：答复期限 %s%s", req.tracking_no, req.due_date, flag)
+                else:
+                    log.warning("申请 %s 将到期：还剩 %s 个工作日（%s）%s", req.tracking_no, left, req.due_date, flag)
+                if req.due_provisional:
+                    out["provisional"].append(req.tracking_no)
+    return out
+
+
+def reminders_job(config: Config) -> None:
+    run_reminders(config)
+
+
+def reminders_on(session: Session, day: date) -> list[tuple[RequestReminder, DisclosureRequest]]:
+    """The day's reminders with their requests (the admin page shows these)."""
+    rows = session.exec(select(RequestReminder, DisclosureRequest)
+                        .where(RequestReminder.on_date == day, RequestReminder.request_id == DisclosureRequest.id)
+                        .order_by(col(DisclosureRequest.due_date))).all()
+    return [(r, q) for r, q in rows]

@@ -1,0 +1,473 @@
+"""The staff workflow of an application: 登记 → 审核 → 办理 → 答复 → 送达 → 归档.
+
+Every change goes through `transition`, which checks the state, records an event (who, when,
+which legal day), recomputes the reply deadline and queues a message to the applicant in the
+same transaction. Deadlines follow Art. 30–33 of the 政府信息公开条例 (see workdays.py).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from core import fieldcrypt
+from core.config import Config
+from core.db import utcnow
+from core.models.core import Follower
+from core.models.requests import DisclosureRequest, RequestEvent
+from core.outbox import enqueue
+from core.requests import letters, numbering
+from core.requests.kinds import (
+    CHANNELS,
+    CLOCK_STATUSES,
+    DELIVERIES,
+    OPEN_STATUSES,
+    REFUSAL_GROUNDS,
+    REPLY_TYPES,
+    STATUS_LABELS,
+)
+from core.requests.validation import mask_id, mask_phone
+from core.requests.workdays import (
+    DEFAULT_SUPPLEMENT_DAYS,
+    MAX_CONSULT_DAYS,
+    MAX_EXTENSION_DAYS,
+    REPLY_DAYS,
+    SUPPLEMENT_NOTICE_DAYS,
+    Window,
+    add_workdays,
+    beijing_date,
+    workdays_between,
+)
+
+log = logging.getLogger("core.requests")
+
+CUSTOM_WINDOW = timedelta(hours=48)
+APPLICANT_STAFF = "申请人"
+SYSTEM_STAFF = "系统"
+
+ACTION_LABELS = {
+    "submit": "提交申请",
+    "register": "登记",
+    "review": "审核通过，转入办理",
+    "request_supplement": "通知补正",
+    "supplement_received": "收到补正",
+    "abandon": "逾期未补正，视为放弃",
+    "consult": "征求第三方意见",
+    "consult_answered": "第三方意见已回复",
+    "extend": "延长答复期限",
+    "reply": "作出答复",
+    "deliver": "送达",
+    "archive": "归档",
+    "withdraw": "申请人撤回",
+    "view_full": "查看完整证件号码和电话",
+}
+# action -> (states it may start from, state it leads to; None = unchanged)
+ACTIONS: dict[str, tuple[tuple[str, ...], str | None]] = {
+    "register": (("submitted",), "registered"),
+    "review": (("registered",), "processing"),
+    "request_supplement": (("submitted", "registered", "processing"), "awaiting_supplement"),
+    "supplement_received": (("awaiting_supplement",), "processing"),
+    "abandon": (("awaiting_supplement",), "closed"),
+    "consult": (("registered", "processing"), "consulting"),
+    "consult_answered": (("consulting",), "processing"),
+    "extend": (("registered", "processing", "consulting"), None),
+    "reply": (("registered", "processing", "consulting"), "replied"),
+    "deliver": (("replied",), "delivered"),
+    "archive": (("delivered", "closed"), "archived"),
+    "withdraw": (OPEN_STATUSES, "closed"),
+}
+
+
+class TransitionError(ValueError):
+    """A step staff may not take now; the message (Chinese) says why."""
+
+
+@dataclass
+class ApplicationData:
+    applicant_type: str
+    name: str
+    id_number: str
+    phone: str
+    description: str
+    form: str
+    delivery: str
+    id_type: str = "resident_id"
+    org_name: str | None = None
+    org_code: str | None = None
+    org_category: str | None = None
+    address: str | None = None
+    email: str | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def today_in_china(now: datetime | None = None) -> date:
+    return beijing_date(now or utcnow())
+
+
+def cn(day: date | None) -> str:
+    return letters.cn_date(day) if day else "—"
+
+
+# --------------------------------------------------------------------------- creation
+def create_application(session: Session, config: Config, app: ApplicationData, *, openid: str | None,
+                       channel: str = "wechat", now: datetime | None = None, staff: str | None = None,
+                       received: date | None = None) -> DisclosureRequest:
+    """Store an application and give it its number; staff-entered ones are registered at once."""
+    now = now or utcnow()
+    received = received or beijing_date(now)
+    tracking_no, seq = numbering.allocate(session, received.year)
+    crypt = fieldcrypt.for_config(config)
+
+    req = DisclosureRequest(
+        tracking_no=tracking_no, year=received.year, seq=seq, openid=openid, channel=channel,
+        applicant_type=app.applicant_type, org_category=app.org_category if app.applicant_type == "org" else None,
+        org_name=app.org_name if app.applicant_type == "org" else None,
+        org_code=app.org_code if app.applicant_type == "org" else None,
+        name=app.name, id_type=app.id_type, id_enc=crypt.encrypt(app.id_number),
+        id_masked=mask_id(app.id_number), id_index=crypt.blind_index(app.id_number),
+        phone_enc=crypt.encrypt(app.phone), phone_masked=mask_phone(app.phone),
+        address=app.address if app.delivery == "post" else None,
+        email=app.email if app.delivery == "email" else None,
+        description=app.description, form=app.form, delivery=app.delivery,
+        status="registered" if staff else "submitted", received_date=received, clock_start=received,
+        handler=staff, created_at=now, updated_at=now,
+    )
+    session.add(req)
+    session.flush()
+    session.add(RequestEvent(request_id=req.id, action="submit", from_status=None, to_status=req.status,
+                             staff=staff or APPLICANT_STAFF, on_date=received, at=now,
+                             note=f"渠道：{CHANNELS.get(channel, channel)}"))
+    recompute_deadline(session, req)
+    session.flush()
+    if req.due_provisional:
+        log.warning("request %s: due date %s is provisional (holiday calendar does not cover it yet)",
+                    req.tracking_no, req.due_date)
+    log.info("request %s received (%s) due %s", req.tracking_no, channel, req.due_date)
+    return req
+
+
+# --------------------------------------------------------------------------- deadlines
+def _events(session: Session, req: DisclosureRequest) -> list[RequestEvent]:
+    return list(session.exec(select(RequestEvent).where(RequestEvent.request_id == req.id)
+                             .order_by(col(RequestEvent.at), col(RequestEvent.id))))
+
+
+def consult_windows(events: list[RequestEvent], clock_start: date) -> list[Window]:
+    """Consultation time not counted, each capped at 15 working days (Art. 32)."""
+    windows = []
+    for ev in events:
+        if ev.action != "consult" or ev.on_date < clock_start:
+            continue
+        cap = add_workdays(ev.on_date, MAX_CONSULT_DAYS).due
+        end = min(ev.end_date, cap) if ev.end_date else cap
+        windows.append(Window(ev.on_date, end))
+    return windows
+
+
+def recompute_deadline(session: Session, req: DisclosureRequest) -> None:
+    """Reply due = 20 (+extension) working days after the clock start, consultation not counted.
+
+    While a supplement is awaited there is no running deadline; it restarts in full from the day
+    the supplement arrives (Art. 30).
+    """
+    if req.status == "awaiting_supplement":
+        req.due_date = None
+        return
+    if req.status not in CLOCK_STATUSES:
+        return  # concluded: keep the deadline it was handled under
+    windows = consult_windows(_events(session, req), req.clock_start)
+    deadline = add_workdays(req.clock_start, REPLY_DAYS + req.extension_days, windows)
+    req.due_date, req.due_provisional = deadline.due, deadline.provisional
+    session.add(req)
+
+
+def workdays_left(req: DisclosureRequest, today: date) -> int | None:
+    """Working days left until the due date (0 = due today); negative when overdue."""
+    if req.due_date is None:
+        return None
+    if today <= req.due_date:
+        return workdays_between(today, req.due_date)[0]
+    return -max(workdays_between(req.due_date, today)[0], 1)
+
+
+def is_overdue(req: DisclosureRequest, today: date) -> bool:
+    return req.status in CLOCK_STATUSES and req.due_date is not None and today > req.due_date
+
+
+# --------------------------------------------------------------------------- transitions
+def _check_day(req: DisclosureRequest, events: list[RequestEvent], on: date, today: date) -> None:
+    if on > today:
+        raise TransitionError(f"日期不能晚于今天（{cn(today)}）。")
+    if on < req.received_date:
+        raise TransitionError(f"日期不能早于收到申请的日期（{cn(req.received_date)}）。")
+    last = max((e.on_date for e in events if e.action != "view_full"), default=req.received_date)
+    if on < last:
+        raise TransitionError(f"日期不能早于上一步的日期（{cn(last)}）。")
+
+
+def transition(session: Session, config: Config, req: DisclosureRequest, action: str, staff: str, *,
+               on: date | None = None, reason: str | None = None, reply_type: str | None = None,
+               ground: str | None = None, detail: str | None = None, text: str | None = None,
+               days: int | None = None, now: datetime | None = None, notify: bool = True) -> RequestEvent:
+    """Take one workflow step; raises TransitionError (nothing changed) when it is not allowed."""
+    if action not in ACTIONS:
+        raise TransitionError(f"没有“{action}”这个操作。可用：{'、'.join(ACTIONS)}")
+    staff = (staff or "").strip()
+    if not staff:
+        raise TransitionError("请写明经办人姓名。")
+    allowed_from, to_status = ACTIONS[action]
+    # Lock the row and re-read it, so two staff (or the clock) acting at once cannot both pass the
+    # state check (PostgreSQL; SQLite write transactions are serialised anyway).
+    session.exec(select(DisclosureRequest).where(DisclosureRequest.id == req.id).with_for_update()
+                 .execution_options(populate_existing=True)).one()
+    if req.status not in allowed_from:
+        raise TransitionError(f"申请 {req.tracking_no} 现在是“{STATUS_LABELS[req.status]}”，不能{ACTION_LABELS[action]}。")
+    now = now or utcnow()
+    today = beijing_date(now)
+    on = on or today
+    events = _events(session, req)
+    _check_day(req, events, on, today)
+    reason = (reason or "").strip() or None
+    detail = (detail or "").strip() or None
+    end_date = None
+    note = reason
+
+    if action == "register":
+        req.handler = req.handler or staff
+    elif action == "request_supplement":
+        if any(e.action == "request_supplement" for e in events):
+            raise TransitionError("补正通知只能发一次（条例第三十条：一次性告知）。")
+        latest = add_workdays(req.received_date, SUPPLEMENT_NOTICE_DAYS).due
+        if on > latest:
+            raise TransitionError(f"补正通知应在收到申请之日起7个工作日内发出（最晚{cn(latest)}），已经过了。")
+        if not reason:
+            raise TransitionError("请写明需要补正的内容（--reason）。")
+        period = days or DEFAULT_SUPPLEMENT_DAYS
+        if not 1 <= period <= 60:
+            raise TransitionError("补正期限请设在1到60个工作日之间。")
+        req.supplement_due = add_workdays(on, period).due
+        note = f"{reason}（补正期限{period}个工作日，至{cn(req.supplement_due)}）"
+    elif action == "supplement_received":
+        req.clock_start = on  # Art. 30: the period runs anew from the day the supplement arrives
+        note = reason or detail
+    elif action == "abandon":
+        if req.supplement_due and on <= req.supplement_due:
+            raise TransitionError(f"补正期限到{cn(req.supplement_due)}，还没过，不能视为放弃。")
+        req.outcome, req.concluded_date = "abandoned", on
+    elif action == "consult":
+        note = reason or detail
+    elif action == "consult_answered":
+        open_consult = [e for e in events if e.action == "consult" and e.end_date is None]
+        if open_consult:
+            open_consult[-1].end_date = on
+            session.add(open_consult[-1])
+        end_date = on
+    elif action == "extend":
+        if req.extension_days:
+            raise TransitionError("答复期限只能延长一次（条例第三十三条）。")
+        if not reason:
+            raise TransitionError("延长答复期限必须写明理由（--reason）。")
+        period = days or MAX_EXTENSION_DAYS
+        if not 1 <= period <= MAX_EXTENSION_DAYS:
+            raise TransitionError("延长期限最长20个工作日。")
+        if req.due_date and on > req.due_date:
+            raise TransitionError(f"答复期限{cn(req.due_date)}已过，不能再延长。")
+        req.extension_days, req.extension_reason = period, reason
+        note = f"延长{period}个工作日：{reason}"
+    elif action == "reply":
+        if reply_type not in REPLY_TYPES:
+            raise TransitionError("请选择答复类型（--type）：" + "、".join(f"{k}={v.label}" for k, v in REPLY_TYPES.items()))
+        rt = REPLY_TYPES[reply_type]
+        if reply_type == "refuse" and ground not in REFUSAL_GROUNDS:
+            raise TransitionError("不予公开须选择理由类别（--ground）：" + "、".join(f"{k}={v[0]}" for k, v in REFUSAL_GROUNDS.items()))
+        detail = detail or reason
+        if rt.needs_detail and not detail:
+            raise TransitionError(f"“{rt.label}”须写明{rt.needs_detail}（--reason）。")
+        req.reply_type, req.reply_reason, req.reply_detail = reply_type, ground, detail
+        req.reply_letter = letters.reply_letter(req, config, reply_type, ground, detail, on, extra_text=text)
+        req.outcome, req.concluded_date = reply_type, on
+        note = f"{rt.label}" + (f"：{detail}" if detail else "")
+    elif action == "withdraw":
+        req.outcome, req.concluded_date = "withdrawn", on
+
+    from_status = req.status
+    if to_status is not None:
+        req.status = to_status
+    req.updated_at = now
+    event = RequestEvent(request_id=req.id, action=action, from_status=from_status, to_status=req.status,
+                         staff=staff, on_date=on, end_date=end_date, note=note, at=now)
+    session.add(event)
+    session.flush()
+    recompute_deadline(session, req)
+    session.add(req)
+    session.flush()
+    log.info("request %s: %s by %s (%s -> %s), due %s", req.tracking_no, action, staff, from_status,
+             req.status, req.due_date)
+    if notify:
+        notify_applicant(session, config, req, event, now)
+    return event
+
+
+# --------------------------------------------------------------------------- applicant messages
+def _due_phrase(req: DisclosureRequest) -> str:
+    if req.due_date is None:
+        return ""
+    tail = "（明年节假日安排未公布，暂按周末推算）" if req.due_provisional else ""
+    return f"答复期限：{cn(req.due_date)}前{tail}。"
+
+
+def applicant_text(req: DisclosureRequest, event: RequestEvent, config: Config) -> str | None:
+    no = req.tracking_no
+    contact = f"，也可以联系{config.disclosure_contact}" if config.disclosure_contact else ""
+    a = event.action
+    if a == "register":
+        return f"您的政府信息公开申请（编号{no}）已登记。{_due_phrase(req)}"
+    if a == "review":
+        return f"您的申请（编号{no}）已通过审核，正在办理。{_due_phrase(req)}"
+    if a == "request_supplement":
+        return (f"您的申请（编号{no}）需要补正：{event.note}。\n请在{cn(req.supplement_due)}前补正："
+                f"在这里发“补正 {no} 补充的内容”{contact}。逾期不补正视为放弃申请；"
+                "答复期限从收到补正之日起重新计算。")
+    if a == "supplement_received":
+        return f"已收到您对申请（编号{no}）的补正，答复期限重新计算。{_due_phrase(req)}"
+    if a == "abandon":
+        return f"您的申请（编号{no}）因逾期未补正，视为放弃。如仍需要，可以发“申请公开”重新申请。"
+    if a == "consult":
+        return f"您的申请（编号{no}）涉及第三方权益，正在征求第三方意见，这段时间不计入答复期限（最长15个工作日）。"
+    if a == "consult_answered":
+        return f"您的申请（编号{no}）征求意见已结束，继续办理。{_due_phrase(req)}"
+    if a == "extend":
+        return f"您的申请（编号{no}）需要延长答复期限，理由：{req.extension_reason}。{_due_phrase(req)}"
+    if a == "reply":
+        label = REPLY_TYPES[req.reply_type or "disclose"].label
+        return (f"您的申请（编号{no}）已答复，结果：{label}。答复书将通过{DELIVERIES.get(req.delivery, req.delivery)}"
+                f"方式送达{contact}。在这里发“答复书 {no}”可以先看答复书全文。")
+    if a == "deliver":
+        return f"您的申请（编号{no}）的答复已送达，请查收。"
+    if a == "archive":
+        return f"您的申请（编号{no}）已办结归档。感谢您的监督。"
+    if a == "withdraw":
+        return f"您的申请（编号{no}）已撤回。"
+    return None
+
+
+def notify_applicant(session: Session, config: Config, req: DisclosureRequest, event: RequestEvent,
+                     now: datetime | None = None) -> None:
+    """Queue the step's message: customer-service text inside WeChat's 48-hour window, else a
+    template message (the dispatcher sends both)."""
+    if not req.openid:
+        return
+    text = applicant_text(req, event, config)
+    if not text:
+        return
+    now = now or utcnow()
+    follower = session.get(Follower, req.openid)
+    recent = follower is not None and follower.last_interaction_at is not None \
+        and now - follower.last_interaction_at < CUSTOM_WINDOW
+    key = f"request:{req.id}:event:{event.id}"
+    if recent or not config.template_request_id:
+        if not recent:
+            log.warning("request %s: applicant outside the 48 h window and no WECHAT_TEMPLATE_REQUEST_ID; "
+                        "queued as customer-service text", req.tracking_no)
+        enqueue(session, "custom_text", key, {"text": text}, openid=req.openid, request_id=req.id)
+        return
+    payload = {
+        "template_id": config.template_request_id,
+        "data": {
+            "first": f"政府信息公开申请：{ACTION_LABELS.get(event.action, event.action)}",
+            "keyword1": req.tracking_no,
+            "keyword2": STATUS_LABELS.get(req.status, req.status),
+            "keyword3": cn(event.on_date),
+            "remark": text,
+        },
+        "text": text,
+    }
+    enqueue(session, "template", key, payload, openid=req.openid, request_id=req.id)
+
+
+# --------------------------------------------------------------------------- queries
+def get_by_no(session: Session, tracking_no: str) -> DisclosureRequest | None:
+    return session.exec(select(DisclosureRequest).where(DisclosureRequest.tracking_no == tracking_no.strip())).first()
+
+
+def require(session: Session, tracking_no: str) -> DisclosureRequest:
+    req = get_by_no(session, tracking_no)
+    if req is None:
+        raise TransitionError(f"没有编号为 {tracking_no} 的申请。")
+    return req
+
+
+def list_requests(session: Session, *, today: date | None = None, status: str | None = None,
+                  year: int | None = None, overdue: bool = False, due_soon: bool = False,
+                  within: int = 5, openid: str | None = None, limit: int | None = None) -> list[DisclosureRequest]:
+    today = today or today_in_china()
+    q = select(DisclosureRequest)
+    if status:
+        q = q.where(DisclosureRequest.status == status)
+    if year:
+        q = q.where(DisclosureRequest.year == year)
+    if openid:
+        q = q.where(DisclosureRequest.openid == openid)
+    if overdue or due_soon:
+        q = q.where(col(DisclosureRequest.status).in_(CLOCK_STATUSES), col(DisclosureRequest.due_date).is_not(None))
+    q = q.order_by(col(DisclosureRequest.received_date).desc(), col(DisclosureRequest.seq).desc())
+    rows = list(session.exec(q))
+    if overdue or due_soon:
+        def keep(r: DisclosureRequest) -> bool:
+            left = workdays_left(r, today)
+            return (overdue and left is not None and left < 0) or \
+                   (due_soon and left is not None and 0 <= left <= within)
+        rows = [r for r in rows if keep(r)]
+        rows.sort(key=lambda r: r.due_date or today)
+    return rows[:limit] if limit else rows
+
+
+def events_of(session: Session, req: DisclosureRequest) -> list[RequestEvent]:
+    return _events(session, req)
+
+
+def detail(session: Session, config: Config, req: DisclosureRequest, *, full: bool = False,
+           staff: str | None = None, now: datetime | None = None) -> dict:
+    """Everything about one application. `full=True` (the handling staff's view) decrypts the ID
+    number and phone and records who looked; nothing personal is logged."""
+    id_number, phone = req.id_masked, req.phone_masked
+    if full:
+        if not staff:
+            raise TransitionError("查看完整证件号码和电话须写明经办人（--staff）。")
+        crypt = fieldcrypt.for_config(config)
+        id_number, phone = crypt.decrypt(req.id_enc), crypt.decrypt(req.phone_enc)
+        session.add(RequestEvent(request_id=req.id, action="view_full", from_status=req.status,
+                                 to_status=req.status, staff=staff, on_date=beijing_date(now or utcnow()),
+                                 at=now or utcnow()))
+        session.flush()
+        log.info("request %s: full personal details shown to %s", req.tracking_no, staff)
+    same_person = []
+    if req.id_index:
+        same_person = [r.tracking_no for r in session.exec(
+            select(DisclosureRequest).where(DisclosureRequest.id_index == req.id_index,
+                                            DisclosureRequest.id != req.id))]
+    return {
+        "request": req, "id_number": id_number, "phone": phone, "events": events_of(session, req),
+        "same_applicant": same_person,
+    }
+
+
+def row_view(req: DisclosureRequest, today: date) -> dict:
+    """A list row for staff screens: masked identifiers and the deadline flags."""
+    running = req.status in CLOCK_STATUSES
+    left = workdays_left(req, today) if running else None
+    return {
+        "tracking_no": req.tracking_no, "received_date": req.received_date, "status": req.status,
+        "status_label": STATUS_LABELS.get(req.status, req.status), "applicant": req.org_name or req.name,
+        "name": req.name, "id_masked": req.id_masked, "phone_masked": req.phone_masked,
+        "description": req.description, "due_date": req.due_date, "workdays_left": left,
+        "overdue": left is not None and left < 0, "due_soon": left is not None and 0 <= left <= 5,
+        "provisional": bool(req.due_provisional and running), "supplement_due": req.supplement_due,
+        "reply_type": req.reply_type, "reply_label": REPLY_TYPES[req.reply_type].label if req.reply_type else None,
+    }
+
+
+def open_requests(session: Session) -> list[DisclosureRequest]:
+    return list(session.exec(select(DisclosureRequest).where(col(DisclosureRequest.status).in_(OPEN_STATUSES))))
