@@ -37,7 +37,8 @@ from matcher_quality import EVAL_CANDIDATES, parse_set  # noqa: E402
 
 from content.matcher import CONFIDENCE, FEATURES, RANKER_FILE, Matcher, Ranker, Tuning  # noqa: E402
 
-DEFAULT_SETS = ["content/data::bench/heldout/questions.csv", "content/data::bench/heldout/questions-b.csv"]
+DEFAULT_SETS = ["content/data::bench/heldout/questions.csv", "content/data::bench/heldout/questions-b.csv",
+                "content/data::bench/heldout/questions-c.csv"]
 
 
 def load(spec: str, no_aliases: bool) -> tuple[Matcher, list[dict[str, str]], bool]:

@@ -146,7 +146,7 @@ def evaluate(ask: Answerer, questions: list[dict[str, str]]) -> dict:
                 res["wrong_answer"] += 1
         if r.kind == "choices":
             res["n_choices"].append(len(r.matches))
-        top = r.top if r.top is not None else (r.matches[0] if r.matches else None)
+        top = getattr(r, "top", None) or (r.matches[0] if r.matches else None)
         if top is not None:
             hit = want_type != "none" and top.doc.type == want_type and top.doc.title == want
             res["conf"].append((top.score, hit))

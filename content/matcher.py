@@ -41,7 +41,8 @@ KIND_FACETS = frozenset({"apply", "info"})     # what kind of document, not what
 FUNCTION_WORD_FREQ = 20000  # a span this frequent in everyday Chinese is a word, not a typo (什么, 我们)
 UNKNOWN_FREQ = 50  # … and one this frequent, absent from all content, is an off-topic concept
 CONTENT_FACET_CHARS = 60    # an item's content names what it is about in its first sentence or so
-EVERYDAY_RANKS = ((300, 0.2), (1200, 0.45), (2500, 0.7))  # weight of a char the catalog never uses
+EVERYDAY_RANKS = ((300, 0.2), (1200, 0.45), (2500, 0.7))  # weight of a char by how everyday it is
+KNOWN_CHAR_FLOOR = 0.6      # … but a character the catalog uses keeps at least this share
 
 # Evidence per candidate, in this order (data/ranker.yaml holds one weight per name).
 FEATURES = ("cover", "bigram", "rare", "q_title", "q_head", "q_any", "bm25", "head_cover",
@@ -511,18 +512,20 @@ class Matcher:
                                          else all(bg in self.known_bigrams for bg in _bigrams(c))))
 
     def char_weight(self, c: str) -> float:
-        """How much a question character says about its topic: its rarity in the catalog; for a
-        character the catalog never uses, its rarity in everyday Chinese (filler of a long spoken
-        question weighs little, an uncovered topic a lot)."""
+        """How much a question character says about its topic: its rarity in the catalog (for a
+        character the catalog never uses, the rarest there is), damped by how everyday it is, so
+        the filler of a long spoken question (父亲, 身体, 七十) weighs little against 残疾 or 危房,
+        and an uncovered topic (狂犬) a lot."""
         w = self.char_idf.get(c)
-        if w is not None:
-            return w
+        floor = KNOWN_CHAR_FLOOR
+        if w is None:
+            w, floor = self.unknown_idf, 0.0
         rank = self.everyday.get(c)
         if rank is not None:
             for limit, share in EVERYDAY_RANKS:
                 if rank < limit:
-                    return self.unknown_idf * share
-        return self.unknown_idf
+                    return w * max(share, floor)
+        return w
 
     def _bm25(self, q: str, village: str | None) -> list[tuple[int, float]]:
         """The best `candidates` documents by BM25F, best first (ties → earlier document).
