@@ -488,6 +488,12 @@ class Matcher:
         what staff would add as an alias of the item they meant."""
         return self._strip_frames(self.norm.spoken(question).replace(" ", "")).replace(" ", "")
 
+    def asks_for_information(self, question: str) -> bool:
+        """Does the resident ask for a document or record (我想要…的文件, 申请公开…)? When the
+        catalog has nothing on it, they can still apply for it (依申请公开)."""
+        flat = self.norm.spoken(question).replace(" ", "")
+        return any(c in flat for c in self.lex.information_request)
+
     def unknown_words(self, topic: str) -> int:
         """Everyday words in the question that the content never uses (退伍军人, 营业执照…):
         the surest sign a question is about something this catalog does not cover."""

@@ -88,6 +88,7 @@ class Lexicon:
     facets: dict[str, dict] = field(default_factory=dict)
     off_topic: tuple[str, ...] = ()
     title_frames: tuple[str, ...] = ()
+    information_request: tuple[str, ...] = ()
 
 
 @lru_cache(maxsize=4)
@@ -100,6 +101,7 @@ def load_lexicon(path: str | None = None) -> Lexicon:
         facets={str(k): dict(v or {}) for k, v in (raw.get("facets") or {}).items()},
         off_topic=tuple(str(x) for x in raw.get("off_topic") or ()),
         title_frames=tuple(str(x) for x in raw.get("title_frames") or ()),
+        information_request=tuple(str(x) for x in raw.get("information_request") or ()),
     )
 
 

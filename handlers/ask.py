@@ -22,6 +22,7 @@ from content.replies import (
     compose_answer,
     fallback_text,
     field_text,
+    information_offer_text,
 )
 from content.suggestions import record_pick
 from core.db import utcnow
@@ -115,6 +116,9 @@ def respond(session: Session, question: str, village: Village | None, *, openid:
         return Outcome(result, Reply(choices_text(docs)), "choices", data)
     if record:
         record_unanswered(session, question, matcher.norm.question(question), openid=openid, village=village)
+    if matcher.asks_for_information(question):
+        offer = [Option("申请公开", "apply:")]
+        return Outcome(result, Reply(information_offer_text(session, village)), "offer", _options_data(offer))
     return Outcome(result, Reply(fallback_text(session, village)))
 
 
@@ -144,6 +148,11 @@ def ask_flow(ctx: Context) -> Reply | str | object:
         return f"请回复 1 到 {len(options)} 之间的数字，或者直接发新的问题。"
     _label, target = options[n - 1]
     kind, _, ref = target.partition(":")
+    if kind == "apply":
+        from handlers.apply import start_application
+
+        ctx.end_flow()
+        return start_application(ctx)
     if kind == "field":
         parts = field_text(ctx.session, state.data.get("key") or "", ref)
         rest = [f"{o[0]}：回复 {i}" for i, o in enumerate(options, 1) if i != n]
