@@ -219,7 +219,7 @@ def main() -> None:
     best = None
     frontier = []
     grid = itertools.product((40, 45, 50, 55, 60, 65, 70, 75, 80, 85, 90), (0, 10, 20, 30),
-                             (30, 40, 50, 60, 70, 80), (0.1, 0.15, 0.25))
+                             (30, 40, 50, 60, 70, 80), (0.25, 0.33, 0.5))
     for a_min, margin, c_min, ratio in grid:
         rule = {"answer_min": float(a_min), "answer_margin": float(margin), "choice_min": float(c_min),
                 "choice_ratio": ratio}

@@ -93,8 +93,8 @@ class Tuning:
     b: float = 0.75
     head_weight: float = 0.6       # BM25F: 一级事项/领域 grams count this much of a name's
     body_weight: float = 0.3       # … and the other elements' bigrams this much
-    body_chars: int = 400          # main text beyond this adds little and costs memory
-    more_chars: int = 300          # … and the same for the other elements together
+    body_chars: int = 250          # main text beyond this adds little and costs memory
+    more_chars: int = 150          # … and the same for the other elements together
     candidates: int = 30
     max_df_ratio: float = 0.25     # grams in more docs than this say little; skip their postings
     max_df: int = 2000             # … and at any corpus size no more than this (speed at 50k docs)
