@@ -188,11 +188,11 @@ def transition_cmd(tracking_no: str, action: str, staff: str, reason: str | None
 @click.option("--org-code", default=None)
 @click.option("--org-category", type=click.Choice(list(ORG_CATEGORIES)), default=None)
 @click.option("--received", default=None, help="Day received (YYYY-MM-DD, default today).")
-@click.option("--agency", "agency_name", required=True, help="受理机关, e.g. 石门乡人民政府 (see `agency list`).")
+@click.option("--agency", "agency_name", default=None, help="受理机关, e.g. 石门乡人民政府 (see `agency list`); default the county office.")
 def new_cmd(staff: str, channel: str, applicant_type: str, name: str, id_type: str, id_number: str, phone: str,
             description: str, form: str, delivery: str, address: str | None, email: str | None,
             org_name: str | None, org_code: str | None, org_category: str | None, received: str | None,
-            agency_name: str) -> None:
+            agency_name: str | None) -> None:
     """Register an application received at the counter, by post, etc. (it is registered at once)."""
     config = setup()
     try:
@@ -214,7 +214,8 @@ def new_cmd(staff: str, channel: str, applicant_type: str, name: str, id_type: s
     if day and day > beijing_date(utcnow()):
         _fail("收到日期不能晚于今天。")
     with session_scope() as s:
-        agency = s.exec(select(Agency).where(Agency.name == agency_name.strip())).first()
+        agency = (s.exec(select(Agency).where(Agency.name == agency_name.strip())).first() if agency_name
+                  else agencies.county_agency(s, config))
         if agency is None:
             _fail(f"没有“{agency_name}”这个机关。用 agency list 查看。")
             return

@@ -11,6 +11,7 @@ from core import db
 from core.requests import service
 from core.requests.export import annual_report, write_annual_xlsx, write_register_xlsx
 from tests.conftest import make_config
+from tests.requests_support import fill_agencies
 from tests.test_requests_service import ID_NO, PHONE, at, person
 
 ORG_CODE = "91350100M000100Y43"
@@ -43,19 +44,21 @@ def build_year(cfg) -> dict[str, str]:
     act(cfg, nos["refused"], "reply", date(2025, 3, 20), reply_type="refuse", ground="third_party", detail="个人隐私")
     nos["company"] = add(cfg, date(2025, 4, 1), applicant_type="org", org_name="某某农业科技有限公司",
                          org_code=ORG_CODE, org_category="business")
-    act(cfg, nos["company"], "reply", date(2025, 4, 15), reply_type="partial", detail="含商业秘密")
+    act(cfg, nos["company"], "reply", date(2025, 4, 15), reply_type="partial", ground="third_party",
+        detail="第2页所列供货价格")
     nos["lawfirm"] = add(cfg, date(2025, 5, 6), applicant_type="org", org_name="某某律师事务所",
                          org_code=ORG_CODE, org_category="legal")
     act(cfg, nos["lawfirm"], "reply", date(2025, 5, 20), reply_type="not_competent", detail="县自然资源局")
     nos["abandoned"] = add(cfg, date(2025, 6, 3))
     act(cfg, nos["abandoned"], "request_supplement", date(2025, 6, 4), reason="写明年份", days=5)
-    act(cfg, nos["abandoned"], "abandon", date(2025, 6, 16))
+    act(cfg, nos["abandoned"], "abandon", date(2025, 6, 16), confirmed=True)
     nos["open"] = add(cfg, date(2025, 12, 22))  # carried forward into 2026
     return nos
 
 
 def test_annual_report_counts(db_url: str) -> None:
     cfg = make_config(db_url)
+    fill_agencies(cfg)
     build_year(cfg)
     with db.session_scope(readonly=True) as s:
         r = annual_report(s, 2025)
@@ -74,6 +77,7 @@ def test_annual_report_counts(db_url: str) -> None:
 
 def test_xlsx_exports_are_masked(db_url: str, tmp_path: Path) -> None:
     cfg = make_config(db_url)
+    fill_agencies(cfg)
     nos = build_year(cfg)
     reg, ann = tmp_path / "register.xlsx", tmp_path / "annual.xlsx"
     with db.session_scope(readonly=True) as s:
@@ -99,6 +103,7 @@ def test_cli_commands(db_url: str, tmp_path: Path, monkeypatch) -> None:  # type
     monkeypatch.setenv("DATABASE_URL", db_url)
     monkeypatch.setenv("FIELD_ENCRYPTION_KEY", make_config(db_url).field_key or "")
     runner = CliRunner()
+    fill_agencies()
 
     def run(*args: str) -> str:
         result = runner.invoke(cli, list(args), catch_exceptions=False)

@@ -42,7 +42,7 @@ def _qingming(year: int) -> date:
 
 
 def _lunar(year: int, month: int, day: int) -> date:
-    return LunarDate(year, month, day).toSolarDate()
+    return LunarDate(year, month, day).to_solar_date()
 
 
 def statutory_holidays(year: int) -> frozenset[date]:
