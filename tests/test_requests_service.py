@@ -382,3 +382,53 @@ def test_withdraw_then_archive(cfg) -> None:
     with db.session_scope(readonly=True) as s:
         rows = {r["key"]: r["values"] for r in annual_report(s, 2025)["rows"]}
     assert rows["other.other"]["person"] == 1 and rows["total"]["total"] == 1
+
+
+def test_received_2026_12_20_dates_skip_new_year_2027_stay_provisional_and_never_auto_close(cfg) -> None:
+    """chinesecalendar 1.11.0 has no 2027: dates counted into it skip 元旦 (the statutory holiday),
+    are flagged provisional, including the supplement period, and the clock never closes on them."""
+    from core.models.requests import RequestDocument
+    from core.requests.reminders import run_reminders
+    from core.requests.workdays import calendar_covers
+
+    if calendar_covers(date(2027, 1, 4)):
+        pytest.skip("chinesecalendar now covers 2027: the dates are official, nothing is provisional")
+    rid = new_request(cfg, date(2026, 12, 20))  # a Sunday
+    req = load(rid)
+    # 1–5 = 12-21..25, 6–9 = 12-28..31, 2027-01-01 元旦 skipped, 10–14 = 01-04..08, 15–19 = 11..15, 20 = 01-18
+    assert req.due_date == date(2027, 1, 18) and req.due_provisional
+    step(cfg, rid, "register", date(2026, 12, 21))
+    req = step(cfg, rid, "request_supplement", date(2026, 12, 21), reason="请写明是哪一年的报告", days=15)
+    # 12-22..25 (4), 12-28..31 (8), 元旦 skipped, 01-04..08 (13), 01-11, 01-12 (15)
+    assert req.supplement_due == date(2027, 1, 12) and req.supplement_provisional
+    with db.session_scope(readonly=True) as s:
+        notice = s.exec(select(RequestDocument).where(RequestDocument.request_id == rid,
+                                                      RequestDocument.kind == "supplement")).one()
+        assert "2027年1月12日" in notice.body and "暂按法定节假日和周末推算" in notice.body
+        assert service.row_view(s.get(DisclosureRequest, rid), date(2026, 12, 22))["supplement_provisional"]
+    # The applicant's last valid day (01-12) and the days after: flagged for staff, never closed.
+    assert run_reminders(cfg, now=at(date(2027, 1, 12)))["lapsed"] == []
+    assert run_reminders(cfg, now=at(date(2027, 1, 13)))["lapsed"] == ["2026-000001"]
+    assert run_reminders(cfg, now=at(date(2027, 1, 20)))["lapsed"] == ["2026-000001"]
+    assert load(rid).status == "awaiting_supplement" and load(rid).outcome is None
+    with pytest.raises(TransitionError, match="还没过"):
+        step(cfg, rid, "abandon", date(2027, 1, 12), confirmed=True)
+    with pytest.raises(TransitionError, match="正当理由"):
+        step(cfg, rid, "abandon", date(2027, 1, 13))
+    req = step(cfg, rid, "abandon", date(2027, 1, 13), confirmed=True)
+    assert req.status == "closed" and req.outcome == "abandoned"
+    with db.session_scope(readonly=True) as s:
+        ev = s.exec(select(RequestEvent).where(RequestEvent.request_id == rid, RequestEvent.action == "abandon")).one()
+        assert ev.staff == "李文书" and "已核对" in (ev.note or "")
+
+
+def test_supplement_into_2027_restarts_a_provisional_clock(cfg) -> None:
+    from core.requests.workdays import calendar_covers
+
+    if calendar_covers(date(2027, 1, 4)):
+        pytest.skip("chinesecalendar now covers 2027")
+    rid = registered(cfg, date(2026, 12, 21))
+    step(cfg, rid, "request_supplement", date(2026, 12, 22), reason="写明年份", days=10)
+    req = step(cfg, rid, "supplement_received", date(2026, 12, 31))
+    # clock restarts from 12-31: 元旦 skipped, 01-04..08 (5), 11..15 (10), 18..22 (15), 25..29 (20)
+    assert req.due_date == date(2027, 1, 29) and req.due_provisional
