@@ -168,3 +168,30 @@ def test_workbench_names_the_steps_and_shows_one_form(live, config, villages) ->
         assert "--" not in text and not re.search(r"[A-Za-z_]{3,}", text), text
     assert any("“不予公开的理由”" in e for e in errors) and any("“第三方名称”" in e for e in errors)
     assert any("“同意延期的负责人”" in e for e in errors) and any("“收费金额（元）”" in e for e in errors)
+
+
+def test_county_registers_a_letter_for_a_chosen_town(live, config, villages) -> None:
+    from core.requests.validation import id_check_char
+
+    fill_agencies(config)
+    make_staff("county1", "county")
+    s = login(live.url, "county1")
+    id17 = "33112719850612003"
+    form = {"channel": "post", "applicant_type": "person", "name": "王五", "id_type": "resident_id",
+            "id_number": id17 + id_check_char(id17), "phone": "13812345678",
+            "description": "杨柳村2025年度村级财务收支明细", "form": "paper", "delivery": "post",
+            "address": "云岭县柳塘镇杨柳村5组8号"}
+    r = post_form(s, live.url, "/admin/requests/new", "/admin/requests/new", form)
+    assert r.status_code == 400 and "请选择“受理机关”" in r.text
+    with db.session_scope(readonly=True) as sess:
+        liutang = sess.exec(select(Agency).where(Agency.name == "柳塘镇人民政府")).one().id
+    r = post_form(s, live.url, "/admin/requests/new", "/admin/requests/new", {**form, "agency_id": str(liutang)})
+    assert r.status_code == 200 and "已登记，编号" in r.text
+    with db.session_scope(readonly=True) as sess:
+        req = sess.exec(select(DisclosureRequest)).one()
+        [receipt] = sess.exec(select(RequestDocument).where(RequestDocument.request_id == req.id)).all()
+    assert req.agency_id == liutang and receipt.kind == "receipt" and receipt.way == "post"
+    printing = s.get(f"{live.url}/admin/requests/print?agency={liutang}", timeout=10).text
+    assert f'data-no="{req.tracking_no}" data-kind="receipt"' in printing and "杨柳村5组8号" in printing
+    text = pdf_text(s.get(f"{live.url}/admin/requests/{req.id}/documents/{receipt.id}.pdf", timeout=10).content)
+    assert "柳塘镇人民政府" in text and "王五：" in text and "已登记受理" in text

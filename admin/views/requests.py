@@ -67,7 +67,7 @@ from core.requests.workdays import (
 
 DUE_SOON_WORKDAYS = 5
 FILTERS = {"open": "办理中", "overdue": "已超期", "due_soon": "5个工作日内到期", "provisional": "期限待核实",
-           "all": "全部"}
+           "lapsed": "补正或缴费期限已过，待核实", "all": "全部"}
 # What each action's form asks for, beyond the date: (field, label, required). The service's
 # messages name these labels.
 ACTION_FIELDS: dict[str, list[tuple[str, str, bool]]] = {
@@ -174,6 +174,10 @@ def requests_list() -> str:
             query = query.where(col(DisclosureRequest.status).in_(CLOCK_STATUSES),
                                 col(DisclosureRequest.due_date) >= today,
                                 col(DisclosureRequest.due_date) <= add_workdays(today, DUE_SOON_WORKDAYS).due)
+        elif flt == "lapsed":
+            query = query.where(or_(
+                (col(DisclosureRequest.status) == "awaiting_supplement") & (col(DisclosureRequest.supplement_due) < today),
+                (col(DisclosureRequest.status) == "awaiting_fee") & (col(DisclosureRequest.fee_due) < today)))
         elif flt == "provisional":
             query = query.where(col(DisclosureRequest.status).in_(OPEN_STATUSES),
                                 col(DisclosureRequest.due_provisional).is_(True))
@@ -411,6 +415,8 @@ def _application_from_form(today: date) -> tuple["service.ApplicationData", str,
 def request_new() -> str | tuple[str, int] | Response:
     """Register an application received at the counter, by letter, e-mail or another platform."""
     today = service.today_in_china()
+    with session_scope() as s:
+        agencies.ensure_all(s, _config())
     ids = agency_ids()
     with session_scope(readonly=True) as s:
         choices = [a for a in agencies.all_agencies(s) if ids is None or a.id in ids]
@@ -546,6 +552,8 @@ def requests_print() -> str:
 @bp.get("/agencies")
 @require_roles("county", "town")
 def agencies_list() -> str:
+    with session_scope() as s:
+        agencies.ensure_all(s, _config())
     ids = agency_ids()
     with session_scope(readonly=True) as s:
         rows = [(a, agencies.missing_fields(a)) for a in agencies.all_agencies(s) if ids is None or a.id in ids]

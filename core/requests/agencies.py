@@ -93,6 +93,14 @@ def for_openid(session: Session, config: Config, openid: str | None) -> Agency:
     return county_agency(session, config)
 
 
+def ensure_all(session: Session, config: Config) -> None:
+    """Every town has its 乡镇人民政府 and there is a county office (blank details until filled)."""
+    for town_id in session.exec(select(Town.id)).all():
+        if town_id is not None:
+            for_town(session, town_id)
+    county_agency(session, config)
+
+
 def all_agencies(session: Session) -> list[Agency]:
     return list(session.exec(select(Agency).order_by(col(Agency.kind).desc(), col(Agency.name))))
 
