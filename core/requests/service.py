@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import cast
 
 from sqlmodel import Session, col, select
 
@@ -346,6 +347,7 @@ def transition(session: Session, config: Config, req: DisclosureRequest, action:
             agency = agencies.require_ready(agency)
         except agencies.AgencyNotReady as exc:
             raise TransitionError(str(exc)) from None
+    ready = cast(Agency, agency)  # checked above for every step that issues a document
 
     if action == "register":
         req.handler = req.handler or staff
@@ -367,7 +369,7 @@ def transition(session: Session, config: Config, req: DisclosureRequest, action:
         tail = "，期限待核实：那一年的节假日安排未公布" if deadline.provisional else ""
         note = f"{reason}（补正期限{period}个工作日，至{cn(req.supplement_due)}{tail}）"
         content = reason
-        issue = ("supplement", lambda: letters.supplement_notice(req, agency, on, content))
+        issue = ("supplement", lambda: letters.supplement_notice(req, ready, on, content))
     elif action == "supplement_received":
         req.clock_start = on  # Art. 30: the period runs anew from the day the supplement arrives
         note = reason or detail
@@ -381,7 +383,7 @@ def transition(session: Session, config: Config, req: DisclosureRequest, action:
         note = reason or "已核实申请人逾期未补正且没有正当理由"
         if req.supplement_provisional:
             note += "；补正期限按推算的节假日计算，经办人已核对"
-        issue = ("abandon", lambda: letters.abandon_notice(req, agency, on))
+        issue = ("abandon", lambda: letters.abandon_notice(req, ready, on))
     elif action == "consult":
         party = (party or "").strip()
         if not party:
@@ -390,7 +392,7 @@ def transition(session: Session, config: Config, req: DisclosureRequest, action:
             raise TransitionError("请填写“涉及第三方的什么权益”。")
         note = f"{party}：{reason}"
         matter = reason
-        issue = ("consult", lambda: letters.consult_letter(req, agency, on, party, matter))
+        issue = ("consult", lambda: letters.consult_letter(req, ready, on, party, matter))
     elif action == "consult_answered":
         open_consult = [e for e in events if e.action == "consult" and e.end_date is None]
         if open_consult:
@@ -401,7 +403,7 @@ def transition(session: Session, config: Config, req: DisclosureRequest, action:
         if not reason:
             raise TransitionError("请填写“数量、频次明显超过合理范围的情况”。")
         explain_reason = reason
-        issue = ("explain", lambda: letters.explain_notice(req, agency, on, explain_reason))
+        issue = ("explain", lambda: letters.explain_notice(req, ready, on, explain_reason))
     elif action == "explanation_received":
         if not any(e.action == "ask_explain" for e in events):
             raise TransitionError("还没有要求申请人说明理由。")
@@ -424,7 +426,7 @@ def transition(session: Session, config: Config, req: DisclosureRequest, action:
         req.fee_amount, req.fee_due, req.fee_provisional = f"{value:g}", deadline.due, deadline.provisional
         note = f"信息处理费{req.fee_amount}元，{basis}，缴费期限至{cn(req.fee_due)}"
         fee_text = (req.fee_amount, basis)
-        issue = ("fee", lambda: letters.fee_notice(req, agency, on, fee_text[0], fee_text[1]))
+        issue = ("fee", lambda: letters.fee_notice(req, ready, on, fee_text[0], fee_text[1]))
     elif action == "fee_paid":
         open_fee = [e for e in events if e.action == "fee_notice" and e.end_date is None]
         if open_fee:
@@ -457,7 +459,7 @@ def transition(session: Session, config: Config, req: DisclosureRequest, action:
         req.extension_days, req.extension_reason = period, reason
         req.extension_approver, req.extension_approved_on = approver[:30], approved_on
         note = f"延长{period}个工作日：{reason}（负责人{approver}于{cn(approved_on)}同意）"
-        issue = ("extension", lambda: letters.extension_notice(req, agency, on))
+        issue = ("extension", lambda: letters.extension_notice(req, ready, on))
     elif action == "reply":
         if reply_type not in REPLY_TYPES:
             raise TransitionError("请选择“答复类型”。")
@@ -475,7 +477,7 @@ def transition(session: Session, config: Config, req: DisclosureRequest, action:
         if rt.needs_detail and not detail:
             raise TransitionError(f"“{rt.label}”须在“说明”里写明{rt.needs_detail}。")
         req.reply_type, req.reply_reason, req.reply_detail = reply_type, ground, detail
-        letter = letters.reply_letter(req, agency, reply_type, ground, detail, on, extra_text=text)  # type: ignore[arg-type]
+        letter = letters.reply_letter(req, ready, reply_type, ground, detail, on, extra_text=text)
         req.reply_letter = letter
         req.outcome, req.concluded_date = reply_type, on
         note = f"{rt.label}" + (f"：{detail}" if detail else "")
