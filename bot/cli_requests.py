@@ -48,6 +48,15 @@ def _parse_date(value: str | None) -> date | None:
     return None
 
 
+def _agency_ids(s, name: str | None) -> list[int] | None:  # type: ignore[no-untyped-def]
+    if not name:
+        return None
+    agency = s.exec(select(Agency).where(Agency.name == name.strip())).first()
+    if agency is None:
+        _fail(f"没有“{name}”这个机关。用 agency list 查看。")
+    return [agency.id]
+
+
 @cli.group("request")
 def request_group() -> None:
     """依申请公开：登记、办理、答复、台账与年报。"""
@@ -58,13 +67,16 @@ def request_group() -> None:
 @click.option("--due-soon", is_flag=True, help="Only applications due within 5 working days.")
 @click.option("--status", type=click.Choice(list(STATUS_LABELS)), default=None)
 @click.option("--year", type=int, default=None)
-def list_cmd(overdue: bool, due_soon: bool, status: str | None, year: int | None) -> None:
+@click.option("--agency", "agency_name", default=None, help="Only this agency's requests (e.g. 石门乡人民政府).")
+def list_cmd(overdue: bool, due_soon: bool, status: str | None, year: int | None, agency_name: str | None) -> None:
     """List applications (ID numbers and phones masked)."""
     config = setup()
     del config
     today = beijing_date(utcnow())
     with session_scope(readonly=True) as s:
-        rows = service.list_requests(s, today=today, status=status, year=year, overdue=overdue, due_soon=due_soon)
+        ids = _agency_ids(s, agency_name)
+        rows = service.list_requests(s, today=today, status=status, year=year, overdue=overdue, due_soon=due_soon,
+                                     agency_ids=ids)
         if not rows:
             click.echo("没有符合条件的申请。")
             return
@@ -260,7 +272,8 @@ def annual_report_cmd(year: int, out: str | None) -> None:
 
 @request_group.command("reminders")
 @click.option("--run", "run_now", is_flag=True, help="Run a reminder pass now (as the clock does).")
-def reminders_cmd(run_now: bool) -> None:
+@click.option("--agency", "agency_name", default=None, help="Only this agency's reminders.")
+def reminders_cmd(run_now: bool, agency_name: str | None) -> None:
     """Today's deadline reminders and the overdue list."""
     config = setup()
 
@@ -271,11 +284,12 @@ def reminders_cmd(run_now: bool) -> None:
                 click.echo(f"{label}：{'、'.join(out[key])}")
     today = beijing_date(utcnow())
     with session_scope(readonly=True) as s:
-        rows = reminders_on(s, today)
+        rows = reminders_on(s, today, _agency_ids(s, agency_name))
         if not rows:
             click.echo("今天没有到期提醒。")
         for rem, req in rows:
-            kind = "超期" if rem.kind == "overdue" else f"还剩{rem.workdays_left}个工作日"
+            kind = ("超期" if rem.kind == "overdue" else "补正或缴费期限已过，待核实" if rem.kind == "lapsed"
+                    else f"还剩{rem.workdays_left}个工作日")
             flag = f" {PROVISIONAL_FLAG}" if req.due_provisional else ""
             click.echo(f"{req.tracking_no}  {STATUS_LABELS[req.status]}  答复期限 {req.due_date}  {kind}{flag}")
 

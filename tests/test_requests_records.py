@@ -134,3 +134,12 @@ def test_cli_commands(db_url: str, tmp_path: Path, monkeypatch) -> None:  # type
                               "--phone", PHONE, "--desc", "某某文件的内容"])
     assert bad.exit_code == 1 and "校验不对" in bad.output
     assert "今天没有到期提醒" in run("request", "reminders") or "答复期限" in run("request", "reminders")
+    assert "云岭县人民政府办公室" in run("agency", "list") and "已填好" in run("agency", "list")
+    assert no in run("request", "list", "--agency", "云岭县人民政府办公室")
+    out = run("agency", "set", "云岭县人民政府办公室", "--contact-person", "李四")
+    assert "已保存 云岭县人民政府办公室。" in out and "李四" in run("agency", "list")
+    out = run("agency", "set", "云岭县人民政府办公室", "--court", "")
+    assert "还缺：人民法院" in out
+    bad = runner.invoke(cli, ["request", "new", "--staff", "王", "--name", "张三", "--id", ID_NO, "--phone", PHONE,
+                              "--desc", "某某文件的内容", "--agency", "没有这个机关"])
+    assert bad.exit_code == 1 and "没有“没有这个机关”这个机关" in bad.output
