@@ -264,6 +264,11 @@ def annual_report_cmd(year: int, out: str | None) -> None:
         vals = "" if row["values"] is None else " ".join(f"{row['values'][k]:>6}" for k, _l in report["columns"])
         label = ("  " * row["indent"] + row["label"])[:38]
         click.echo(f"{label:<40}{vals}")
+    click.echo("政府信息公开行政复议、行政诉讼情况")
+    for kind, label in report["case_kinds"].items():
+        counts = report["cases"][kind]
+        click.echo(f"  {label}：" + "　".join(f"{rl} {counts[rk]}" for rk, rl in report["case_results"].items())
+                   + f"　总计 {counts['total']}")
     if not report["check"]["balanced"]:
         click.echo(f"注意：勾稽关系不平（一+二={report['check']['in']}，三+四={report['check']['out']}）", err=True)
     if out:

@@ -207,3 +207,31 @@ def test_letters_refused_while_the_agency_is_blank(live, config, villages) -> No
     assert r.status_code == 200 and "已出具受理回执" in r.text
     text = pdf(s, live, rid, docs(rid)[0])
     assert "柳塘镇人民政府" in text and "受理回执" in text and "联系人：王强" in text
+
+
+def test_email_applicants_documents_are_listed_to_send(live, config, villages, office) -> None:
+    """No SMTP here: the PDF is produced and listed with the address until staff record its 送达."""
+    rid = new(config, openid="o_doc_mail", form="electronic", delivery="email", email="zhangsan@example.com")
+    step(config, rid, "register")
+    [receipt] = docs(rid)
+    assert receipt.way == "email"
+    listing = office.get(f"{live.url}/admin/requests/print", timeout=10).text
+    emails = listing.split('id="email-list"')[1]
+    assert 'data-kind="receipt"' in emails and "zhangsan@example.com" in emails
+    assert 'data-kind="receipt"' not in listing.split('id="email-list"')[0]
+    assert "受理回执" in pdf(office, live, rid, receipt)
+
+
+def test_demo_county_agencies_are_complete(db_url: str) -> None:
+    from content.demo import load_agencies
+    from content.villages import load_villages
+    from core.models.requests import Agency
+    from core.requests import agencies
+
+    with db.session_scope() as s:
+        load_villages(s)
+        assert load_agencies(s) == 4
+    with db.session_scope(readonly=True) as s:
+        rows = s.exec(select(Agency)).all()
+        assert sorted(a.name for a in rows) == ["云岭县人民政府办公室", "柳塘镇人民政府", "清河镇人民政府", "石门乡人民政府"]
+        assert all(agencies.missing_fields(a) == [] for a in rows)

@@ -542,10 +542,12 @@ def requests_print() -> str:
     """Documents to print and post: the applicant (or third party) asked for post."""
     ids, chosen = _agency_filter(agency_ids())
     with session_scope(readonly=True) as s:
-        rows = documents.to_print(s, ids)
         names = {a.id: a.name for a in s.exec(select(Agency))}
-        items = [{"doc": d, "req": r, "agency": names.get(r.agency_id, "")} for d, r in rows]
-    return render_template("requests_print.html", items=items, ways=documents.WAYS, today=service.today_in_china())
+        items = [{"doc": d, "req": r, "agency": names.get(r.agency_id, "")} for d, r in documents.to_print(s, ids)]
+        emails = [{"doc": d, "req": r, "agency": names.get(r.agency_id, "")}
+                  for d, r in documents.to_print(s, ids, "email")]
+    return render_template("requests_print.html", items=items, emails=emails, ways=documents.WAYS,
+                           today=service.today_in_china())
 
 
 # --------------------------------------------------------------------------- agencies

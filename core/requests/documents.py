@@ -83,10 +83,12 @@ def record_delivery(session: Session, doc: RequestDocument, on: date, way: str, 
     return doc
 
 
-def to_print(session: Session, agency_ids: list[int] | None) -> list[tuple[RequestDocument, DisclosureRequest]]:
-    """Documents to post that are not served yet (the print list), for the given agencies."""
+def to_print(session: Session, agency_ids: list[int] | None,
+             way: str = "post") -> list[tuple[RequestDocument, DisclosureRequest]]:
+    """Documents to send by `way` (post: the print list; email: to attach and send) that are not
+    served yet, for the given agencies."""
     q = select(RequestDocument, DisclosureRequest).where(
-        RequestDocument.request_id == DisclosureRequest.id, RequestDocument.way == "post",
+        RequestDocument.request_id == DisclosureRequest.id, RequestDocument.way == way,
         col(RequestDocument.delivered_on).is_(None))
     if agency_ids is not None:
         q = q.where(col(DisclosureRequest.agency_id).in_(agency_ids))
