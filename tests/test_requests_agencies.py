@@ -195,3 +195,38 @@ def test_county_registers_a_letter_for_a_chosen_town(live, config, villages) -> 
     assert f'data-no="{req.tracking_no}" data-kind="receipt"' in printing and "杨柳村5组8号" in printing
     text = pdf_text(s.get(f"{live.url}/admin/requests/{req.id}/documents/{receipt.id}.pdf", timeout=10).content)
     assert "柳塘镇人民政府" in text and "王五：" in text and "已登记受理" in text
+
+
+def test_county_hands_a_request_to_the_right_town_and_sees_lapsed_periods(live, config, villages) -> None:
+    fill_agencies(config)
+    rid = apply_from(config, "杨柳村", "o_moved", "青石村的道路工程合同")  # filed with the wrong town
+    with db.session_scope(readonly=True) as s:
+        shimen = s.exec(select(Agency).where(Agency.name == "石门乡人民政府")).one().id
+        no = s.get(DisclosureRequest, rid).tracking_no
+    make_staff("shimen", "town", town="石门乡")
+    make_staff("county1", "county")
+    t1, county = login(live.url, "shimen"), login(live.url, "county1")
+    assert numbers(t1.get(f"{live.url}/admin/requests", timeout=10).text) == []
+    page = county.get(f"{live.url}/admin/requests/{rid}", timeout=10).text
+    r = county.post(f"{live.url}/admin/requests/{rid}/agency",
+                    data={"csrf_token": csrf_of(page), "agency_id": str(shimen)}, timeout=10)
+    assert r.status_code == 200 and "受理机关已改为石门乡人民政府" in r.text
+    assert numbers(t1.get(f"{live.url}/admin/requests", timeout=10).text) == [no]
+    # Town staff cannot move requests.
+    own = t1.get(f"{live.url}/admin/requests/{rid}", timeout=10).text
+    assert f'action="/admin/requests/{rid}/agency"' not in own
+    assert t1.post(f"{live.url}/admin/requests/{rid}/agency",
+                   data={"csrf_token": csrf_of(own), "agency_id": str(shimen)}, timeout=10).status_code == 403
+    # A supplement period that has run out is listed for staff to check; nothing closes by itself.
+    with db.session_scope() as s:
+        req = s.get(DisclosureRequest, rid)
+        req.status, req.supplement_due = "awaiting_supplement", date(2025, 1, 3)
+        s.add(req)
+    lapsed = t1.get(f"{live.url}/admin/requests?filter=lapsed", timeout=10).text
+    assert numbers(lapsed) == [no]
+    page = t1.get(f"{live.url}/admin/requests/{rid}?act=abandon", timeout=10).text
+    assert 'data-action="abandon"' in page and "已核实没有正当理由" in page
+    r = act(t1, live, rid, "abandon")
+    assert r.status_code == 400 and "正当理由" in r.text
+    r = act(t1, live, rid, "abandon", confirmed="1")
+    assert r.status_code == 200 and "已终止" in r.text

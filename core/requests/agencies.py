@@ -7,6 +7,7 @@ letter goes out signed "本机关" or naming a generic review body.
 """
 from __future__ import annotations
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from core.config import Config
@@ -58,9 +59,20 @@ def for_town(session: Session, town_id: int) -> Agency:
     town = session.get(Town, town_id)
     if town is None:
         raise ValueError(f"no town {town_id}")
-    agency = Agency(name=town_agency_name(town), kind=TOWN, town_id=town_id)
-    session.add(agency)
-    session.flush()
+    return _insert(session, Agency(name=town_agency_name(town), kind=TOWN, town_id=town_id))
+
+
+def _insert(session: Session, agency: Agency) -> Agency:
+    """Add a new agency; when another worker added the same one a moment ago, use theirs."""
+    try:
+        with session.begin_nested():
+            session.add(agency)
+            session.flush()
+    except IntegrityError:
+        existing = session.exec(select(Agency).where(Agency.name == agency.name)).first()
+        if existing is None:
+            raise
+        return existing
     return agency
 
 
@@ -79,9 +91,7 @@ def county_agency(session: Session, config: Config | None = None) -> Agency:
                     review_body=real(config.disclosure_review_body) if config else "",
                     court=real(config.disclosure_court) if config else "",
                     address=real(config.disclosure_contact) if config else "")
-    session.add(agency)
-    session.flush()
-    return agency
+    return _insert(session, agency)
 
 
 def for_openid(session: Session, config: Config, openid: str | None) -> Agency:
