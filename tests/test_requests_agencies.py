@@ -222,6 +222,7 @@ def test_county_hands_a_request_to_the_right_town_and_sees_lapsed_periods(live, 
         req = s.get(DisclosureRequest, rid)
         req.status, req.supplement_due = "awaiting_supplement", date(2025, 1, 3)
         s.add(req)
+    assert re.search(r'id="requests-lapsed">1<', t1.get(f"{live.url}/admin/", timeout=10).text)
     lapsed = t1.get(f"{live.url}/admin/requests?filter=lapsed", timeout=10).text
     assert numbers(lapsed) == [no]
     page = t1.get(f"{live.url}/admin/requests/{rid}?act=abandon", timeout=10).text

@@ -132,6 +132,12 @@ def _config() -> Config:
     return current_app.config["BOT_CONFIG"]
 
 
+def _lapsed(today: date):  # type: ignore[no-untyped-def]
+    """Waiting for a supplement or a fee past its period: staff check for 正当理由 and close."""
+    return or_((col(DisclosureRequest.status) == "awaiting_supplement") & (col(DisclosureRequest.supplement_due) < today),
+               (col(DisclosureRequest.status) == "awaiting_fee") & (col(DisclosureRequest.fee_due) < today))
+
+
 def dashboard_counts(s: Session, sc: Scope) -> dict[str, int]:
     today = service.today_in_china()
     ids = agencies.visible_ids(s, sc.role, sc.town_id)
@@ -143,8 +149,9 @@ def dashboard_counts(s: Session, sc: Scope) -> dict[str, int]:
                            .where(col(DisclosureRequest.status).in_(OPEN_STATUSES)))).one()
     provisional = s.exec(scoped(select(func.count()).select_from(DisclosureRequest).where(
         col(DisclosureRequest.status).in_(OPEN_STATUSES), col(DisclosureRequest.due_provisional).is_(True)))).one()
+    lapsed = s.exec(scoped(select(func.count()).select_from(DisclosureRequest).where(_lapsed(today)))).one()
     return {"overdue": len(service.list_requests(s, today=today, overdue=True, agency_ids=ids)),
-            "provisional": int(provisional),
+            "provisional": int(provisional), "lapsed": int(lapsed),
             "due_soon": len(service.list_requests(s, today=today, due_soon=True, within=DUE_SOON_WORKDAYS,
                                                   agency_ids=ids)),
             "open": int(open_n)}
@@ -175,9 +182,7 @@ def requests_list() -> str:
                                 col(DisclosureRequest.due_date) >= today,
                                 col(DisclosureRequest.due_date) <= add_workdays(today, DUE_SOON_WORKDAYS).due)
         elif flt == "lapsed":
-            query = query.where(or_(
-                (col(DisclosureRequest.status) == "awaiting_supplement") & (col(DisclosureRequest.supplement_due) < today),
-                (col(DisclosureRequest.status) == "awaiting_fee") & (col(DisclosureRequest.fee_due) < today)))
+            query = query.where(_lapsed(today))
         elif flt == "provisional":
             query = query.where(col(DisclosureRequest.status).in_(OPEN_STATUSES),
                                 col(DisclosureRequest.due_provisional).is_(True))
