@@ -231,3 +231,15 @@ def test_county_hands_a_request_to_the_right_town_and_sees_lapsed_periods(live, 
     assert r.status_code == 400 and "正当理由" in r.text
     r = act(t1, live, rid, "abandon", confirmed="1")
     assert r.status_code == 200 and "已终止" in r.text
+
+
+def test_a_resident_applying_by_chat_reaches_the_agency_of_their_town(wechat, config, villages) -> None:
+    from tests.test_requests_chat import PERSON_SCRIPT, run_script, tracking_no
+
+    openid = "o_chat_liutang"
+    assert "杨柳村" in wechat.say(openid, "绑定 杨柳村")
+    run_script(lambda t: wechat.say(openid, t), PERSON_SCRIPT)
+    no = tracking_no(wechat.say(openid, "确认"))
+    with db.session_scope(readonly=True) as s:
+        req = service.require(s, no)
+        assert s.get(Agency, req.agency_id).name == "柳塘镇人民政府"  # type: ignore[union-attr]
