@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from openpyxl import load_workbook
 
@@ -143,3 +144,32 @@ def test_cli_commands(db_url: str, tmp_path: Path, monkeypatch) -> None:  # type
     bad = runner.invoke(cli, ["request", "new", "--staff", "王", "--name", "张三", "--id", ID_NO, "--phone", PHONE,
                               "--desc", "某某文件的内容", "--agency", "没有这个机关"])
     assert bad.exit_code == 1 and "没有“没有这个机关”这个机关" in bad.output
+
+
+def test_table_four_counts_review_and_suit_cases(db_url: str) -> None:
+    """Table 四: cases filed in the year, by kind and by result as of the year's end."""
+    from core.models.requests import RequestCase
+
+    cfg = make_config(db_url)
+    fill_agencies(cfg)
+    nos = build_year(cfg)
+    with db.session_scope() as s:
+        refused = service.require(s, nos["refused"])
+        with pytest.raises(service.TransitionError, match="不能早于答复日期"):
+            service.record_case(s, refused, "review", date(2025, 3, 1), "王登记")
+        service.record_case(s, refused, "review", date(2025, 4, 2), "王登记", result="upheld",
+                            decided_on=date(2025, 6, 1))
+        late = service.record_case(s, refused, "suit_after_review", date(2025, 6, 20), "王登记")
+        service.record_case(s, service.require(s, nos["company"]), "suit_direct", date(2025, 11, 2), "王登记")
+        service.record_case(s, service.require(s, nos["lawfirm"]), "review", date(2025, 5, 25), "王登记",
+                            result="corrected", decided_on=date(2025, 7, 1))
+        late_id = late.id
+    with db.session_scope() as s:
+        service.decide_case(s, s.get(RequestCase, late_id), "other", date(2026, 2, 1))  # decided next year
+    with db.session_scope(readonly=True) as s:
+        cases = annual_report(s, 2025)["cases"]
+    assert cases["review"] == {"upheld": 1, "corrected": 1, "other": 0, "pending": 0, "total": 2}
+    assert cases["suit_after_review"] == {"upheld": 0, "corrected": 0, "other": 0, "pending": 1, "total": 1}
+    assert cases["suit_direct"]["pending"] == 1
+    with db.session_scope(readonly=True) as s:
+        assert annual_report(s, 2026)["cases"]["suit_after_review"]["total"] == 0  # counted in its filing year

@@ -34,7 +34,7 @@ from admin.scope import Scope
 from admin.views.common import form_str, paginate, staff_label
 from core.config import Config
 from core.db import session_scope
-from core.models.requests import Agency, DisclosureRequest, RequestDocument
+from core.models.requests import Agency, DisclosureRequest, RequestCase, RequestDocument
 from core.models.staff import StaffUser
 from core.requests import agencies, documents, service
 from core.requests import validation as v
@@ -538,6 +538,23 @@ def request_case_add(request_id: int) -> Response | tuple[str, int]:
     except service.TransitionError as exc:
         return _render_detail(request_id, error=str(exc), status_code=400)
     flash("已登记复议、诉讼情况。")
+    return redirect(url_for("admin.request_detail", request_id=request_id))
+
+
+@bp.post("/requests/<int:request_id>/cases/<int:case_id>")
+@require_roles("county", "town")
+def request_case_decide(request_id: int, case_id: int) -> Response | tuple[str, int]:
+    try:
+        decided = _parse_date(form_str("decided_on", 10))
+        with session_scope() as s:
+            req = _load(s, request_id, agency_ids())
+            case = s.get(RequestCase, case_id)
+            if case is None or case.request_id != req.id:
+                abort(404)
+            service.decide_case(s, case, form_str("result", 16), decided)
+    except service.TransitionError as exc:
+        return _render_detail(request_id, error=str(exc), status_code=400)
+    flash("已记录审理结果。")
     return redirect(url_for("admin.request_detail", request_id=request_id))
 
 

@@ -294,6 +294,20 @@ def record_case(session: Session, req: DisclosureRequest, kind: str, filed_on: d
     return case
 
 
+def decide_case(session: Session, case: RequestCase, result: str, decided_on: date | None) -> RequestCase:
+    """The result of a pending 复议/诉讼 case, when it comes."""
+    if result not in CASE_RESULTS or result == "pending":
+        raise TransitionError("请选择“审理结果”。")
+    if decided_on is None:
+        raise TransitionError("请填写“结案日期”。")
+    if decided_on < case.filed_on:
+        raise TransitionError(f"结案日期不能早于收到的日期（{cn(case.filed_on)}）。")
+    case.result, case.decided_on = result, decided_on
+    session.add(case)
+    session.flush()
+    return case
+
+
 def cases_of(session: Session, request_id: int) -> list[RequestCase]:
     return list(session.exec(select(RequestCase).where(RequestCase.request_id == request_id)
                              .order_by(col(RequestCase.id))))
