@@ -243,3 +243,20 @@ def test_a_resident_applying_by_chat_reaches_the_agency_of_their_town(wechat, co
     with db.session_scope(readonly=True) as s:
         req = service.require(s, no)
         assert s.get(Agency, req.agency_id).name == "柳塘镇人民政府"  # type: ignore[union-attr]
+
+
+def test_requests_from_before_agencies_get_their_towns_agency(config, villages) -> None:
+    """An upgraded installation: rows without an agency are given one by the clock's next pass."""
+    from core.requests.reminders import run_reminders
+
+    rid = apply_from(config, "杨柳村", "o_old_row", "旧申请")
+    other = apply_from(config, "青石村", "o_old_row2", "旧申请二")
+    with db.session_scope() as s:
+        for r in (rid, other):
+            row = s.get(DisclosureRequest, r)
+            row.agency_id = None
+            s.add(row)
+    run_reminders(config)
+    with db.session_scope(readonly=True) as s:
+        names = [s.get(Agency, s.get(DisclosureRequest, r).agency_id).name for r in (rid, other)]  # type: ignore[union-attr]
+    assert names == ["柳塘镇人民政府", "石门乡人民政府"]

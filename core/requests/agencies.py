@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from core.config import Config
 from core.models.core import Follower, Town, Village
-from core.models.requests import Agency
+from core.models.requests import Agency, DisclosureRequest
 
 COUNTY = "county"
 TOWN = "town"
@@ -109,6 +109,17 @@ def ensure_all(session: Session, config: Config) -> None:
         if town_id is not None:
             for_town(session, town_id)
     county_agency(session, config)
+
+
+def assign_unowned(session: Session, config: Config) -> int:
+    """Give requests filed before agencies existed (agency_id empty) the agency of the applicant's
+    town, else the county office; the county can still hand one on. Returns how many."""
+    rows = session.exec(select(DisclosureRequest).where(col(DisclosureRequest.agency_id).is_(None))).all()
+    for req in rows:
+        req.agency_id = for_openid(session, config, req.openid).id
+        session.add(req)
+    session.flush()
+    return len(rows)
 
 
 def all_agencies(session: Session) -> list[Agency]:

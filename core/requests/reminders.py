@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 from core.config import Config
 from core.db import session_scope, utcnow
 from core.models.requests import DisclosureRequest, RequestReminder
+from core.requests import agencies
 from core.requests.kinds import CLOCK_STATUSES
 from core.requests.service import recompute_deadline, workdays_left
 from core.requests.workdays import beijing_date
@@ -50,6 +51,8 @@ def run_reminders(config: Config, now: datetime | None = None) -> dict[str, list
     today = beijing_date(now)
     out: dict[str, list[str]] = {"due_soon": [], "overdue": [], "lapsed": [], "provisional": []}
     with session_scope() as s:
+        if agencies.assign_unowned(s, config):
+            log.info("requests without an agency assigned to their towns' agencies")
         waiting = s.exec(select(DisclosureRequest).where(
             col(DisclosureRequest.status).in_(("awaiting_supplement", "awaiting_fee")))).all()
         for req in waiting:
