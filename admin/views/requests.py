@@ -198,7 +198,7 @@ def requests_list() -> str:
         page = paginate(s, query)
         all_agencies = agencies.all_agencies(s) if current_staff().role == "county" else []
         names = {a.id: a.name for a in s.exec(select(Agency))}
-        to_post = len(documents.to_print(s, ids))
+        to_post = len(documents.to_print(s, ids)) + len(documents.to_print(s, ids, "email"))
     rows = [service.row_view(r, today) | {"id": r.id, "agency": names.get(r.agency_id, "")} for r in page.items]
     return render_template("requests.html", page=page, rows=rows, filters=FILTERS, flt=flt, status=status,
                            q=q, year=year, status_labels=STATUS_LABELS, applicant_types=APPLICANT_TYPES,
