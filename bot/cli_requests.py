@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sys
 from datetime import date
+from pathlib import Path
 
 import click
 from sqlmodel import select
@@ -112,7 +113,8 @@ def show_cmd(tracking_no: str, full: bool, staff: str | None, letter: bool) -> N
             r = d["request"]
             left = service.workdays_left(r, today)
             lines = [
-                f"编号：{r.tracking_no}    状态：{STATUS_LABELS[r.status]}    渠道：{CHANNELS.get(r.channel, r.channel)}",
+                f"编号：{r.tracking_no}    状态：{STATUS_LABELS[r.status]}    渠道：{CHANNELS.get(r.channel, r.channel)}"
+                + (f"    受理机关：{agency.name}" if (agency := s.get(Agency, r.agency_id) if r.agency_id else None) else ""),
                 f"申请人类型：{APPLICANT_TYPES[r.applicant_type]}" + (
                     f"    单位：{r.org_name}（{ORG_CATEGORIES.get(r.org_category or '', '')}，{r.org_code}）" if r.org_name else ""),
                 f"姓名：{r.name}    {ID_TYPES.get(r.id_type, r.id_type)}：{d['id_number']}    电话：{d['phone']}",
@@ -179,6 +181,32 @@ def transition_cmd(tracking_no: str, action: str, staff: str, reason: str | None
             click.echo(f"{req.tracking_no}：{service.ACTION_LABELS[action]}完成，现在“{STATUS_LABELS[req.status]}”{due}{flag}。")
             if action == "reply" and req.reply_letter:
                 click.echo("\n" + req.reply_letter)
+    except service.TransitionError as exc:
+        _fail(str(exc))
+
+
+@request_group.command("documents")
+@click.argument("tracking_no")
+@click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False),
+              help="Write each document as a PDF into this folder.")
+def documents_cmd(tracking_no: str, out_dir: str | None) -> None:
+    """The written documents of an application (受理回执, 补正告知书, 答复书 …), optionally as PDFs."""
+    setup()
+    try:
+        with session_scope(readonly=True) as s:
+            req = service.require(s, tracking_no)
+            docs = documents.documents_of(s, req.id)  # type: ignore[arg-type]
+            if not docs:
+                click.echo("还没有出具文书。")
+            for d in docs:
+                served = f"{d.delivered_on} {documents.way_label(d.delivered_way)}送达" if d.delivered_on else "未送达"
+                line = f"{d.issued_on}  {d.title}  给{d.recipient}  {documents.way_label(d.way)}  {served}"
+                if out_dir:
+                    path = Path(out_dir) / f"{req.tracking_no}-{d.id}-{d.title}.pdf"
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.write_bytes(documents.render_pdf(d.body))
+                    line += f"  → {path}"
+                click.echo(line)
     except service.TransitionError as exc:
         _fail(str(exc))
 

@@ -12,7 +12,7 @@ from core import db
 from core.requests import service
 from core.requests.export import annual_report, write_annual_xlsx, write_register_xlsx
 from tests.conftest import make_config
-from tests.requests_support import fill_agencies
+from tests.requests_support import fill_agencies, pdf_text
 from tests.test_requests_service import ID_NO, PHONE, at, person
 
 ORG_CODE = "91350100M000100Y43"
@@ -126,6 +126,12 @@ def test_cli_commands(db_url: str, tmp_path: Path, monkeypatch) -> None:  # type
     out = run("request", "transition", no, "reply", "--staff", "王登记", "--type", "refuse", "--ground", "process",
               "--reason", "属于内部讨论记录")
     assert "政府信息公开申请答复书" in out and "行政复议" in out
+    out = run("request", "documents", no, "--out", str(tmp_path / "docs"))
+    assert "政府信息公开申请答复书" in out and "未送达" in out
+    pdfs = sorted((tmp_path / "docs").glob("*.pdf"))
+    assert [p.name.split("-")[-1] for p in pdfs] == ["政府信息公开申请受理回执.pdf", "政府信息公开申请答复书.pdf"]
+    assert all("云岭县人民政府办公室" in pdf_text(p.read_bytes()) for p in pdfs)
+    assert "受理机关：云岭县人民政府办公室" in run("request", "show", no)
     year = no.split("-")[0]
     out = run("request", "export-register", "--year", year, "--out", str(tmp_path / "r.xlsx"))
     assert "1 条" in out and (tmp_path / "r.xlsx").exists()
