@@ -235,3 +235,25 @@ def test_demo_county_agencies_are_complete(db_url: str) -> None:
         rows = s.exec(select(Agency)).all()
         assert sorted(a.name for a in rows) == ["云岭县人民政府办公室", "柳塘镇人民政府", "清河镇人民政府", "石门乡人民政府"]
         assert all(agencies.missing_fields(a) == [] for a in rows)
+
+
+def test_every_reply_type_renders_its_article_and_remedies(live, config, villages, office) -> None:
+    """Each 答复书 type, read back from its PDF: its legal basis, the agency's remedies and signature."""
+    from core.requests.kinds import REPLY_TYPES
+
+    for code, rt in REPLY_TYPES.items():
+        rid = new(config, openid=f"o_type_{code}")
+        step(config, rid, "register")
+        if code == "excessive":
+            step(config, rid, "ask_explain", reason="一个月内提出40件")
+        kw: dict = {"detail": "具体说明" + code} if rt.needs_detail else {}
+        if code in ("refuse", "partial"):
+            kw["ground"] = "internal"
+        step(config, rid, "reply", date(2025, 11, 20), reply_type=code, **kw)
+        text = pdf(office, live, rid, docs(rid)[-1])
+        signed_by_town(text)
+        assert "政府信息公开申请答复书" in text and rt.basis in text, code
+        assert "云岭县人民政府申请行政复议" in text and "云岭县人民法院提起行政诉讼" in text, code
+        assert text.count("经审查") <= 1, code
+        if rt.needs_detail:
+            assert "具体说明" + code in text, code
