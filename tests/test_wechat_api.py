@@ -8,8 +8,17 @@ from collections.abc import Iterator
 
 import pytest
 
-from core.wechat_api import (CachedToken, DBTokenStore, MassSendResult, RedisTokenStore, SendNotAttempted,
-                            SendOutcomeUnknown, TokenStore, WeChatAPI, WeChatAPIError)
+from core.wechat_api import (
+    CachedToken,
+    DBTokenStore,
+    MassSendResult,
+    RedisTokenStore,
+    SendNotAttempted,
+    SendOutcomeUnknown,
+    TokenStore,
+    WeChatAPI,
+    WeChatAPIError,
+)
 from tests.conftest import TEST_APPID, redis_or_skip
 from tests.fake_wechat import FakeWeChat
 
