@@ -16,22 +16,11 @@ from content.answering import answer_doc, options_data, record_unanswered, respo
 from content.replies import MESSAGE_BYTES, field_text
 from handlers.context import Context, Reply
 from handlers.router import PASS, flow, text_fallback
+from handlers.steps import is_cancel, normalize, parse_number
 
 FLOW = "ask"
-_CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
-_NUMBER = re.compile(r"(?:回复|选|选择|看|要)?\s*第?\s*([0-9]{1,2}|[一二两三四五六七八九十])\s*(?:个|号|项|条|种)?")
 _GREETING = re.compile(r"(你好|您好|在吗|在不在|有人吗|hi|hello|哈喽|嗨|喂)[啊呀吗呢]?", re.I)
 _THANKS = re.compile(r"(谢谢|谢谢你|谢谢您|多谢|感谢|好的|好|ok|嗯|嗯嗯|知道了|收到|明白了|懂了)[啊呀了啦]?", re.I)
-
-
-def parse_number(text: str) -> int | None:
-    """'2', '２', '回复2', '第二个' → 2; anything else → None."""
-    text = unicodedata.normalize("NFKC", text).strip().rstrip("。.!！ ")
-    m = _NUMBER.fullmatch(text)
-    if not m:
-        return None
-    token = m.group(1)
-    return int(token) if token.isdigit() else _CN_DIGITS[token]
 
 
 def _reply(parts: list[str]) -> Reply:
@@ -50,7 +39,7 @@ def ask_flow(ctx: Context) -> Reply | str | object:
     state = ctx.state
     assert state is not None
     n = parse_number(ctx.text)
-    if ctx.text.rstrip("。.!！ ") in ("取消", "算了", "不用了", "不要了", "不看了"):
+    if is_cancel(ctx.text) or normalize(ctx.text) in ("不用了", "不看了"):
         ctx.end_flow()
         return "好的。还有问题随时问我。"
     if n is None:

@@ -27,7 +27,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from content.answering import respond
-from handlers.ask import parse_number
 from handlers.context import Context, Reply
 from handlers.router import command_text, dispatch, flow
 
@@ -77,6 +76,19 @@ class Goto:
 
 
 # --------------------------------------------------------------------------- choices
+_CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+_NUMBER = re.compile(r"(?:回复|选|选择|看|要)?\s*第?\s*([0-9]{1,2}|[一二两三四五六七八九十])\s*(?:个|号|项|条|种)?")
+
+def parse_number(text: str) -> int | None:
+    """'2', '２', '回复2', '第二个' → 2; anything else → None."""
+    text = unicodedata.normalize("NFKC", text).strip().rstrip("。.!！ ")
+    m = _NUMBER.fullmatch(text)
+    if not m:
+        return None
+    token = m.group(1)
+    return int(token) if token.isdigit() else _CN_DIGITS[token]
+
+
 @dataclass(frozen=True)
 class Option:
     value: str
