@@ -60,7 +60,7 @@ def list_notices(ctx: Context, _m: re.Match[str]) -> str:
     for n in notices:
         flag = "（公示中）" if n.objection_until and n.objection_until > ctx.now else ""
         lines.append(f"{n.id}. 【{n.category}】{n.title}{flag} {local_text(n.published_at or ctx.now)}")
-    lines.append("看全文回复“通知 编号”，比如“通知 %d”。" % notices[0].id)
+    lines.append(f"看全文回复“通知 编号”，比如“通知 {notices[0].id}”。")
     if any(n.objection_until and n.objection_until > ctx.now for n in notices):
         lines.append("对公示中的内容有意见，回复“异议 编号 您的意见”。")
     return "\n".join(lines)

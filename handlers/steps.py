@@ -331,9 +331,10 @@ class Flow:
             answered = self._answer_question(ctx, step, d)
             if answered is not None:
                 return answered
+        refusals: tuple[type[Exception], ...] = (Invalid, *self.errors)
         try:
             result = spec.parse(ctx, ctx.text, d)
-        except (Invalid, *self.errors) as exc:
+        except refusals as exc:
             if looks_like_question(ctx.text):
                 answered = self._answer_question(ctx, step, d)
                 if answered is not None:
