@@ -11,11 +11,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from sqlmodel import col, select
+from sqlmodel import select
 
 from core import fieldcrypt
 from core.models.core import Conversation
-from core.models.requests import DisclosureRequest, RequestEvent
+from core.models.requests import DisclosureRequest
 from core.requests import validation as v
 from core.requests.kinds import (
     APPLICANT_TYPES,
@@ -32,8 +32,11 @@ from core.requests.service import (
     APPLICANT_STAFF,
     ApplicationData,
     TransitionError,
+    applicant_request,
+    applicant_requests,
     cn,
     create_application,
+    latest_progress,
     transition,
     workdays_left,
 )
@@ -288,9 +291,7 @@ def _no(m: re.Match[str]) -> str:
 
 def _own(ctx: Context, tracking_no: str) -> DisclosureRequest | None:
     """Only the applicant who filed it (same openid) can see an application."""
-    return ctx.session.exec(select(DisclosureRequest).where(
-        DisclosureRequest.tracking_no == tracking_no,
-        DisclosureRequest.openid == ctx.follower.openid)).first()
+    return applicant_request(ctx.session, tracking_no, ctx.follower.openid)
 
 
 def status_text(ctx: Context, req: DisclosureRequest) -> str:
@@ -311,9 +312,7 @@ def status_text(ctx: Context, req: DisclosureRequest) -> str:
     if req.reply_type:
         lines.append(f"答复结果：{REPLY_TYPES[req.reply_type].label}（{cn(req.concluded_date)}）")
         lines.append(f"看答复书全文发“答复书 {req.tracking_no}”。")
-    last = ctx.session.exec(select(RequestEvent).where(
-        RequestEvent.request_id == req.id, RequestEvent.action != "view_full")
-        .order_by(col(RequestEvent.at).desc(), col(RequestEvent.id).desc())).first()
+    last = latest_progress(ctx.session, req.id) if req.id is not None else None
     if last is not None:
         lines.append(f"最近进展：{cn(last.on_date)} {ACTION_LABELS.get(last.action, last.action)}")
     return "\n".join(lines)
@@ -336,9 +335,7 @@ def query_command(ctx: Context, m: re.Match[str]) -> str:
 
 @command(MINE_RE.pattern, priority=85)
 def my_requests(ctx: Context, _m: re.Match[str]) -> str:
-    rows = list(ctx.session.exec(select(DisclosureRequest).where(
-        DisclosureRequest.openid == ctx.follower.openid)
-        .order_by(col(DisclosureRequest.created_at).desc(), col(DisclosureRequest.id).desc()).limit(10)))
+    rows = applicant_requests(ctx.session, ctx.follower.openid, limit=10)
     if not rows:
         return "您还没有提交过政府信息公开申请。要申请，发“申请公开”。"
     lines = []

@@ -8,8 +8,6 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from sqlmodel import col, select
-
 from core.models.core import Village
 from core.models.notices import CATEGORIES, Notice
 from core.notices import finance
@@ -24,7 +22,8 @@ from core.notices.service import (
     prepare_body,
     record_objection,
     target_village_ids,
-    visible_filter,
+    villages_by_ids,
+    visible_notice,
 )
 from core.notices.timing import TimingError, local_text, parse_rule, parse_when
 from handlers.context import Context
@@ -69,8 +68,7 @@ def list_notices(ctx: Context, _m: re.Match[str]) -> str:
 @command(r"(?:通知|公示)\s*(?:第|编号)?\s*(\d{1,9})\s*号?", priority=71)
 def show_notice(ctx: Context, m: re.Match[str]) -> str:
     village = ctx.village
-    notice = ctx.session.exec(select(Notice).where(Notice.id == int(m.group(1)), Notice.status == "published",
-                                                   visible_filter(village.id if village else None))).first()
+    notice = visible_notice(ctx.session, int(m.group(1)), village.id if village else None)
     if notice is None:
         return f"没有找到编号 {m.group(1)} 的本村通知。发“通知”看最新的。"
     return message_text(notice, limit=1800)
@@ -271,7 +269,7 @@ def _take_period(_ctx: Context, text: str, d: dict) -> None:
 
 
 def _villages(ctx: Context, ids: list[int]) -> list[Village]:
-    return list(ctx.session.exec(select(Village).where(col(Village.id).in_(ids)).order_by(col(Village.name))).all())
+    return villages_by_ids(ctx.session, ids)
 
 
 def _when_text(data: dict) -> str:

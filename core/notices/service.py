@@ -372,3 +372,13 @@ def member_villages(session: Session, openid: str) -> list[Village]:
     if not ids:
         return []
     return list(session.exec(select(Village).where(col(Village.id).in_(ids)).order_by(Village.name)).all())
+
+
+def villages_by_ids(session: Session, ids: list[int]) -> list[Village]:
+    return list(session.exec(select(Village).where(col(Village.id).in_(ids)).order_by(col(Village.name))).all())
+
+
+def visible_notice(session: Session, notice_id: int, village_id: int | None) -> Notice | None:
+    """A published notice the resident of `village_id` may read (their village's or town-wide)."""
+    return session.exec(select(Notice).where(col(Notice.id) == notice_id, col(Notice.status) == "published",
+                                             visible_filter(village_id))).first()

@@ -474,3 +474,23 @@ def row_view(req: DisclosureRequest, today: date) -> dict:
 
 def open_requests(session: Session) -> list[DisclosureRequest]:
     return list(session.exec(select(DisclosureRequest).where(col(DisclosureRequest.status).in_(OPEN_STATUSES))))
+
+
+# --------------------------------------------------------------------------- an applicant's own view
+def applicant_request(session: Session, tracking_no: str, openid: str) -> DisclosureRequest | None:
+    """Only the applicant who filed it (same openid) can see an application."""
+    return session.exec(select(DisclosureRequest).where(
+        col(DisclosureRequest.tracking_no) == tracking_no, col(DisclosureRequest.openid) == openid)).first()
+
+
+def applicant_requests(session: Session, openid: str, limit: int = 10) -> list[DisclosureRequest]:
+    return list(session.exec(select(DisclosureRequest).where(col(DisclosureRequest.openid) == openid)
+                             .order_by(col(DisclosureRequest.created_at).desc(), col(DisclosureRequest.id).desc())
+                             .limit(limit)))
+
+
+def latest_progress(session: Session, request_id: int) -> RequestEvent | None:
+    """The last step staff took on an application (viewing the full ID number is not progress)."""
+    return session.exec(select(RequestEvent).where(
+        col(RequestEvent.request_id) == request_id, col(RequestEvent.action) != "view_full")
+        .order_by(col(RequestEvent.at).desc(), col(RequestEvent.id).desc())).first()
