@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import requests
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
@@ -36,9 +36,6 @@ from core.tokens import (
     TokenStore,
     TokenWaitTimeout,
 )
-
-if TYPE_CHECKING:
-    from core.config import Config
 
 log = logging.getLogger(__name__)
 
