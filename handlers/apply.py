@@ -140,8 +140,20 @@ def summary(d: dict) -> str:
 # --------------------------------------------------------------------------- answers
 TYPE_OPTIONS = [Option("person", "公民个人", ("个人", "公民", "自然人", "我自己", "自己", "本人", "老百姓", "村民")),
                 Option("org", "法人或其他组织", ("单位", "企业", "公司", "组织", "法人", "合作社", "社会组织"))]
-ORG_CATEGORY_OPTIONS = [Option(k, label) for k, label in ORG_CATEGORIES.items()]
-OTHER_DOC_OPTIONS = [Option(t, ID_TYPES[t]) for t in OTHER_DOC_TYPES]
+ORG_CATEGORY_WORDS = {
+    "business": ("企业", "公司", "商业", "厂", "合作社", "个体户"),
+    "research": ("科研", "研究所", "研究院", "大学", "学校", "高校"),
+    "charity": ("公益", "慈善", "协会", "基金会", "志愿"),
+    "legal": ("律所", "律师", "律师事务所", "法律"),
+}
+ORG_CATEGORY_OPTIONS = [Option(k, label, ORG_CATEGORY_WORDS.get(k, ())) for k, label in ORG_CATEGORIES.items()]
+OTHER_DOC_WORDS_BY_TYPE = {
+    "hk_macao_permit": ("港澳通行证", "回乡证"),
+    "taiwan_permit": ("台胞证", "台湾通行证"),
+    "residence_permit": ("居住证",),
+    "foreigner_pr": ("永久居留证", "绿卡", "外国人"),
+}
+OTHER_DOC_OPTIONS = [Option(t, ID_TYPES[t], OTHER_DOC_WORDS_BY_TYPE.get(t, ())) for t in OTHER_DOC_TYPES]
 FORM_OPTIONS = [Option("paper", "纸质", ("纸的", "纸质的", "纸", "打印", "打印的", "纸版", "纸质版", "书面", "纸面", "复印件")),
                 Option("electronic", "电子", ("电子的", "电子版", "电子档", "网上", "手机上", "发手机", "扫描件", "pdf"))]
 DELIVERY_WORDS = {
