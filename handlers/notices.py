@@ -9,14 +9,17 @@ from sqlmodel import col, select
 
 from core.models.core import Village
 from core.models.notices import CATEGORIES, Notice
-from core.notices import finance
+from core.notices import finance, signoff
 from core.notices.service import (
     NoticeRefused,
+    check_objection_days,
     create_notice,
     delivery_report,
+    finance_texts,
     latest_for_village,
     member_villages,
     message_text,
+    min_objection_days,
     open_for_objection,
     prepare_body,
     record_objection,
@@ -173,11 +176,15 @@ def draft_flow(ctx: Context) -> object:
         data["at"] = when.at.isoformat() if when.at else None
         data["rule"] = when.rule.spec if when.rule else ""
         ctx.set_step("period", data)
+        low = min_objection_days(data["category"])
+        if low:
+            return f"公示几天？回复数字，名单公示至少 {low} 天，比如 {low}（公示期内村民可以提异议）。"
         return "公示几天？回复数字，比如 7（公示期内村民可以提异议）；不需要公示期回复 0。"
     if step == "period":
-        if not text.isdigit() or not 0 <= int(text) <= 60:
-            return "请回复 0 到 60 的数字，比如 7。"
-        data["days"] = int(text)
+        try:
+            data["days"] = check_objection_days(data["category"], int(text) if text.isdigit() else -1)
+        except NoticeRefused as exc:
+            return str(exc)
         ctx.set_step("preview", data)
         return _preview(ctx, data)
     if step == "preview":
@@ -253,6 +260,13 @@ def _preview(ctx: Context, data: dict) -> str:
             data["title"], data["body"] = title, body
             ctx.set_step("preview", data)
         sample = f"【村级财务】{title}\n{body}" + ("\n（每期按当时最新录入的数据生成）" if data.get("rule") else "")
+        others = _villages(ctx, data["targets"])[1:]
+        if others and not data.get("rule"):
+            try:
+                texts = finance_texts(ctx.session, others)
+                sample += "\n其他村各发本村的数据：" + "；".join(texts[o.id][1].split("\n", 1)[0] for o in others)  # type: ignore[index]
+            except NoticeRefused as exc:
+                sample += f"\n{exc}"
     else:
         sample = f"【{data['category']}】{data['title']}\n{data['body']}"
     if len(sample) > 600:
@@ -276,11 +290,13 @@ def _confirm(ctx: Context, data: dict) -> str:
         notices = create_notice(ctx.session, category=data["category"], title=data["title"], body=data["body"],
                                 villages=villages, publish_at=at, recurrence=data.get("rule") or "",
                                 objection_days=int(data.get("days") or 0),
-                                finance_body=data.get("finance") == "series", created_by=ctx.follower.openid,
+                                finance_body=bool(data.get("finance")), created_by=ctx.follower.openid,
                                 now=ctx.now)
     except (NoticeRefused, TimingError) as exc:
         return f"{exc}\n请回复“修改”重填，或“取消”作废。"
     ctx.end_flow()
     ids = "、".join(str(n.id) for n in notices)
     when = "一两分钟内发出" if not data.get("at") and not data.get("rule") else f"按时发出（{_when_text(data)}）"
+    if notices[0].status == signoff.AWAITING:
+        when = f"{signoff.LABEL}：本村要求村务监督委员会确认后才发出，已请他们确认"
     return f"已确认，通知编号 {ids}，{when}。发“发送情况 {notices[0].id}”可以看发送结果。"
