@@ -240,6 +240,8 @@ def _quarterly_spec(text: str) -> str:
     """'5@09:00' or '2:5@09:00' → 'quarterly:1:5@09:00' / 'quarterly:2:5@09:00'."""
     day_part, _, hm = text.partition("@")
     month, _, day = day_part.rpartition(":")
+    if int(month or 1) not in (1, 2, 3):
+        raise ValueError("month of the quarter must be 1-3")
     return parse_rule(f"quarterly:{int(month or 1)}:{int(day)}@{hm or '09:00'}").spec
 
 
