@@ -389,7 +389,7 @@ class Report:
 
 
 KIND_LABELS = {"custom_text": "客服消息", "template": "模板消息", "mass_tag": "标签群发", "wecom_robot": "企业微信群机器人",
-               "tag_sync": "标签同步"}
+               "tag_sync": "标签同步", "email": "邮件"}
 NOTICE_STATUS_LABELS = {"draft": "草稿", "scheduled": "待发布", "publishing": "发布中", "published": "已发布",
                         "cancelled": "已取消", "missed": "错过发布时间", signoff.AWAITING: signoff.LABEL}
 STATUS_LABELS = {"sent": "已发送", "failed": "失败", "pending": "待发送", "sending": "发送中", "review": "需核对",

@@ -105,6 +105,7 @@ class Confirmed:
 def _record(session: Session, notice: Notice, villages: list[Village], member: CommitteeMember | None,
             name: str, via: str, recorded_by: str, now: datetime) -> Confirmed:
     for v in villages:
+        assert notice.id is not None and v.id is not None
         session.add(NoticeSignoff(notice_id=notice.id, village_id=v.id, member_id=member.id if member else None,
                                   member_name=name[:64], via=via, recorded_by=recorded_by[:64], at=now))
     session.flush()
@@ -115,7 +116,8 @@ def _record(session: Session, notice: Notice, villages: list[Village], member: C
         when = notice.publish_at if notice.publish_at and notice.publish_at > now else now
         released = bool(session.execute(update(Notice).where(col(Notice.id) == notice.id,
                                                              col(Notice.status) == AWAITING)
-                                        .values(status="scheduled", publish_at=when, flag_reason=None)).rowcount)
+                                        .values(status="scheduled", publish_at=when, flag_reason=None)
+                                        ).rowcount)  # type: ignore[attr-defined]
         session.refresh(notice)
         if released and notice.created_by and notice.created_by != "cli" and not notice.created_by.startswith("staff:"):
             enqueue(session, "custom_text", f"signoff-done:{notice.id}",
