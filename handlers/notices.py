@@ -275,6 +275,8 @@ def _preview(ctx: Context, data: dict) -> str:
              f"公示期：{data['days']} 天" if data["days"] else "公示期：无"]
     if data.get("note"):
         lines.append(data["note"])
+    if note := signoff.preview_note(ctx.session, data["targets"]):
+        lines.append(note)
     lines.append("没问题回复“确认发送”；回复“修改”重填；回复“取消”作废。")
     return "\n".join(lines)
 

@@ -221,7 +221,7 @@ def test_signoff_by_chat_holds_the_notice_until_confirmed(wechat, villages, db_u
     wechat.say(CLERK, "1")
     wechat.say(CLERK, "自动")
     wechat.say(CLERK, "现在")
-    wechat.say(CLERK, "0")
+    assert "青石村要求村务监督委员会确认" in wechat.say(CLERK, "0")
     done = wechat.say(CLERK, "确认发送")
     assert "待监督委员会确认" in done
     [n] = _notices()
@@ -300,3 +300,7 @@ def test_signoff_for_each_issue_of_a_series_and_village_setting_by_cli(db_url, v
         assert issue.status == signoff.AWAITING and "8,000.00元" in issue.body
         assert "还没有登记监督委员会成员" in (issue.flag_reason or "")
         assert s.exec(select(OutboxMessage).where(OutboxMessage.notice_id == issue.id)).all() == []
+    # Cancelling the series drops the issue still waiting for the committee.
+    run(db_url, "notice", "cancel", str(series.id))
+    with session_scope(readonly=True) as s:
+        assert s.get(Notice, issue.id).status == "cancelled"  # type: ignore[union-attr]

@@ -294,11 +294,14 @@ def claim_status(session: Session, notice_id: int, seen_publish_at: datetime, ne
 
 def cancel(session: Session, notice: Notice) -> bool:
     """Cancel a scheduled notice or series (or one waiting for sign-off); rows not yet sent are
-    dropped too."""
+    dropped too, and so are a series' issues still waiting for the 村务监督委员会."""
     if notice.status not in ("scheduled", signoff.AWAITING):
         return False
     notice.status = "cancelled"
     session.add(notice)
+    if notice.recurrence:
+        session.execute(update(Notice).where(col(Notice.series_id) == notice.id, col(Notice.status) == signoff.AWAITING)
+                        .values(status="cancelled"))
     session.execute(update(OutboxMessage).where(col(OutboxMessage.notice_id) == notice.id,
                                                 col(OutboxMessage.status) == "pending")
                     .values(status="cancelled"))

@@ -54,6 +54,16 @@ def pending_villages(session: Session, notice: Notice) -> list[Village]:
     return [v for v in rows if v.id not in signed]
 
 
+def preview_note(session: Session, village_ids: list[int]) -> str:
+    """A line for the drafter's preview when a target village requires the sign-off."""
+    rows = session.exec(select(Village.name).where(col(Village.id).in_(village_ids),
+                                                   col(Village.require_signoff) == True)  # noqa: E712
+                        .order_by(Village.name)).all() if village_ids else []
+    if not rows:
+        return ""
+    return f"{'、'.join(rows)}要求村务监督委员会确认：确认发送后先请他们核对，他们回复“确认公示”后才发出。"
+
+
 def supervisors(session: Session, village_id: int) -> list[CommitteeMember]:
     rows = session.exec(select(CommitteeMember).where(CommitteeMember.village_id == village_id)
                         .order_by(col(CommitteeMember.id))).all()
