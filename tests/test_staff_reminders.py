@@ -187,3 +187,24 @@ def test_nobody_reachable_tells_the_county_and_mail_refusals_fail_plainly(villag
     assert [r.kind for r in rows] == ["email", "email"]
     assert {r.status for r in rows} == {"failed"} and all("收件地址被拒收" in (r.last_error or "") for r in rows)
     assert sink.messages == []
+
+
+def test_link_code_and_email_from_the_cli(wechat, villages, db_url) -> None:  # type: ignore[no-untyped-def]
+    from tests.test_notices_cli import run
+
+    with db.session_scope() as s:
+        create_staff(s, "zhou", PASSWORD, "town", town="柳塘镇", display_name="周干事")
+    assert "邮箱地址格式不对" in run(db_url, "staff", "reminders", "zhou", "--email", "zhou at town", ok=False)
+    out = run(db_url, "staff", "reminders", "zhou", "--link-code", "--email", "zhou@town.example")
+    assert "微信未绑定，邮箱 zhou@town.example" in out
+    code = re.search(r"绑定后台 ([A-Z0-9]{6})", out).group(1)  # type: ignore[union-attr]
+    assert "周干事" in wechat.say("o_zhou", f"绑定后台 {code}")
+    assert "微信已绑定" in run(db_url, "staff", "reminders", "zhou")
+    with db.session_scope() as s:  # an expired code does not link
+        user = s.exec(select(StaffUser).where(StaffUser.username == "zhou")).one()
+        from core.staff_link import new_code
+
+        stale = new_code(s, user, now=datetime(2020, 1, 1, tzinfo=timezone.utc))
+    assert "已过期" in wechat.say("o_other", f"绑定后台 {stale}")
+    with db.session_scope(readonly=True) as s:
+        assert s.exec(select(StaffUser.wechat_openid).where(StaffUser.username == "zhou")).one() == "o_zhou"
