@@ -296,7 +296,7 @@ def notice_create(category: str, title: str, body: str | None, body_file: str | 
                   weekly: str | None, quarterly: str | None, objection_days: int | None, finance_body: bool,
                   late_limit_hours: int) -> None:
     """Create a notice: now, at a time, or recurring (the clock process sends it)."""
-    setup()
+    config = setup()
     if body_file:
         with open(body_file, encoding="utf-8") as fh:
             body = fh.read()
@@ -311,7 +311,7 @@ def notice_create(category: str, title: str, body: str | None, body_file: str | 
             notices = create_notice(s, category=category, title=title, body=body or "", villages=targets,
                                     town_wide=town_wide, link=link, publish_at=publish_at, recurrence=rule,
                                     objection_days=objection_days, finance_body=finance_body,
-                                    late_limit_hours=late_limit_hours)
+                                    late_limit_hours=late_limit_hours, template_id=config.template_notice_id)
             for n in notices:
                 when = f"周期 {rule}，首次 {local_text(n.publish_at)}" if rule else local_text(n.publish_at)  # type: ignore[arg-type]
                 if n.status == signoff.AWAITING:

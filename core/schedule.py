@@ -109,7 +109,7 @@ def _run_series(s: Session, config: Config, series: Notice, seen: datetime, now:
         if series.finance_body and not _finance_body(s, series, issue):
             counts["missed"] += 1
             continue
-        if signoff.hold_if_required(s, issue, now):
+        if signoff.hold_if_required(s, issue, now, config.template_notice_id):
             counts["held"] = counts.get("held", 0) + 1  # waits for the 村务监督委员会; released by their confirmation
             continue
         mark_published(s, issue, now)

@@ -293,7 +293,7 @@ def _confirm(ctx: Context, data: dict) -> str:
                                 villages=villages, publish_at=at, recurrence=data.get("rule") or "",
                                 objection_days=int(data.get("days") or 0),
                                 finance_body=bool(data.get("finance")), created_by=ctx.follower.openid,
-                                now=ctx.now)
+                                now=ctx.now, template_id=ctx.config.template_notice_id)
     except (NoticeRefused, TimingError) as exc:
         return f"{exc}\n请回复“修改”重填，或“取消”作废。"
     ctx.end_flow()

@@ -304,3 +304,21 @@ def test_signoff_for_each_issue_of_a_series_and_village_setting_by_cli(db_url, v
     run(db_url, "notice", "cancel", str(series.id))
     with session_scope(readonly=True) as s:
         assert s.get(Notice, issue.id).status == "cancelled"  # type: ignore[union-attr]
+
+
+def test_signoff_asks_by_template_outside_the_48_hour_window(villages) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    _supervised(villages)
+    with session_scope() as s:
+        s.add(CommitteeMember(openid="o_supervisor_2", village_id=villages["青石村"], role="监委会", name="钱监督"))
+        s.add(Follower(openid=SUPERVISOR, village_id=villages["青石村"], last_interaction_at=utcnow() - timedelta(days=5)))
+        s.add(Follower(openid="o_supervisor_2", village_id=villages["青石村"], last_interaction_at=utcnow()))
+    with session_scope() as s:
+        [n] = create_notice(s, category="其他", title="停水通知", body="周三停水", villages=[s.get(Village, villages["青石村"])],  # type: ignore[list-item]
+                            template_id="TPL_NOTICE")
+    with session_scope(readonly=True) as s:
+        rows = {r.openid: r for r in s.exec(select(OutboxMessage).where(OutboxMessage.dedupe_key.like("signoff-ask:%"))).all()}  # type: ignore[attr-defined]
+    assert rows[SUPERVISOR].kind == "template" and "TPL_NOTICE" in rows[SUPERVISOR].payload
+    assert f"确认公示 {n.id}" in rows[SUPERVISOR].payload
+    assert rows["o_supervisor_2"].kind == "custom_text"

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, or_
 from sqlmodel import Session, select
 from werkzeug.wrappers import Response
@@ -202,7 +202,8 @@ def notice_new() -> str | tuple[str, int] | Response:
                 villages=chosen, town_wide=town_wide, link=form_str("link", 500) or None, publish_at=publish_at,
                 recurrence=recurrence, objection_days=int(objection_text),
                 finance_body=form.get("finance_body") == "1",
-                created_by=f"staff:{current_staff().username}"[:64])
+                created_by=f"staff:{current_staff().username}"[:64],
+                template_id=current_app.config["BOT_CONFIG"].template_notice_id)
             first_id = created[0].id
             note = created[0].masking_note
             if created[0].status == signoff.AWAITING:

@@ -73,12 +73,13 @@ def create_notice(session: Session, *, category: str, title: str, body: str, vil
                   town_wide: bool = False, link: str | None = None, publish_at: datetime | None = None,
                   recurrence: str = "", objection_days: int | None = None, finance_body: bool = False,
                   created_by: str = "cli", late_limit_hours: int = 48,
-                  now: datetime | None = None) -> list[Notice]:
+                  now: datetime | None = None, template_id: str = "") -> list[Notice]:
     """Create a scheduled notice (or series). A finance notice is per village, since each
     village's body comes from its own figures: one notice per village is returned then (a
     series fills its body at each run; a one-off takes each village's latest figures now).
     A notice for a village that requires its 村务监督委员会's sign-off waits for it.
-    `objection_days` None means the category's minimum 公示期; a shorter one is refused."""
+    `objection_days` None means the category's minimum 公示期; a shorter one is refused.
+    `template_id` (the notice template) reaches supervisors outside WeChat's 48-hour window."""
     now = now or utcnow()
     if category not in CATEGORIES:
         raise NoticeRefused(f"类别只能是：{'、'.join(CATEGORIES)}")
@@ -128,7 +129,7 @@ def create_notice(session: Session, *, category: str, title: str, body: str, vil
             session.add(NoticeVillage(notice_id=notice.id, village_id=v.id))
         session.flush()
         if not notice.recurrence:
-            signoff.hold_if_required(session, notice, now)
+            signoff.hold_if_required(session, notice, now, template_id)
         notices.append(notice)
     session.flush()
     return notices

@@ -10,13 +10,13 @@ to `scheduled` and the clock sends it (at its planned time, or at once if that t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from core.db import utcnow
-from core.models.core import Village
+from core.models.core import Follower, Village
 from core.models.notices import CommitteeMember, Notice, NoticeSignoff, NoticeVillage
 from core.outbox import enqueue
 
@@ -24,6 +24,7 @@ AWAITING = "awaiting_signoff"
 LABEL = "待监督委员会确认"
 ROLE = "监督委员会"
 PREVIEW_CHARS = 300
+CUSTOM_WINDOW = timedelta(hours=48)
 
 
 class SignoffRefused(ValueError):
@@ -76,11 +77,14 @@ def ask_text(notice: Notice, village: Village) -> str:
             f"核对无误请回复“确认公示 {notice.id}”。确认前不会发出；有问题请联系村委会。")
 
 
-def hold_if_required(session: Session, notice: Notice, now: datetime | None = None) -> bool:
-    """Put the notice on hold when a target village requires a sign-off; ask its supervisors."""
+def hold_if_required(session: Session, notice: Notice, now: datetime | None = None,
+                     template_id: str = "") -> bool:
+    """Put the notice on hold when a target village requires a sign-off; ask its supervisors (a
+    chat message inside WeChat's 48-hour window, else the notice template when one is set)."""
     waiting = pending_villages(session, notice)
     if not waiting:
         return False
+    now = now or utcnow()
     notice.status = AWAITING
     lacking = []
     for village in waiting:
@@ -88,8 +92,18 @@ def hold_if_required(session: Session, notice: Notice, now: datetime | None = No
         if not members:
             lacking.append(village.name)
         for m in members:
-            enqueue(session, "custom_text", f"signoff-ask:{notice.id}:{village.id}:{m.openid}",
-                    {"text": ask_text(notice, village)}, openid=m.openid)
+            key = f"signoff-ask:{notice.id}:{village.id}:{m.openid}"
+            follower = session.get(Follower, m.openid)
+            recent = follower is not None and follower.last_interaction_at is not None \
+                and now - follower.last_interaction_at < CUSTOM_WINDOW
+            if recent or not template_id:
+                enqueue(session, "custom_text", key, {"text": ask_text(notice, village)}, openid=m.openid)
+            else:
+                data = {"first": f"请村务监督委员会确认公示（{village.name}）", "keyword1": notice.title[:20],
+                        "keyword2": "待确认", "keyword3": notice.category,
+                        "remark": f"核对无误请回复“确认公示 {notice.id}”，确认前不会发出。"}
+                enqueue(session, "template", key, {"template_id": template_id, "data": data, "url": notice.link},
+                        openid=m.openid)
     if lacking:
         notice.flag_reason = (f"{'、'.join(lacking)}要求村务监督委员会确认，但还没有登记监督委员会成员"
                               f"（角色填“{ROLE}”），请先添加，或在后台登记确认")[:300]
