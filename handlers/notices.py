@@ -264,7 +264,8 @@ def _preview(ctx: Context, data: dict) -> str:
         if others and not data.get("rule"):
             try:
                 texts = finance_texts(ctx.session, others)
-                sample += "\n其他村各发本村的数据：" + "；".join(texts[o.id][1].split("\n", 1)[0] for o in others)  # type: ignore[index]
+                sample += "\n其他村各发本村的数据：" + "；".join(
+                    f"{o.name} {texts[o.id][1].split(chr(10), 1)[0]}" for o in others)  # type: ignore[index]
             except NoticeRefused as exc:
                 sample += f"\n{exc}"
     else:

@@ -77,7 +77,9 @@ def test_finance_now_by_chat_to_two_villages_each_gets_its_own_figures(wechat, v
     assert "什么时候发" in wechat.say(CLERK, "全部")
     wechat.say(CLERK, "现在")
     preview = wechat.say(CLERK, "0")
-    assert "其他村各发本村的数据" in preview and "收入合计 8,000.00元" in preview
+    others = preview.split("其他村各发本村的数据：", 1)[1].split("\n", 1)[0]
+    assert re.fullmatch(r"(上坝村 2026年10月 收入合计 8,000\.00元|青石村 2026年10月 收入合计 50,000\.00元).*", others)
+    assert "收入合计 8,000.00元" in preview and "收入合计 50,000.00元" in preview
     assert "已确认" in wechat.say(CLERK, "确认发送")
     notices = _notices()
     assert len(notices) == 2, "one notice per village, each with its own body"
