@@ -121,6 +121,9 @@ def test_officer_links_wechat_and_gets_due_soon_and_overdue_once_county_gets_ove
     assert bad.status_code == 400 and "邮箱地址格式不对" in bad.text
     post_form(county, live.url, "/admin/account/reminders", "/admin/account/reminders",
               {"action": "email", "email": "gongkai@county.example"})
+    staff_page = county.get(f"{live.url}/admin/staff", timeout=10).text
+    assert re.search(r"<td>li</td>.*?<td>微信</td>", staff_page, re.S)
+    assert re.search(r"<td>county1</td>.*?<td>邮箱</td>", staff_page, re.S)
     with db.session_scope(readonly=True) as s:
         assert s.exec(select(StaffUser.wechat_openid).where(StaffUser.username == "li")).one() == OFFICER_OPENID
         assert s.exec(select(StaffUser.email).where(StaffUser.username == "county1")).one() == "gongkai@county.example"
