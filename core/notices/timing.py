@@ -167,28 +167,28 @@ def parse_when(text: str, now: datetime) -> When:
     t = _cn_number(raw.replace("星期", "周").replace("礼拜", "周"))
     m = re.match(r"每(?:个)?月\s*(\d{1,2})\s*[号日]?(.*)$", t)
     if m:
-        day = int(m.group(1))
-        if not 1 <= day <= 31:
+        dom = int(m.group(1))
+        if not 1 <= dom <= 31:
             raise TimingError("每月的日子要在 1 到 31 之间。")
         clock = _clock(m.group(2))
-        return When(None, parse_rule(f"monthly:{day}@{clock.hour}:{clock.minute:02d}"))
+        return When(None, parse_rule(f"monthly:{dom}@{clock.hour}:{clock.minute:02d}"))
     # Chinese numerals are digits by now: 第一个月 → 第1个月, 最后一个月 → 最后1个月.
     m = re.match(r"每(?:1?个)?季度?\s*(?:的)?\s*(第\s*([1-3])\s*个?月|首月|头1?个?月|末月|最后1?个?月)?\s*(?:的)?\s*"
                  r"(\d{1,2})\s*[号日](.*)$", t)
     if m:
         month = int(m.group(2)) if m.group(2) else 3 if (m.group(1) or "").startswith(("末", "最后")) else 1
-        day = int(m.group(3))
-        if not 1 <= day <= 31:
+        qday = int(m.group(3))
+        if not 1 <= qday <= 31:
             raise TimingError("每月的日子要在 1 到 31 之间。")
         clock = _clock(m.group(4))
-        return When(None, parse_rule(f"quarterly:{month}:{day}@{clock.hour}:{clock.minute:02d}"))
+        return When(None, parse_rule(f"quarterly:{month}:{qday}@{clock.hour}:{clock.minute:02d}"))
     if re.match(r"每(?:1?个)?季", t):
         raise TimingError("每季度哪一天发？比如“每季度第一个月5号9点”（1、4、7、10月的5号）。")
     m = re.match(r"每周\s*([1-7日天])(.*)$", t)
     if m:
-        day = 7 if m.group(1) in "日天" else int(m.group(1))
+        dow = 7 if m.group(1) in "日天" else int(m.group(1))
         clock = _clock(m.group(2))
-        return When(None, parse_rule(f"weekly:{day}@{clock.hour}:{clock.minute:02d}"))
+        return When(None, parse_rule(f"weekly:{dow}@{clock.hour}:{clock.minute:02d}"))
     local_now = now.astimezone(TZ)
     day: date | None = None
     rest = t
