@@ -324,3 +324,34 @@ def test_signoff_asks_by_template_outside_the_48_hour_window(villages) -> None: 
     assert rows[SUPERVISOR].kind == "template" and "TPL_NOTICE" in rows[SUPERVISOR].payload
     assert f"确认公示 {n.id}" in rows[SUPERVISOR].payload
     assert rows["o_supervisor_2"].kind == "custom_text"
+
+
+def test_two_supervisors_confirming_at_once_record_one_signoff(villages) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    _supervised(villages)
+    with session_scope() as s:
+        s.add(CommitteeMember(openid="o_supervisor_2", village_id=villages["青石村"], role="监督委员会", name="钱监督"))
+        [n] = create_notice(s, category="其他", title="停水通知", body="周三停水",  # type: ignore[list-item]
+                            villages=[s.get(Village, villages["青石村"])])
+    barrier = threading.Barrier(2)
+    results: list[str] = []
+
+    def confirm(openid: str) -> None:
+        barrier.wait()
+        try:
+            with session_scope() as s:
+                results.append(signoff.confirm_by_openid(s, n.id, openid).reply())  # type: ignore[arg-type]
+        except signoff.SignoffRefused as exc:
+            results.append(f"refused: {exc}")
+
+    threads = [threading.Thread(target=confirm, args=(o,)) for o in (SUPERVISOR, "o_supervisor_2")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert len(results) == 2 and sum(r.startswith("已确认公示") for r in results) == 1, results
+    assert any(r.startswith("refused: ") for r in results)
+    with session_scope(readonly=True) as s:
+        assert len(s.exec(select(NoticeSignoff)).all()) == 1
+        assert s.get(Notice, n.id).status == "scheduled"  # type: ignore[union-attr]

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from core.db import utcnow
@@ -128,11 +129,16 @@ class Confirmed:
 
 def _record(session: Session, notice: Notice, villages: list[Village], member: CommitteeMember | None,
             name: str, via: str, recorded_by: str, now: datetime) -> Confirmed:
-    for v in villages:
-        assert notice.id is not None and v.id is not None
-        session.add(NoticeSignoff(notice_id=notice.id, village_id=v.id, member_id=member.id if member else None,
-                                  member_name=name[:64], via=via, recorded_by=recorded_by[:64], at=now))
-    session.flush()
+    try:
+        with session.begin_nested():  # two members confirming at the same moment: one record per village
+            for v in villages:
+                assert notice.id is not None and v.id is not None
+                session.add(NoticeSignoff(notice_id=notice.id, village_id=v.id,
+                                          member_id=member.id if member else None, member_name=name[:64], via=via,
+                                          recorded_by=recorded_by[:64], at=now))
+            session.flush()
+    except IntegrityError:
+        raise SignoffRefused(f"公示 {notice.id} 刚刚已经有人确认过了。") from None
     remaining = pending_villages(session, notice)
     released = False
     if not remaining:
