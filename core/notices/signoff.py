@@ -16,7 +16,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from core.db import utcnow
+from core.db import rowcount, utcnow
 from core.models.core import Follower, Village
 from core.models.notices import CommitteeMember, Notice, NoticeSignoff, NoticeVillage
 from core.outbox import enqueue
@@ -144,10 +144,9 @@ def _record(session: Session, notice: Notice, villages: list[Village], member: C
     if not remaining:
         # Guarded: two members confirming at once release the notice once.
         when = notice.publish_at if notice.publish_at and notice.publish_at > now else now
-        released = bool(session.execute(update(Notice).where(col(Notice.id) == notice.id,
-                                                             col(Notice.status) == AWAITING)
-                                        .values(status="scheduled", publish_at=when, flag_reason=None)
-                                        ).rowcount)  # type: ignore[attr-defined]
+        released = bool(rowcount(session.execute(update(Notice).where(col(Notice.id) == notice.id,
+                                                                       col(Notice.status) == AWAITING)
+                                                  .values(status="scheduled", publish_at=when, flag_reason=None))))
         session.refresh(notice)
         if released and notice.created_by and notice.created_by != "cli" and not notice.created_by.startswith("staff:"):
             enqueue(session, "custom_text", f"signoff-done:{notice.id}",
