@@ -112,8 +112,6 @@ def push_alerts(session: Session, config: Config, req: DisclosureRequest, left: 
         county = session.exec(select(StaffUser).where(StaffUser.role == "county", StaffUser.active == True)  # noqa: E712
                               .order_by(col(StaffUser.id))).all()
         recipients += [(u, "county") for u in county if handler is None or u.id != handler.id]
-        if not county and kind == "overdue":
-            log.warning("申请 %s 已超期，但没有县级工作人员账号可以提醒", req.tracking_no)
     told: list[str] = []
     for user, role in recipients:
         assert user.id is not None and req.id is not None
