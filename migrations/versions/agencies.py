@@ -1,7 +1,7 @@
 """Agencies (机关) per request, written documents with 送达, 复议/诉讼 cases, extension approval, fees.
 
 Revision ID: office_1
-Revises: 0001
+Revises: office_notices_1
 Create Date: 2026-11-30 08:58:44.482022
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ from alembic import op
 
 
 revision: str = 'office_1'
-down_revision: str | None = '0001'
+down_revision: str | None = 'office_notices_1'  # re-chained after office_notices landed on main
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
