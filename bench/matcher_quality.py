@@ -3,7 +3,7 @@
 A set is a directory with catalog.csv or catalog.xlsx (any layout the importer reads, with or
 without a 别名 column), guides.csv and questions.csv (问题, 期望类型 catalog/guide/none, 期望事项, 说明).
 Each set is read by the real importer (content.importer.read_files) into a fresh temporary SQLite
-database and every question goes through handlers.ask.respond, the function the webhook calls.
+database and every question goes through content.answering.respond, the function the webhook calls (content.answering.respond).
 
 Per set it prints, from one run:
   top-1      in-scope questions answered straight with the right item
@@ -184,9 +184,9 @@ def run_set(es: EvalSet, args: argparse.Namespace) -> dict:
     from sqlmodel import select
 
     from content import index
+    from content.answering import respond
     from content.importer import read_files, write_batch
     from core import db
-    from handlers.ask import respond
 
     with open(es.questions, encoding="utf-8-sig", newline="") as fh:
         questions = [r for r in csv.DictReader(fh) if (r.get("问题") or "").strip()]
