@@ -3,7 +3,7 @@
 A set is a directory with catalog.csv or catalog.xlsx (any layout the importer reads, with or
 without a 别名 column), guides.csv and questions.csv (问题, 期望类型 catalog/guide/none, 期望事项, 说明).
 Each set is read by the real importer (content.importer.read_files) into a fresh temporary SQLite
-database and every question goes through content.answering.respond, the function the webhook calls (content.answering.respond).
+database and every question goes through content.answering.respond, the function the webhook calls.
 
 Per set it prints, from one run:
   top-1      in-scope questions answered straight with the right item
