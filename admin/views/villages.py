@@ -7,7 +7,7 @@ import hmac
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import col, select
 from werkzeug.wrappers import Response
 
 from admin import bp
@@ -41,9 +41,9 @@ def villages() -> str:
         rows = sc.villages(s)
         towns = {t.id: t.name for t in s.exec(select(Town)).all()}
         counts = dict(s.exec(select(Follower.village_id, func.count()).where(Follower.subscribed)
-                             .group_by(Follower.village_id)).all())
+                             .group_by(col(Follower.village_id))).all())
         members = dict(s.exec(select(CommitteeMember.village_id, func.count())
-                              .group_by(CommitteeMember.village_id)).all())
+                              .group_by(col(CommitteeMember.village_id))).all())
     return render_template("villages.html", villages=rows, towns=towns, counts=counts, members=members,
                            channels=CHANNELS)
 
@@ -61,7 +61,7 @@ def village_detail(village_id: int) -> str:
         village = _visible_village(s, village_id)
         town = s.get(Town, village.town_id) if village.town_id else None
         members = list(s.exec(select(CommitteeMember).where(CommitteeMember.village_id == village.id)
-                              .order_by(CommitteeMember.id)).all())
+                              .order_by(col(CommitteeMember.id))).all())
         followers = s.exec(select(func.count()).select_from(Follower)
                            .where(Follower.village_id == village.id, Follower.subscribed)).one()
         # Recent followers of this village, to pick a new member from (they message the account first).
@@ -98,14 +98,14 @@ def village_member_add(village_id: int) -> Response:
     name = form_str("name", 64)
     try:
         with session_scope() as s:
-            village = _visible_village(s, village_id)
-            openid = form_str("openid", 64)
+            _visible_village(s, village_id)  # 404 unless this staff member may edit the village
+            openid: str | None = form_str("openid", 64)
             if not openid and form_str("follower", 40):
-                openid = _openid_for_handle(s, village.id, form_str("follower", 40))
+                openid = _openid_for_handle(s, village_id, form_str("follower", 40))
             if not openid:
                 flash("请选择或填写成员的微信号（openid）。")
                 return redirect(url_for("admin.village_detail", village_id=village_id))
-            s.add(CommitteeMember(openid=openid, village_id=village.id, role=role, name=name))
+            s.add(CommitteeMember(openid=openid, village_id=village_id, role=role, name=name))
         flash(f"已添加村委成员 {name or openid}。")
     except IntegrityError:
         flash("这个微信号已经是本村的村委成员了。")
