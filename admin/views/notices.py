@@ -14,6 +14,7 @@ from admin.auth import current_staff
 from admin.scope import Scope
 from admin.views.common import form_str, paginate, scope, staff_label
 from core.db import session_scope, utcnow
+from core.delivery_text import plain_error
 from core.models.core import Town, Village
 from core.models.notices import CATEGORIES, Notice, NoticeVillage, Objection
 from core.models.outbox import OutboxMessage
@@ -132,7 +133,7 @@ def notice_detail(notice_id: int) -> str:
                            rows=rows, state=state, targets=targets.get(notice.series_id or notice.id, []),
                            objections=objections, villages=villages, status_labels=STATUS_LABELS,
                            delivery_labels=DELIVERY_LABELS, kind_labels=KIND_LABELS,
-                           review_labels=REVIEW_LABELS)
+                           review_labels=REVIEW_LABELS, plain_error=plain_error)
 
 
 def _can_create() -> bool:

@@ -13,6 +13,7 @@ from sqlalchemy import func, insert, or_, update
 from sqlmodel import Session, col, select
 
 from core.db import utcnow
+from core.delivery_text import plain_error
 from core.models.core import Follower, Village
 from core.models.notices import (
     CATEGORIES,
@@ -39,10 +40,8 @@ class NoticeRefused(ValueError):
 
 # --------------------------------------------------------------------------- creating
 def prepare_body(category: str, body: str) -> tuple[str, str]:
-    """Masked body and a note of what was masked; refuses lists with unclassifiable numbers."""
+    """Masked body and a note of what was masked (shown in the preview before anything is sent)."""
     result = check_public_text(body)
-    if result.refused:
-        raise NoticeRefused(result.refusal())
     return result.text, result.note()
 
 
@@ -300,7 +299,8 @@ class Report:
 
     def lines(self) -> list[str]:
         n = self.notice
-        out = [f"通知 {n.id}：【{n.category}】{n.title}", f"对象：{self.targets}  状态：{n.status}"]
+        out = [f"通知 {n.id}：【{n.category}】{n.title}",
+               f"对象：{self.targets}  状态：{NOTICE_STATUS_LABELS.get(n.status, n.status)}"]
         if n.recurrence:
             out.append(f"周期：{parse_rule(n.recurrence).describe()}，下次：{local_text(n.publish_at) if n.publish_at else '-'}")
         elif n.published_at:
@@ -310,7 +310,8 @@ class Report:
         if n.flag_reason:
             out.append(f"注意：{n.flag_reason}")
         for issue in self.issues:
-            out.append(f"  第{issue.id}号 {local_text(issue.due_at) if issue.due_at else ''} {issue.status}"
+            out.append(f"  第{issue.id}号 {local_text(issue.due_at) if issue.due_at else ''} "
+                       f"{NOTICE_STATUS_LABELS.get(issue.status, issue.status)}"
                        + (f"（{issue.flag_reason}）" if issue.flag_reason else ""))
         c = self.counts
         out.append(f"已发送 {c.get('sent', 0)}，失败 {c.get('failed', 0)}，待发送 {c.get('pending', 0) + c.get('sending', 0)}，"
@@ -319,7 +320,7 @@ class Report:
             out.append(f"  {KIND_LABELS.get(kind, kind)}：" + "，".join(f"{STATUS_LABELS.get(k, k)} {v}"
                                                                       for k, v in sorted(counts.items())))
         for kind, who, err in self.failures[:20]:
-            out.append(f"  失败 {KIND_LABELS.get(kind, kind)} {who}：{err}")
+            out.append(f"  失败 {KIND_LABELS.get(kind, kind)} {who}：{plain_error(err)}")
         if len(self.failures) > 20:
             out.append(f"  … 另有 {len(self.failures) - 20} 条失败")
         for row_id, kind, who in self.review[:20]:
@@ -333,6 +334,8 @@ class Report:
 
 KIND_LABELS = {"custom_text": "客服消息", "template": "模板消息", "mass_tag": "标签群发", "wecom_robot": "企业微信群机器人",
                "tag_sync": "标签同步"}
+NOTICE_STATUS_LABELS = {"draft": "草稿", "scheduled": "待发布", "published": "已发布", "cancelled": "已取消",
+                        "missed": "错过发布时间"}
 STATUS_LABELS = {"sent": "已发送", "failed": "失败", "pending": "待发送", "sending": "发送中", "review": "需核对",
                  "skipped": "无法送达", "cancelled": "已取消"}
 
