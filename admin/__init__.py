@@ -108,6 +108,7 @@ from admin.views import (  # noqa: E402,F401
     finance,
     followers,
     notices,
+    objections,
     questions,
     staff_accounts,
     villages,
