@@ -5,8 +5,16 @@ priority are tried in.
 """
 from __future__ import annotations
 
-from handlers import apply, ask, binding, events, help, media, notices  # noqa: F401 - registers handlers
-from handlers import member_link  # noqa: F401 - registers `村委 <code>`
+from handlers import (  # noqa: F401 - registers handlers
+    apply,
+    ask,
+    binding,
+    events,
+    help,
+    media,
+    member_link,  # noqa: F401 - registers `村委 <code>`
+    notices,
+)
 from handlers.router import PASS, Context, Reply, command_text, dispatch
 
 __all__ = ["PASS", "Context", "Reply", "command_text", "dispatch"]
