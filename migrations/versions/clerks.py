@@ -1,4 +1,4 @@
-"""clerks: committee members linked by one-time code; objection replies recorded
+"""clerks: committee members linked by one-time code; objection replies recorded; staged imports
 
 Revision ID: clerks_1
 Revises: 0001
@@ -19,6 +19,20 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "import_upload",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("token", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("staff_id", sa.Integer(), nullable=False),
+        sa.Column("replace", sa.Boolean(), nullable=False),
+        sa.Column("files", sa.Text(), nullable=False),
+        sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("token"),
+    )
+    with op.batch_alter_table("import_upload", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_import_upload_created_at"), ["created_at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_import_upload_staff_id"), ["staff_id"], unique=False)
     op.create_table(
         "member_link_code",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -56,6 +70,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("import_upload", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_import_upload_staff_id"))
+        batch_op.drop_index(batch_op.f("ix_import_upload_created_at"))
+    op.drop_table("import_upload")
     with op.batch_alter_table("objection", schema=None) as batch_op:
         batch_op.drop_column("replied_at")
         batch_op.drop_column("replied_by")
