@@ -196,15 +196,19 @@ def test_delivery_report_shows_failures_with_wechat_errors_and_review(live, vill
     assert re.search(r'id="notices-failed">0<', other.get(f"{live.url}/admin/", timeout=10).text)
 
 
-def test_village_finance_entered_and_previewed(live, villages):
+def test_village_finance_entered_as_a_table_with_last_months_names(live, villages):
     from core.models.notices import VillageFinance
 
     make_staff("qs", "village", village="青石村")
     s = login(live.url, "qs")
     vid = villages["青石村"]
     path = f"/admin/villages/{vid}/finance"
-    r = post_form(s, live.url, path, path, {"period": "2026-10", "items": "收入:上级转移支付:5万\n道路维修:12,000",
-                                             "balance": "80000"})
+    # Reachable from the clerk's menu: 村级财务 goes straight to the clerk's own village.
+    home = s.get(f"{live.url}/admin/finance", timeout=10)
+    assert home.url.endswith(path) and 'id="finance-rows"' in home.text
+    r = post_form(s, live.url, path, path, {"period": "2026-10", "kind": ["收入", "支出", "支出"],
+                                             "name": ["上级转移支付", "道路维修", ""],
+                                             "amount": ["5万", "12,000", ""], "balance": "80000"})
     assert r.status_code == 200 and "2026-10 的收支已保存" in r.text
     preview = r.text.split('id="finance-preview">', 1)[1].split("</pre>", 1)[0]
     assert "收入合计 50,000.00元" in preview and "支出合计 12,000.00元" in preview and "道路维修" in preview
@@ -212,10 +216,18 @@ def test_village_finance_entered_and_previewed(live, villages):
         row = sess.exec(select(VillageFinance)).one()
     assert (row.village_id, row.period, row.income_fen, row.expense_fen, row.balance_fen) == (
         vid, "2026-10", 5_000_000, 1_200_000, 8_000_000)
-    bad = post_form(s, live.url, path, path, {"period": "2026-13", "items": ""})
-    assert bad.status_code == 400 and "月份格式" in bad.text
-    bad = post_form(s, live.url, path, path, {"period": "2026-11", "items": "道路维修"})
-    assert bad.status_code == 400 and "明细格式" in bad.text
+    # Next time: the next month and last month's names are prefilled, amounts empty.
+    page = s.get(f"{live.url}{path}", timeout=10).text
+    assert 'value="2026-11"' in page and 'id="prefill-hint"' in page
+    rows = page.split('id="finance-rows"', 1)[1].split("</table>", 1)[0]
+    assert 'value="上级转移支付"' in rows and 'value="道路维修"' in rows
+    assert re.search(r'<option selected>收入</option>', rows)
+    # Problems name the row, in the table's words.
+    bad = post_form(s, live.url, path, path, {"period": "2026-11", "kind": ["支出", "支出"],
+                                               "name": ["道路维修", ""], "amount": ["一千二", "300"]})
+    assert bad.status_code == 400 and "第1行（道路维修）：金额“一千二”看不懂" in bad.text and "第2行：请填写名目" in bad.text
+    bad = post_form(s, live.url, path, path, {"period": "", "kind": ["支出"], "name": ["x"], "amount": ["1"]})
+    assert bad.status_code == 400 and "请选择月份" in bad.text
     other = villages["杨柳村"]
     assert s.get(f"{live.url}/admin/villages/{other}/finance", timeout=10).status_code == 404
 
