@@ -260,3 +260,29 @@ def test_uncertain_sends_are_settled_once(live, villages):
         a, b = sess.get(OutboxMessage, first), sess.get(OutboxMessage, second)
     assert a.status == "pending" and "qs" in a.last_error
     assert b.status == "sent" and b.sent_at is not None
+
+
+def test_notices_filtered_by_words_village_and_problems(live, villages):
+    from core.models.core import Village
+    from core.notices.service import create_notice
+
+    with db.session_scope() as s:
+        qs, yl = s.get(Village, villages["青石村"]), s.get(Village, villages["杨柳村"])
+        water = create_notice(s, category="其他", title="停水通知", body="明天上午停水。", villages=[qs])[0]
+        create_notice(s, category="救灾", title="防汛转移通知", body="低洼地带转移。", villages=[yl])
+        create_notice(s, category="其他", title="村民大会", body="周五开会，讨论修路。", villages=[qs])
+        s.add(OutboxMessage(kind="custom_text", dedupe_key="f:1", openid="oQS_f_1", village_id=qs.id,
+                            notice_id=water.id, status="failed", last_error="45015 超过48小时没有互动"))
+    make_staff("county1", "county")
+    s = login(live.url, "county1")
+
+    def titles(**params: str) -> list[str]:
+        html = s.get(f"{live.url}/admin/notices", params=params, timeout=10).text
+        table = html.split('id="notices"', 1)[1].split("</table>", 1)[0]
+        return sorted(re.findall(r'/admin/notices/\d+">([^<]+)</a>', table))
+
+    assert titles() == sorted(["村民大会", "停水通知", "防汛转移通知"])
+    assert titles(q="修路") == ["村民大会"]  # words in the body count too
+    assert titles(village=str(villages["杨柳村"])) == ["防汛转移通知"]
+    assert titles(problems="1") == ["停水通知"]
+    assert titles(q="通知", village=str(villages["青石村"])) == ["停水通知"]

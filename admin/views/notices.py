@@ -8,13 +8,13 @@ from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, or_
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from werkzeug.wrappers import Response
 
 from admin import bp
 from admin.auth import current_staff
 from admin.scope import Scope
-from admin.views.common import form_str, paginate, scope, staff_label
+from admin.views.common import form_str, int_arg, paginate, scope, staff_label
 from admin.views.objections import resident_labels
 from core.db import session_scope, utcnow
 from core.delivery_text import plain_error
@@ -94,12 +94,24 @@ def notices() -> str:
     sc = scope()
     status = request.args.get("status", "")
     category = request.args.get("category", "")
+    q = (request.args.get("q") or "").strip()[:50]
+    village_id = int_arg("village")
+    problems = request.args.get("problems") == "1"
     with session_scope(readonly=True) as s:
         query = _scoped(s, sc, select(Notice))
         if status in STATUS_LABELS:
             query = query.where(Notice.status == status)
         if category in CATEGORIES:
             query = query.where(Notice.category == category)
+        if q:
+            query = query.where(or_(col(Notice.title).like(f"%{q}%"), col(Notice.body).like(f"%{q}%")))
+        if village_id is not None and sc.allows_village(s, village_id):
+            mine = select(NoticeVillage.notice_id).where(NoticeVillage.village_id == village_id)
+            query = query.where(or_(Notice.town_wide, col(Notice.id).in_(mine), col(Notice.series_id).in_(mine)))
+        if problems:
+            bad = select(OutboxMessage.notice_id).where(col(OutboxMessage.status).in_(("failed", "review")))
+            query = query.where(or_(col(Notice.id).in_(bad), Notice.status == "missed"))
+        scoped_villages = sc.villages(s)
         query = query.order_by(Notice.created_at.desc(), Notice.id.desc())  # type: ignore[attr-defined]
         page = paginate(s, query)
         ids = [n.id for n in page.items]
@@ -107,7 +119,8 @@ def notices() -> str:
         targets = _targets(s, ids + [n.series_id for n in page.items if n.series_id])
     return render_template("notices.html", page=page, delivery=delivery, targets=targets,
                            status_labels=STATUS_LABELS, categories=CATEGORIES, status=status,
-                           category=category, delivery_labels=DELIVERY_LABELS, can_create=_can_create())
+                           category=category, delivery_labels=DELIVERY_LABELS, can_create=_can_create(),
+                           q=q, village_id=village_id, villages=scoped_villages, problems=problems)
 
 
 def _visible_notice(s: Session, notice_id: int) -> Notice:
