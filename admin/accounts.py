@@ -48,7 +48,7 @@ def create_staff(s: Session, username: str, password: str, role: str, *, village
     if not USERNAME_RE.match(username):
         raise AccountError("用户名只能用英文字母、数字、下划线、点和减号，2 到 64 位。")
     if s.exec(select(StaffUser).where(StaffUser.username == username)).first() is not None:
-        raise AccountError(f"用户名 {username} 已经有人用了。")
+        raise AccountError(f"用户名“{username}”已经有人用了。")
     try:
         check_password_strength(password)
     except ValueError as exc:

@@ -406,8 +406,8 @@ def _read_csv(path: Path, batch: Batch) -> None:
         return
     try:
         rows = [[cell_text(v) for v in row] for row in csv.reader(io.StringIO(text))]
-    except csv.Error as exc:
-        batch.problems.append(f"{loc}：不是有效的 CSV 文件（{exc}）。")
+    except csv.Error:
+        batch.problems.append(f"{loc}：不是有效的 CSV 文件（可能有没配对的引号），请在 Excel 里另存为 CSV 再试。")
         return
     _read_grid(Grid(loc, rows), batch)
 
@@ -435,9 +435,9 @@ def _read_xlsx(path: Path, batch: Batch) -> None:
     loc = Loc(path.name)
     try:
         wb = load_workbook(path, data_only=True)
-    except (InvalidFileException, BadZipFile, KeyError, OSError) as exc:
+    except (InvalidFileException, BadZipFile, KeyError, OSError):
         hint = "如果是老的 .xls 文件，请在 Excel 里另存为 .xlsx。" if path.suffix.lower() == ".xls" else ""
-        batch.problems.append(f"{loc}：打不开，不是有效的 Excel（.xlsx）文件。{hint}（{exc.__class__.__name__}）")
+        batch.problems.append(f"{loc}：打不开，不是有效的 Excel（.xlsx）文件，可能文件坏了或者不是 Excel 文件。{hint}")
         return
     before = len(batch.catalog) + len(batch.guides)
     for ws in wb.worksheets:
@@ -488,7 +488,8 @@ def _read_yaml(path: Path, batch: Batch) -> None:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = Loc(path.name, None, mark.line + 1) if mark else loc
-        batch.problems.append(f"{where}：YAML 格式有错（{getattr(exc, 'problem', '') or exc}）。")
+        col = f"第{mark.column + 1}个字附近，" if mark else ""
+        batch.problems.append(f"{where}：YAML 格式有错（{col}常见原因：冒号后面少了空格、缩进没对齐、引号没配对）。")
         return
     sections: dict[str, list] = {"catalog": [], "guides": [], "synonyms": []}
     if isinstance(doc, list):
