@@ -82,6 +82,11 @@ def test_expired_withdrawn_and_guessed_codes(live, wechat, villages):
         assert "绑定码不对" in wechat.say(OTHER, "村委 0000 0001")
     assert "一小时后再试" in wechat.say(OTHER, f"村委 {third}")
     assert "绑定成功" in wechat.say(MEMBER, f"村委 {third}")  # the rightful member is not locked out
+    # A new code for the same person (a resubmitted form) replaces the pending one.
+    fourth = _code(_add_member(s, live, vid, name="孙委员", role="委员").text)
+    fifth = _code(_add_member(s, live, vid, name="孙委员", role="委员").text)
+    assert "过期" in wechat.say("oQS_member_link_0003", f"村委 {fourth}")
+    assert "绑定成功" in wechat.say("oQS_member_link_0003", f"村委 {fifth}")
     # Another village's clerk cannot withdraw this village's codes; form errors are plain Chinese.
     make_staff("yl", "village", village="杨柳村")
     other = login(live.url, "yl")

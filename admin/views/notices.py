@@ -325,7 +325,8 @@ def notice_edit(notice_id: int) -> str | tuple[str, int] | Response:
             text = form_str("publish_at", 16)
             if not text:
                 raise NoticeRefused("请填写发布时间。")
-            publish_at = _parse_local(text)
+            # Unchanged time (e.g. a 马上发 notice the clock has not sent yet): keep it as it is.
+            publish_at = None if text == _local_input(notice.publish_at) else _parse_local(text)
         objection_text = form_str("objection_days", 3) or "0"
         if not objection_text.isdigit():
             raise NoticeRefused("公示期请填天数（数字），不收异议填 0。")

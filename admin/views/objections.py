@@ -82,7 +82,8 @@ def _render(error: str | None = None, error_id: int | None = None, form_text: st
     return render_template("objections.html", page=page, show=show, shows=SHOW, notices=notices,
                            labels=labels, sent=sent, villages=villages, counts=counts, error=error,
                            error_id=error_id, form_text=form_text, reply_limit=REPLY_LIMIT,
-                           row_labels=ROW_STATUS_LABELS, plain_error=plain_error)
+                           row_labels=ROW_STATUS_LABELS, plain_error=plain_error,
+                           back_url=url_for("admin.objections", show=show))
 
 
 @bp.post("/objections/<int:objection_id>/reply")

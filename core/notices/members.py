@@ -37,9 +37,15 @@ def spaced(code: str) -> str:
 
 def new_link_code(session: Session, village: Village, *, name: str, role: str, created_by: str,
                   now: datetime | None = None) -> tuple[MemberLinkCode, str]:
-    """A pending member and its code (returned once, never stored in clear)."""
+    """A pending member and its code (returned once, never stored in clear). An earlier pending
+    code for the same person stops working, so a resubmitted form leaves one valid code."""
     now = now or utcnow()
     assert village.id is not None
+    session.execute(update(MemberLinkCode).where(col(MemberLinkCode.village_id) == village.id,
+                                                 col(MemberLinkCode.name) == name,
+                                                 col(MemberLinkCode.used_at).is_(None),
+                                                 col(MemberLinkCode.expires_at) > now)
+                    .values(expires_at=now))
     while True:
         code = f"{secrets.randbelow(10 ** CODE_DIGITS):0{CODE_DIGITS}d}"
         digest = code_hash(code)
