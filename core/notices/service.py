@@ -328,7 +328,7 @@ class Report:
         if len(self.review) > 20:
             out.append(f"  … 另有 {len(self.review) - 20} 条需核对")
         if self.objections:
-            out.append(f"异议：{self.objections} 条（python -m bot notice objections {n.id}）")
+            out.append(f"异议：{self.objections} 条，请在管理后台的“居民异议”里查看和答复。")
         return out
 
 
@@ -338,6 +338,11 @@ NOTICE_STATUS_LABELS = {"draft": "草稿", "scheduled": "待发布", "published"
                         "missed": "错过发布时间"}
 STATUS_LABELS = {"sent": "已发送", "failed": "失败", "pending": "待发送", "sending": "发送中", "review": "需核对",
                  "skipped": "无法送达", "cancelled": "已取消"}
+
+
+def _masked_openid(openid: str) -> str:
+    """Reports reach committee members by chat: never a whole openid."""
+    return openid[:4] + "****" + openid[-4:] if len(openid) > 8 else openid[:1] + "****"
 
 
 def delivery_report(session: Session, notice: Notice) -> Report:
@@ -357,7 +362,7 @@ def delivery_report(session: Session, notice: Notice) -> Report:
     for row in session.exec(select(OutboxMessage).where(col(OutboxMessage.notice_id).in_(ids),
                                                         col(OutboxMessage.status).in_(("failed", "review")))
                             .order_by(col(OutboxMessage.id)).limit(500)).all():
-        who = row.openid or f"村{row.village_id}"
+        who = _masked_openid(row.openid) if row.openid else f"村{row.village_id}"
         if row.status == "failed":
             report.failures.append((row.kind, who, row.last_error or ""))
         else:
