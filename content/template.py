@@ -10,7 +10,7 @@ from openpyxl.styles import Alignment, Font
 
 from content.importer import GUIDE_COLUMNS, MARK_GROUPS
 
-_FIXED = ["序号", "公开事项", None, "公开内容（要素）", "公开依据", "公开时限", "公开主体", "公开渠道和载体"]
+_FIXED: list[object] = ["序号", "公开事项", None, "公开内容（要素）", "公开依据", "公开时限", "公开主体", "公开渠道和载体"]
 _EXAMPLE = [1, "最低生活保障", "低保对象名单", "户主姓名、保障人数、保障金额",
             "《社会救助暂行办法》", "信息形成之日起20个工作日内", "县民政局、乡镇人民政府", "政府网站、村务公开栏"]
 _EXAMPLE_MARKS = {"全社会": "√", "主动": "√", "县级": "√", "乡级": "√", "村级": "√"}
@@ -26,7 +26,7 @@ def catalog_template_xlsx(county: str = "本县") -> bytes:
                "示例行请换成本县的事项；公开对象、公开方式、公开层级在对应的格子里打√）"] + [None] * (width - 1))
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
     top: list[object] = list(_FIXED)
-    below: list[object] = [None, "一级事项", "二级事项"] + [None] * (len(_FIXED) - 3)
+    below: list[object] = [None, "一级事项", "二级事项", *([None] * (len(_FIXED) - 3))]
     for group, group_subs in MARK_GROUPS.items():
         top += [group] + [None] * (len(group_subs) - 1)
         below += list(group_subs)

@@ -14,9 +14,11 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response as FlaskResponse
+from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import delete, func, or_
 from sqlmodel import col, select
+from werkzeug.wrappers import Response
 
 from admin import bp
 from admin.auth import current_staff, require_roles
@@ -218,7 +220,7 @@ def content_import() -> str | tuple[str, int]:
     with session_scope() as s:
         preview = preview_batch(s, batch, replace=replace)
         s.execute(delete(ImportUpload).where(col(ImportUpload.created_at) < utcnow() - STAGED_FOR))
-        s.add(ImportUpload(token=token, staff_id=current_staff().id, replace=replace,
+        s.add(ImportUpload(token=token, staff_id=current_staff().id or 0, replace=replace,
                            files=json.dumps([{"name": n, "data": base64.b64encode(d).decode()} for n, d in files])))
     return render_template("content_import.html", preview=preview, token=token, replace=replace,
                            file_names=[n for n, _ in files])
@@ -257,5 +259,5 @@ def content_import_cancel() -> Response:
 @bp.get("/content/import/template.xlsx")
 @require_roles("county")
 def content_import_template() -> Response:
-    return Response(catalog_template_xlsx(), mimetype=XLSX_MIME,
+    return FlaskResponse(catalog_template_xlsx(), mimetype=XLSX_MIME,
                     headers={"Content-Disposition": "attachment; filename*=UTF-8''%E7%9B%AE%E5%BD%95%E5%AF%BC%E5%85%A5%E6%A8%A1%E6%9D%BF.xlsx"})

@@ -4,6 +4,7 @@ answers (after an alias or an import) are marked so; several can be marked handl
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, or_
@@ -80,7 +81,7 @@ def questions() -> str:
     find_text = (request.args.get("fq") or "").strip()[:30]
     with session_scope(readonly=True) as s:
         villages = sc.villages(s)
-        names = {v.id: v.name for v in s.exec(select(Village)).all()}
+        names = {v.id: v.name for v in s.exec(select(Village)).all() if v.id is not None}
         query = apply_scope(select(UnansweredQuestion), s, sc, UnansweredQuestion.village_id)
         if show in ("open", "answerable"):
             query = query.where(col(UnansweredQuestion.handled).is_(False))
@@ -91,6 +92,7 @@ def questions() -> str:
         if q:
             query = query.where(col(UnansweredQuestion.question).like(f"%{q}%"))
         query = query.order_by(col(UnansweredQuestion.times_asked).desc(), col(UnansweredQuestion.last_asked_at).desc())
+        page: Any
         if show == "answerable":
             # Every open question, so the filter is exact; the page then shows the answerable ones.
             rows = list(s.exec(query.limit(500)).all())
@@ -184,8 +186,8 @@ def question_attach(question_id: int) -> Response:
         if question is None:
             abort(404)
         words = (form_str("words", 50) or question.question).strip()[:50]
-        model = CatalogItem if kind == "catalog" else ServiceGuide
-        item = s.get(model, int(raw_id))
+        item: CatalogItem | ServiceGuide | None = (s.get(CatalogItem, int(raw_id)) if kind == "catalog"
+                                                   else s.get(ServiceGuide, int(raw_id)))
         if item is None:
             abort(404)
         if how == "alias":
