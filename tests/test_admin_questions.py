@@ -93,3 +93,21 @@ def test_questions_the_matcher_now_answers_are_marked_and_bulk_handled(live, vil
     with db.session_scope(readonly=True) as sess:
         done = {q.question: q.handled for q in sess.exec(select(UnansweredQuestion)).all()}
     assert done == {ODD: True, "老母猪跑丢了找谁": True, "村口那棵大树能砍吗": False}
+
+
+def test_an_import_that_answers_open_questions_says_so(live, villages, wechat):
+    _demo()
+    asked = _ask_unanswered(wechat, villages, ODD)
+    assert list(asked) == [ODD]
+    make_staff("county1", "county")
+    s = login(live.url, "county1")
+    csv_text = ("序号,领域,一级事项,二级事项,公开内容,公开依据,公开时限,公开主体,公开渠道和载体,公开对象,公开方式,公开层级,别名\n"
+                "1,农业农村,玉米生产者补贴,玉米生产者补贴发放名单,补贴对象和金额,依据,发放后20个工作日内,县农业农村局,"
+                "村务公开栏,全社会,主动,县级、乡级,苞谷钱、苞谷补贴\n")
+    token = csrf_of(s.get(f"{live.url}/admin/content/import", timeout=10).text)
+    checked = s.post(f"{live.url}/admin/content/import", data={"csrf_token": token}, timeout=60,
+                     files={"files": ("玉米.csv", csv_text.encode("utf-8"), "text/csv")})
+    staged = re.search(r'name="token" value="([0-9a-f]+)"', checked.text).group(1)
+    done = s.post(f"{live.url}/admin/content/import/confirm", data={"csrf_token": token, "token": staged}, timeout=60)
+    assert "导入成功" in done.text
+    assert "有 1 个没答上的问题，现在机器人能答上了" in done.text and "show=answerable" in done.text

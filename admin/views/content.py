@@ -17,16 +17,24 @@ from pathlib import Path
 from flask import Response as FlaskResponse
 from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import delete, func, or_
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 from werkzeug.wrappers import Response
 
 from admin import bp
 from admin.auth import current_staff, require_roles
 from admin.views.common import form_str, paginate
 from content.importer import ContentImportError, import_files, preview_batch, read_files
+from content.index import get_matcher
 from content.template import catalog_template_xlsx
 from core.db import session_scope, utcnow
-from core.models.catalog import CatalogItem, ImportUpload, ServiceGuide, Synonym, bump_content_version
+from core.models.catalog import (
+    CatalogItem,
+    ImportUpload,
+    ServiceGuide,
+    Synonym,
+    UnansweredQuestion,
+    bump_content_version,
+)
 
 ALIAS_SPLIT = re.compile(r"[、,，;；/|\n\r]+")
 CATALOG_FIELDS = [("domain", "领域"), ("level1", "一级事项"), ("name", "二级事项"), ("content", "公开内容"),
@@ -243,7 +251,23 @@ def content_import_confirm() -> str | tuple[str, int]:
             stats = import_files(_stage_paths(tmp, staged), replace=replace)
         except ContentImportError as exc:
             return _problems_page(exc.problems, tmp)
-    return render_template("content_import.html", summary=stats.summary())
+    with session_scope(readonly=True) as s:
+        answerable = _now_answerable(s)
+    return render_template("content_import.html", summary=stats.summary(), answerable=answerable)
+
+
+def _now_answerable(s: Session) -> int:
+    """Open unanswered questions the matcher answers after this import (they are marked on the
+    questions page; this count points the clerk there)."""
+    matcher = get_matcher(s)
+    rows = s.exec(select(UnansweredQuestion.question).where(col(UnansweredQuestion.handled).is_(False))
+                  .order_by(col(UnansweredQuestion.times_asked).desc()).limit(500)).all()
+    count = 0
+    for question in rows:
+        result = matcher.match(question)
+        if result.kind == "answer" and result.matches and result.matches[0].doc.type in ("catalog", "guide"):
+            count += 1
+    return count
 
 
 @bp.post("/content/import/cancel")
