@@ -70,6 +70,11 @@ def test_objection_answered_recorded_sent_and_counted(live, config, villages):
     # Another village's objection is out of reach; a town office sees both of its villages'?
     assert post_form(s, live.url, "/admin/objections", f"/admin/objections/{theirs}/reply",
                      {"reply_text": "x"}).status_code == 404
+    make_staff("liutang", "town", town="柳塘镇")
+    town = login(live.url, "liutang")
+    mine_town = town.get(f"{live.url}/admin/objections?show=all", timeout=10).text
+    assert "杨柳村的异议" in mine_town and "我家的面积少算了两亩" not in mine_town
+    assert re.search(r'id="objections-open">1<', town.get(f"{live.url}/admin/", timeout=10).text)
     make_staff("county1", "county")
     county = login(live.url, "county1")
     every = county.get(f"{live.url}/admin/objections?show=all", timeout=10).text

@@ -54,6 +54,20 @@ def test_search_in_place_attach_alias_and_the_bot_answers(live, villages, wechat
         assert q.handled and "别名" in q.note
     # The bot now answers those words (same signed /wechat path the resident uses).
     assert title in wechat.say("oRes_q_000000002", ODD)
+    # As a synonym: the item's name first (the canonical word), the resident's words after it.
+    from core.models.catalog import Synonym
+
+    other_q = asked["村口那棵大树能砍吗"]
+    page = s.get(f"{live.url}/admin/questions", params={"find": other_q, "fq": "耕地地力"}, timeout=10).text
+    r = s.post(f"{live.url}/admin/questions/{other_q}/attach", timeout=10,
+               data={"csrf_token": csrf_of(page), "target": target, "as": "synonym", "words": "砍大树",
+                     "back": "/admin/questions"})
+    assert "的同义词" in r.text
+    with db.session_scope(readonly=True) as sess:
+        terms = sess.exec(select(Synonym).where(Synonym.source == "staff")).one().terms
+    assert terms == f"{title}、砍大树"
+    with db.session_scope() as sess:
+        sess.get(UnansweredQuestion, other_q).handled = False  # reopen for the clerk's check below
     # Village clerks may not change the catalog.
     make_staff("qs", "village", village="青石村")
     other = asked["村口那棵大树能砍吗"]
