@@ -93,3 +93,17 @@ def test_answered_in_person_is_recorded_without_a_message(live, villages):
     with db.session_scope(readonly=True) as sess:
         assert sess.get(Objection, mine).status == "answered"
         assert sess.exec(select(OutboxMessage).where(OutboxMessage.openid == RESIDENT)).all() == []
+
+
+def test_a_reply_that_cannot_reach_the_resident_says_what_to_do(live, villages):
+    from sqlalchemy import update
+
+    _, mine, _ = _setup(villages)
+    make_staff("qs", "village", village="青石村")
+    s = login(live.url, "qs")
+    post_form(s, live.url, "/admin/objections", f"/admin/objections/{mine}/reply", {"reply_text": "已核实。"})
+    with db.session_scope() as sess:  # what the dispatcher records when the 48-hour window has closed
+        sess.execute(update(OutboxMessage).where(OutboxMessage.openid == RESIDENT)
+                     .values(status="failed", last_error="45015 超过48小时没有互动，客服消息发不出"))
+    page = s.get(f"{live.url}/admin/objections?show=answered", timeout=10).text
+    assert "超过48小时未互动" in page and "请打电话或当面告诉这位居民" in page and "45015" not in page
