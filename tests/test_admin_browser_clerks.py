@@ -259,4 +259,4 @@ def test_unanswered_question_becomes_an_alias_and_finance_as_a_table(live, wecha
     with db.session_scope(readonly=True) as s:
         fin = s.exec(select(VillageFinance)).one()
         assert (fin.income_fen, fin.expense_fen) == (5_000_000, 120_000)
-    assert "道路维修" in page.locator("#finance-rows").inner_html()  # next month: names prefilled
+    assert "道路维修" in page.locator("#finance-rows").inner_html()  # the saved month stays open for more rows

@@ -216,6 +216,10 @@ def test_village_finance_entered_as_a_table_with_last_months_names(live, village
         row = sess.exec(select(VillageFinance)).one()
     assert (row.village_id, row.period, row.income_fen, row.expense_fen, row.balance_fen) == (
         vid, "2026-10", 5_000_000, 1_200_000, 8_000_000)
+    # After saving, the same month is open for more rows (its amounts shown, blank rows below).
+    rows = r.text.split('id="finance-rows"', 1)[1].split("</table>", 1)[0]
+    assert 'id="editing-hint"' in r.text and 'value="50000"' in rows and 'value="12000"' in rows
+    assert rows.count('name="amount" value=""') >= 3
     # Next time: the next month and last month's names are prefilled, amounts empty.
     page = s.get(f"{live.url}{path}", timeout=10).text
     assert 'value="2026-11"' in page and 'id="prefill-hint"' in page

@@ -6,6 +6,7 @@ The monthly 村级财务 notice series writes its body from the latest month ent
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -58,9 +59,16 @@ def _render(village_id: int, form: Any = None, error: str | None = None) -> str:
                              .order_by(col(VillageFinance.period).desc()).limit(24)).all())
         preview = notice_text(village, months[0]) if months else None
     parsed = {m.id: json.loads(m.items or "[]") for m in months}
+    editing = next((m for m in months if m.period == request.args.get("period")), None)
     if form is not None:
         rows = _rows_from_form(form)
         values = form
+    elif editing is not None:
+        # Correcting (or adding rows to) a month already entered: its rows with their amounts.
+        rows = [{"kind": i["kind"], "name": i["name"], "amount": _plain_yuan(int(i["fen"]))}
+                for i in parsed[editing.id]]
+        values = {"period": editing.period, "note": editing.note,
+                  "balance": _plain_yuan(editing.balance_fen) if editing.balance_fen is not None else ""}
     else:
         # Last month's names prefilled (amounts change every month, names rarely).
         last = parsed[months[0].id] if months else []
@@ -69,7 +77,13 @@ def _render(village_id: int, form: Any = None, error: str | None = None) -> str:
     rows += [{"kind": "支出", "name": "", "amount": ""} for _ in range(max(EXTRA_ROWS, MIN_ROWS - len(rows)))]
     return render_template("finance.html", village=village, months=months, parsed=parsed, yuan=yuan,
                            preview=preview, form=values, rows=rows, error=error,
-                           prefilled=form is None and bool(months))
+                           prefilled=form is None and editing is None and bool(months), editing=editing)
+
+
+def _plain_yuan(fen: int) -> str:
+    """fen → what a clerk types back into the amount box ('1200', '1200.5')."""
+    text = f"{Decimal(fen) / 100:.2f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _items(form: Any) -> list[dict]:
@@ -129,4 +143,4 @@ def village_finance_save(village_id: int) -> Response | tuple[str, int]:
     except FinanceError as exc:
         return _render(village_id, form=request.form, error=str(exc)), 400
     flash(f"{period} 的收支已保存。按月发布的财务公开会用最新一个月的数据。")
-    return redirect(url_for("admin.village_finance", village_id=village_id))
+    return redirect(url_for("admin.village_finance", village_id=village_id, period=period))
