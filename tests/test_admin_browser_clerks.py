@@ -64,9 +64,13 @@ def _menu(page, label: str) -> None:  # type: ignore[no-untyped-def]
     page.click(f"nav.menu >> text={label}")
 
 
-def _fits(page) -> None:  # type: ignore[no-untyped-def]
-    """Nothing runs off a phone's screen: wide tables scroll inside their own box."""
+def _fits(page, shot: str = "") -> None:  # type: ignore[no-untyped-def]
+    """Nothing runs off a phone's screen: wide tables scroll inside their own box. With
+    ADMIN_SCREENSHOT_DIR set, the page is also saved for a person to look at."""
     assert page.evaluate("document.documentElement.scrollWidth") <= page.width + 1
+    folder = os.environ.get("ADMIN_SCREENSHOT_DIR")
+    if folder and shot:
+        page.screenshot(path=str(Path(folder) / f"{shot}-{page.width}.png"), full_page=True)
 
 
 def _key_column_stays(page, table: str) -> str:  # type: ignore[no-untyped-def]
@@ -102,7 +106,7 @@ def test_village_clerk_links_a_member_by_code(live, wechat, villages, page):
     shown = page.locator("#link-code").inner_text()
     code = re.search(r"村委 (\d{4} \d{4})", shown).group(1)
     assert "只显示这一次" in shown and "openid" not in page.content()
-    _fits(page)
+    _fits(page, "member-code")
     reply = wechat.say("oQS_member_browser_1", f"村委 {code}")
     assert "绑定成功" in reply
     page.goto(page.url.rsplit("/members", 1)[0])
@@ -131,7 +135,7 @@ def test_notice_preview_masks_before_saving_then_publishes(live, villages, page)
     assert "330106199001011237" not in preview and "[身份证号已隐去]" in preview
     assert "3301061234567890" not in preview and "尾号7890" in preview and "0599-****2345" in preview
     assert "低保证号" in preview and "还没有保存" in preview
-    _fits(page)
+    _fits(page, "notice-preview")
     with db.session_scope(readonly=True) as s:
         assert s.exec(select(Notice)).all() == []  # the preview saved nothing
     page.click("#confirm-publish")
@@ -171,7 +175,7 @@ def test_objection_answered_and_counted(live, villages, page):
     page.locator("section.objection textarea[name=reply_text]").first.fill("已重新丈量，补上两亩。")
     page.locator("section.objection button:has-text('答复')").first.click()
     page.wait_for_selector(".flash:has-text('已记录答复')")
-    _fits(page)
+    _fits(page, "objections")
     _menu(page, "概览")
     assert page.locator("#objections-open").inner_text() == "0"
     with db.session_scope(readonly=True) as s:
@@ -200,7 +204,7 @@ def test_import_lists_every_bad_row_and_saves_only_on_confirmation(live, village
     assert len(items) == 3 and [re.search(r"第\d+行", i).group(0) for i in items] == ["第3行", "第4行", "第5行"]
     assert "公开方式" in items[0] and "公开对象" in items[1] and "二级事项" in items[2]
     assert_plain(page.content(), where="import problems")
-    _fits(page)
+    _fits(page, "import-problems")
     good = tmp_path / "目录2.csv"
     good.write_text(BAD.replace("随时", "依申请").replace("所有人", "全社会").replace(",良种补贴,,", ",良种补贴,良种补贴名单,"),
                     encoding="utf-8")
@@ -238,7 +242,7 @@ def test_unanswered_question_becomes_an_alias_and_finance_as_a_table(live, wecha
     row.locator("form.attach-one:has-text('耕地地力') button:has-text('加为别名')").first.click()
     page.wait_for_selector(".flash:has-text('别名')")
     assert "耕地地力" in wechat.say("oRes_browser_0002", "苞谷钱几时到")
-    _fits(page)
+    _fits(page, "questions")
 
     make_staff("qs", "village", village="青石村")
     page.click("button:has-text('退出')")
@@ -255,7 +259,7 @@ def test_unanswered_question_becomes_an_alias_and_finance_as_a_table(live, wecha
     page.locator("input[name=amount]").nth(1).fill("1200")
     page.click("button:has-text('保存')")
     page.wait_for_selector(".flash:has-text('收支已保存')")
-    _fits(page)
+    _fits(page, "finance")
     with db.session_scope(readonly=True) as s:
         fin = s.exec(select(VillageFinance)).one()
         assert (fin.income_fen, fin.expense_fen) == (5_000_000, 120_000)

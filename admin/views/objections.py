@@ -96,6 +96,7 @@ def objection_reply(objection_id: int) -> Response | tuple[str, int]:
             reply(s, obj, text, by=staff_label(), send=send)
     except ObjectionError as exc:
         return _render(error=str(exc), error_id=objection_id, form_text=text), 400
-    flash("已记录答复，并通过微信发给了提异议的居民。" if send else "已记录答复（当面或电话答复，不发微信）。")
+    flash("已记录答复，正在通过微信发给提异议的居民（发送情况在“已答复”里看）。" if send
+          else "已记录答复（当面或电话答复，不发微信）。")
     back = request.form.get("back") or ""
     return redirect(back if back.startswith("/admin/") else url_for("admin.objections"))
