@@ -95,3 +95,15 @@ def test_expired_withdrawn_and_guessed_codes(live, wechat, villages):
     assert bad.status_code == 400 and "请填写成员的姓名" in bad.text
     bad = _add_member(s, live, vid, role="")
     assert bad.status_code == 400 and "请选择职务" in bad.text
+
+
+def test_cli_prints_a_code_the_member_sends(wechat, villages, db_url):
+    from tests.test_notices_cli import run
+
+    out = run(db_url, "member", "code", "--village", "青石村", "--name", "周主任", "--role", "主任")
+    code = re.search(r"村委 (\d{4} \d{4})", out).group(1)
+    assert "只能用一次" in out
+    assert "绑定成功" in wechat.say("oQS_member_link_cli1", f"村委 {code}")
+    with db.session_scope(readonly=True) as sess:
+        m = sess.exec(select(CommitteeMember)).one()
+    assert (m.openid, m.role, m.name) == ("oQS_member_link_cli1", "主任", "周主任")
