@@ -3,14 +3,14 @@ town office its villages', the county all. Each is answered here: the answer is 
 to the resident. Residents appear as village + masked openid + last seen, never as an openid."""
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime, timezone
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 from werkzeug.wrappers import Response
 
-from admin import _format_dt, bp
+from admin import bp
 from admin.masking import mask_openid
 from admin.scope import Scope, apply_scope
 from admin.views.common import form_str, paginate, scope, staff_label
@@ -20,6 +20,7 @@ from core.models.core import Follower, Village
 from core.models.notices import Notice, Objection
 from core.notices.objections import REPLY_LIMIT, ObjectionError, reply, reply_rows
 from core.notices.service import STATUS_LABELS as ROW_STATUS_LABELS
+from core.notices.timing import TZ
 
 SHOW = {"open": "待答复", "answered": "已答复", "all": "全部"}
 
@@ -47,8 +48,10 @@ def resident_labels(s: Session, objections: list[Objection]) -> dict[str, str]:
     return out
 
 
-def _short(value: Any) -> str:
-    return _format_dt(value)[5:]
+def _short(value: datetime) -> str:
+    """'11-30 16:31', Beijing time (what the clerk's wall clock says)."""
+    aware = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return aware.astimezone(TZ).strftime("%m-%d %H:%M")
 
 
 def _visible(s: Session, objection_id: int) -> Objection:
