@@ -12,8 +12,9 @@ from handlers import (  # noqa: F401 - registers handlers
     events,
     help,
     media,
-    member_link,  # noqa: F401 - registers `村委 <code>`
+    member_link,
     notices,
+    staff_duties,
 )
 from handlers.router import PASS, Context, Reply, command_text, dispatch
 

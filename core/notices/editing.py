@@ -13,6 +13,7 @@ from sqlmodel import Session, col
 
 from core.db import utcnow
 from core.models.notices import CATEGORIES, Notice
+from core.notices import signoff
 from core.notices.masking import check_public_text
 from core.notices.service import NoticeRefused, prepare_body
 
@@ -22,6 +23,8 @@ def update_scheduled(session: Session, notice: Notice, *, category: str, title: 
                      now: datetime | None = None) -> bool:
     """Apply the edit if the notice is still scheduled; False when it went out meanwhile."""
     now = now or utcnow()
+    if notice.id is not None and signoff.signoffs(session, notice.id):
+        raise NoticeRefused("这条通知已经由村务监督委员会确认过，改了就不是确认过的内容了。请取消后重新发一条。")
     if category not in CATEGORIES:
         raise NoticeRefused("请选择类别（" + "、".join(CATEGORIES) + "）。")
     if not 0 <= objection_days <= 60:
