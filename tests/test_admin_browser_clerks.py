@@ -264,3 +264,41 @@ def test_unanswered_question_becomes_an_alias_and_finance_as_a_table(live, wecha
         fin = s.exec(select(VillageFinance)).one()
         assert (fin.income_fen, fin.expense_fen) == (5_000_000, 120_000)
     assert "道路维修" in page.locator("#finance-rows").inner_html()  # the saved month stays open for more rows
+
+
+def test_town_office_oversight_filters_notices_and_closes_questions_in_bulk(live, villages, page):
+    from core.models.catalog import UnansweredQuestion
+    from core.notices.service import create_notice
+
+    with db.session_scope() as s:
+        qs, sb = s.get(Village, villages["青石村"]), s.get(Village, villages["上坝村"])
+        create_notice(s, category="其他", title="青石村停水通知", body="明天上午停水。", villages=[qs])
+        create_notice(s, category="其他", title="上坝村修路通知", body="周五修路。", villages=[sb])
+        for text, vid in (("老母猪跑丢了找谁", qs.id), ("集市几点开", sb.id), ("村口大树能砍吗", qs.id)):
+            s.add(UnansweredQuestion(question=text, normalized=text, village_id=vid))
+    make_staff("shimen", "town", town="石门乡")
+    _login(page, live.url, "shimen")
+    _menu(page, "通知公示")
+    page.select_option("select[name=village]", str(villages["上坝村"]))
+    page.click("form.search button:has-text('筛选')")
+    titles = page.locator("#notices tbody td:first-child a").all_inner_texts()
+    assert titles == ["上坝村修路通知"]
+    page.select_option("select[name=village]", "")
+    page.fill("form.search input[name=q]", "停水")
+    page.click("form.search button:has-text('筛选')")
+    assert page.locator("#notices tbody td:first-child a").all_inner_texts() == ["青石村停水通知"]
+    _fits(page, "notices-filtered")
+
+    _menu(page, "未答问题")
+    page.click("#bulk-handled")  # nothing ticked: a plain message, nothing changes
+    assert_plain(page.content(), expect="请先勾选", where="bulk")
+    for text in ("老母猪跑丢了找谁", "集市几点开"):
+        page.locator(f"#questions tr:has-text('{text}') input[name=ids]").check()
+    page.click("#bulk-handled")
+    page.wait_for_selector(".flash:has-text('已把 2 个问题标为处理过')")
+    rows = page.locator("#questions tbody tr").all_inner_texts()
+    assert len(rows) == 1 and rows[0].strip().startswith("村口大树能砍吗")
+    _fits(page, "questions-bulk")
+    with db.session_scope(readonly=True) as s:
+        done = {q.question: q.handled for q in s.exec(select(UnansweredQuestion)).all()}
+    assert done == {"老母猪跑丢了找谁": True, "集市几点开": True, "村口大树能砍吗": False}
