@@ -103,6 +103,8 @@ def test_village_clerk_links_a_member_by_code(live, wechat, villages, page):
     page.fill("input[name=name]", "王会计")
     page.select_option("select[name=role]", "会计")
     page.click("button:has-text('添加并生成绑定码')")
+    box = page.locator("#link-code").bounding_box()  # in view without scrolling for it
+    assert box is not None and 0 <= box["y"] < page.viewport_size["height"]
     shown = page.locator("#link-code").inner_text()
     code = re.search(r"村委 (\d{4} \d{4})", shown).group(1)
     assert "只显示这一次" in shown and "openid" not in page.content()
