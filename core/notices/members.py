@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import func, update
+from sqlalchemy import delete, func, update
 from sqlmodel import Session, col, select
 
 from core.db import utcnow
@@ -92,6 +92,8 @@ def redeem(session: Session, openid: str, code: str, now: datetime | None = None
     row = session.exec(select(MemberLinkCode).where(MemberLinkCode.code_hash == code_hash(code))).first()
     if row is None or row.used_at is not None or _aware(row.expires_at) <= now:
         session.add(MemberLinkAttempt(openid=openid, at=now))
+        # Only the last hour counts: older rows are kept no longer than a day.
+        session.execute(delete(MemberLinkAttempt).where(col(MemberLinkAttempt.at) < now - timedelta(days=1)))
         session.flush()
         if row is not None and row.used_at is not None:
             return LinkResult(False, "这个绑定码已经用过了。如需重新绑定，请村里的管理员生成新的绑定码。")
