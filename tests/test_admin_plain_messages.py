@@ -55,6 +55,7 @@ def test_staff_errors_are_plain_chinese(live, villages):
         ("/admin/staff", "/admin/staff", {"username": "clerk9", "role": "boss"}, "级别只能是"),
         ("/admin/staff", "/admin/staff", {"username": "qs", "role": "county"}, "已经有人用了"),
         ("/admin/villages", "/admin/villages", {"name": ""}, "请填写村名"),
+        (f"/admin/villages/{vid}", f"/admin/villages/{vid}", {"phone": "0599-6810001"}, "没有勾选通知发送方式"),
         ("/admin/villages", "/admin/villages", {"name": "新村", "town": ""}, "请填写所属乡镇"),
         ("/admin/villages", "/admin/villages", {"name": "青石村", "town": "石门乡"}, "已经有叫"),
         (f"/admin/villages/{vid}", f"/admin/villages/{vid}/members", {"name": "", "role": "会计"}, "请填写成员的姓名"),

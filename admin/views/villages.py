@@ -78,7 +78,7 @@ def village_update(village_id: int) -> Response:
         elif key:
             village.wecom_robot_key = key
         s.add(village)
-    flash("已保存。")
+    flash("已保存。" if chosen else "已保存。没有勾选通知发送方式，按“客服消息”发送。")
     return redirect(url_for("admin.village_detail", village_id=village_id))
 
 
