@@ -1,7 +1,7 @@
 """clerks: committee members linked by one-time code; objection replies recorded; staged imports
 
 Revision ID: clerks_1
-Revises: office_notices_1 (re-chained after merging main; was 0001)
+Revises: office_1 (re-chained after merging main; was 0001)
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision: str = "clerks_1"
-down_revision: str | None = "office_notices_1"
+down_revision: str | None = "office_1"  # re-chained after office_1 landed on main
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
