@@ -1,7 +1,7 @@
 """choice picks: which item a resident chose from numbered choices (alias suggestions)
 
 Revision ID: matcher_1
-Revises: office_1
+Revises: clerks_1
 Create Date: 2026-11-30 09:20:00
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ from alembic import op
 
 
 revision: str = 'matcher_1'
-down_revision: str | None = 'office_1'  # re-chained after office (agencies) landed on main
+down_revision: str | None = 'clerks_1'  # re-chained after clerks_1 landed on main
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
