@@ -1,8 +1,8 @@
 """The outbox dispatcher: sends queued rows through the WeChat API, each exactly once.
 
-- Claiming is atomic: one guarded `UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) AND
-  status = 'pending' RETURNING …` (PostgreSQL), the same statement under `BEGIN IMMEDIATE` on
-  SQLite. Only the RETURNING ids are ours, so two dispatchers never send the same row.
+- Claiming is atomic: one guarded `WITH chosen AS MATERIALIZED (SELECT … LIMIT n FOR UPDATE SKIP
+  LOCKED) UPDATE … FROM chosen … AND status = 'pending' RETURNING …` (PostgreSQL), `UPDATE … WHERE
+  id IN (SELECT … LIMIT n)` under `BEGIN IMMEDIATE` on SQLite. Only the RETURNING ids are ours, so two dispatchers never send the same row.
 - Definite failures (WeChat -1/45009/…, no connection) are retried with exponential backoff up to
   MAX_ATTEMPTS; WeChat's refusals that no retry can fix (45015 outside 48 h, 43004 unfollowed …)
   fail at once with the error kept for the report. 40001/42001 refresh the shared token once
@@ -209,11 +209,18 @@ class Dispatcher:
                 .order_by(col(t.priority), col(t.id)).limit(limit))
         if self.kinds:
             pick = pick.where(col(t.kind).in_(self.kinds))
-        if not self._sqlite:
-            pick = pick.with_for_update(skip_locked=True)
-        stmt = (update(t).where(col(t.id).in_(pick.scalar_subquery()), col(t.status) == "pending")
-                .values(status="sending", claimed_by=self.worker_id, claimed_at=now, attempts=col(t.attempts) + 1)
-                .returning(t.id, t.kind, t.openid, t.village_id, t.payload, t.attempts, t.created_at))
+        values = dict(status="sending", claimed_by=self.worker_id, claimed_at=now, attempts=col(t.attempts) + 1)
+        returning = (t.id, t.kind, t.openid, t.village_id, t.payload, t.attempts, t.created_at)
+        if self._sqlite:  # one writer at a time under BEGIN IMMEDIATE: the IN (… LIMIT n) is exact
+            stmt = (update(t).where(col(t.id).in_(pick.scalar_subquery()), col(t.status) == "pending")
+                    .values(**values).returning(*returning))
+        else:
+            # A materialised CTE locks and limits once; `id IN (SELECT … LIMIT n FOR UPDATE SKIP
+            # LOCKED)` may be planned as a semi join that re-runs the limited side and claims every
+            # pending row (issue 14: 300 of 300 rows went `sending` for claim(32)).
+            chosen = pick.with_for_update(skip_locked=True).cte("chosen").prefix_with("MATERIALIZED")
+            stmt = (update(t).where(col(t.id) == chosen.c.id, col(t.status) == "pending")
+                    .values(**values).returning(*returning))
         with session_scope(self.url) as s:
             rows = [dict(r._mapping) for r in s.execute(stmt).all()]
         rows.sort(key=lambda r: r["id"])
