@@ -10,12 +10,15 @@ from bot.webhook import bp as webhook_bp
 from content.index import warm_up_in_background
 from core import db
 from core.config import Config
+from core.secrets_check import require_production_secrets
 
 
 def create_app(config: Config | None = None) -> Flask:
     config = config or Config.from_env()
     logging.basicConfig(level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     db.configure(config.database_url)
+    if not config.dev_mode:  # gunicorn: never with public default secrets (serve/chat set dev_mode)
+        require_production_secrets(config)
 
     app = Flask(__name__, template_folder="../admin/templates", static_folder="../admin/static")
     app.config.update(

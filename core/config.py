@@ -60,6 +60,9 @@ class Config:
     # Build the question index when a worker starts, so its first resident does not wait for it.
     matcher_warmup: bool = False
     log_level: str = "INFO"
+    # Set by the development entry points (`serve`, `chat`): public default secrets are then allowed
+    # (with a notice); everywhere else they stop the process (core/secrets_check.py).
+    dev_mode: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod

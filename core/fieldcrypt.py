@@ -48,8 +48,13 @@ def _build(field_key: str | None, secret_key: str) -> FieldCrypt:
     else:
         log.warning("FIELD_ENCRYPTION_KEY is not set: deriving the field key from SECRET_KEY "
                     "(development only; set FIELD_ENCRYPTION_KEY in production)")
-        keys = [base64.urlsafe_b64encode(hashlib.sha256(b"cunwu-field|" + secret_key.encode()).digest())]
+        keys = [derived_key(secret_key).encode("ascii")]
     return FieldCrypt(keys)
+
+
+def derived_key(secret_key: str) -> str:
+    """The development field key derived from SECRET_KEY (used when FIELD_ENCRYPTION_KEY is unset)."""
+    return base64.urlsafe_b64encode(hashlib.sha256(b"cunwu-field|" + secret_key.encode()).digest()).decode("ascii")
 
 
 def for_config(config: Config) -> FieldCrypt:

@@ -28,7 +28,8 @@ def _env(db_url: str, base_url: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(DATABASE_URL=db_url, WECHAT_API_BASE=base_url, WECOM_API_BASE=base_url,
                WECHAT_APPID="wx0000000000000000", WECHAT_APPSECRET="dev-secret", LOG_LEVEL="WARNING",
-               LOAD_DEMO="0", PYTHONUNBUFFERED="1")
+               LOAD_DEMO="0", PYTHONUNBUFFERED="1", SECRET_KEY="test-secret-key", WECHAT_TOKEN="test-token",
+               FIELD_ENCRYPTION_KEY="q8mO6c0tOaXxPq8iRrXy3nmnfO3RSHw3dDq9lqGfmT8=")
     env.pop("REDIS_URL", None)
     return env
 
