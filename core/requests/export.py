@@ -78,6 +78,21 @@ def register_rows(session: Session, year: int) -> list[list[object]]:
     return rows
 
 
+# A spreadsheet treats text starting with these as a formula (or DDE call) when it is typed or
+# re-read from CSV; applicants choose names and descriptions, so such cells are stored as text.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def as_text_cells(ws) -> None:  # type: ignore[no-untyped-def]
+    """Write every cell whose text could run as a formula as a literal string (quote-prefixed), so
+    `=HYPERLINK(…)` or `=cmd|…` typed by a resident shows as typed and never runs."""
+    for row in ws.iter_rows():
+        for cell in row:
+            if isinstance(cell.value, str) and cell.value.lstrip(" ").startswith(FORMULA_START):
+                cell.data_type = "s"
+                cell.quotePrefix = True
+
+
 def _autosize(ws, widths: dict[int, int] | None = None) -> None:  # type: ignore[no-untyped-def]
     for idx, column in enumerate(ws.columns, 1):
         longest = max((len(str(c.value)) if c.value is not None else 0) for c in column)
@@ -96,6 +111,7 @@ def write_register_xlsx(session: Session, year: int, path: str | Path) -> int:
     rows = register_rows(session, year)
     for row in rows:
         ws.append(row)
+    as_text_cells(ws)
     for row in ws.iter_rows(min_row=2):
         for cell in row:
             if isinstance(cell.value, date):
@@ -191,5 +207,6 @@ def write_annual_xlsx(session: Session, year: int, path: str | Path) -> dict:
     for j in range(2, ncols + 1):
         ws.column_dimensions[get_column_letter(j)].width = 12
     ws.freeze_panes = "B6"
+    as_text_cells(ws)
     wb.save(path)
     return report
