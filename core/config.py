@@ -63,6 +63,9 @@ class Config:
     # Set by the development entry points (`serve`, `chat`): public default secrets are then allowed
     # (with a notice); everywhere else they stop the process (core/secrets_check.py).
     dev_mode: bool = False
+    # Flood control: at most this many messages per sender per window (0 = off), shared by workers.
+    rate_limit_messages: int = 60
+    rate_limit_seconds: int = 60
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -92,6 +95,8 @@ class Config:
             load_demo=_bool(env.get("LOAD_DEMO"), True),
             matcher_warmup=_bool(env.get("MATCHER_WARMUP"), True),
             log_level=env.get("LOG_LEVEL", "INFO"),
+            rate_limit_messages=_int(env.get("RATE_LIMIT_MESSAGES"), cls.rate_limit_messages),
+            rate_limit_seconds=_int(env.get("RATE_LIMIT_SECONDS"), cls.rate_limit_seconds),
         )
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

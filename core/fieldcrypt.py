@@ -40,6 +40,10 @@ class FieldCrypt:
     def blind_index(self, value: str) -> str:
         return hmac.new(self._index_key, value.strip().upper().encode("utf-8"), hashlib.sha256).hexdigest()
 
+    def blind_indexes(self, value: str) -> list[str]:
+        """The value's index under every configured key (look-ups must find rows indexed before a rotation)."""
+        return [self.blind_index(value)]
+
 
 @lru_cache(maxsize=8)
 def _build(field_key: str | None, secret_key: str) -> FieldCrypt:

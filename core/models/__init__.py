@@ -2,6 +2,7 @@
 # Domain modules register themselves by being imported (keep this list additive).
 import core.models.catalog  # noqa: F401,E402
 import core.models.notices  # noqa: F401,E402
+import core.models.ops  # noqa: F401,E402
 import core.models.requests  # noqa: F401,E402
 import core.models.staff  # noqa: F401,E402
 from core.models.core import (  # noqa: F401

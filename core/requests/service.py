@@ -44,6 +44,10 @@ from core.requests.workdays import (
 log = logging.getLogger("core.requests")
 
 CUSTOM_WINDOW = timedelta(hours=48)
+# 条例 Art. 35: when the number or frequency of one applicant's requests clearly exceeds what is
+# reasonable, the agency may ask for reasons. We flag, staff decide; the request is still registered.
+REPEAT_WINDOW_DAYS = 30
+REPEAT_THRESHOLD = 3
 APPLICANT_STAFF = "申请人"
 SYSTEM_STAFF = "系统"
 
@@ -134,6 +138,7 @@ def create_application(session: Session, config: Config, app: ApplicationData, *
         status="registered" if staff else "submitted", received_date=received, clock_start=received,
         handler=staff, created_at=now, updated_at=now,
     )
+    req.repeat_note = _repeat_note(session, crypt, app.id_number, openid, now)
     session.add(req)
     session.flush()
     session.add(RequestEvent(request_id=req.id, action="submit", from_status=None, to_status=req.status,
@@ -146,6 +151,24 @@ def create_application(session: Session, config: Config, app: ApplicationData, *
                     req.tracking_no, req.due_date)
     log.info("request %s received (%s) due %s", req.tracking_no, channel, req.due_date)
     return req
+
+
+def _repeat_note(session: Session, crypt: fieldcrypt.FieldCrypt, id_number: str, openid: str | None,
+                 now: datetime) -> str | None:
+    """A note for staff when this is one of many recent requests by the same person (same ID
+    number under any configured key, or same WeChat user)."""
+    same = col(DisclosureRequest.id_index).in_(crypt.blind_indexes(id_number)) if id_number else None
+    if openid:
+        by_openid = col(DisclosureRequest.openid) == openid
+        same = by_openid if same is None else (same | by_openid)
+    if same is None:
+        return None
+    since = now - timedelta(days=REPEAT_WINDOW_DAYS)
+    earlier = len(session.exec(select(DisclosureRequest.id).where(same, col(DisclosureRequest.created_at) >= since)).all())
+    if earlier + 1 < REPEAT_THRESHOLD:
+        return None
+    return (f"同一申请人 {REPEAT_WINDOW_DAYS} 天内第 {earlier + 1} 份申请。数量、频次明显超过合理范围的，"
+            "可以要求申请人说明理由（条例第三十五条）；仍须登记并依法答复。")
 
 
 # --------------------------------------------------------------------------- deadlines
@@ -466,6 +489,7 @@ def row_view(req: DisclosureRequest, today: date) -> dict:
         "overdue": left is not None and left < 0, "due_soon": left is not None and 0 <= left <= 5,
         "provisional": bool(req.due_provisional and running), "supplement_due": req.supplement_due,
         "reply_type": req.reply_type, "reply_label": REPLY_TYPES[req.reply_type].label if req.reply_type else None,
+        "repeat_note": req.repeat_note,
     }
 
 

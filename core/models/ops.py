@@ -1,0 +1,18 @@
+"""Operational tables: per-sender message counters (flood control).
+
+Shared by every web worker through the database (or Redis when REDIS_URL is set), never process
+memory, so a limit holds however many workers there are.
+"""
+from __future__ import annotations
+
+from sqlmodel import Field, SQLModel
+
+
+class RateCounter(SQLModel, table=True):
+    """Messages from one sender in the current fixed window (one row per sender, reused)."""
+
+    __tablename__ = "rate_counter"
+
+    key: str = Field(primary_key=True, max_length=80)
+    window: int = Field(default=0)  # epoch seconds // window length
+    hits: int = Field(default=0)

@@ -1,0 +1,35 @@
+"""hardening: flood-control counters, repeat-request notes
+
+Revision ID: hardening_1
+Revises: 0001
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+import sqlmodel.sql.sqltypes
+from alembic import op
+
+revision: str = "hardening_1"
+down_revision: str | None = "0001"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "rate_counter",
+        sa.Column("key", sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
+        sa.Column("window", sa.Integer(), nullable=False),
+        sa.Column("hits", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("key"),
+    )
+    with op.batch_alter_table("disclosure_request", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("repeat_note", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("disclosure_request", schema=None) as batch_op:
+        batch_op.drop_column("repeat_note")
+    op.drop_table("rate_counter")
