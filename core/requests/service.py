@@ -467,9 +467,14 @@ def detail(session: Session, config: Config, req: DisclosureRequest, *, full: bo
         session.flush()
         log.info("request %s: full personal details shown to %s", req.tracking_no, staff)
     same_person = []
-    if req.id_index:
+    if req.id_index:  # under every configured key, so a rotation in progress hides nobody
+        crypt = fieldcrypt.for_config(config)
+        try:
+            indexes = crypt.blind_indexes(crypt.decrypt(req.id_enc)) if req.id_enc else [req.id_index]
+        except ValueError:
+            indexes = [req.id_index]
         same_person = [r.tracking_no for r in session.exec(
-            select(DisclosureRequest).where(DisclosureRequest.id_index == req.id_index,
+            select(DisclosureRequest).where(col(DisclosureRequest.id_index).in_([*indexes, req.id_index]),
                                             DisclosureRequest.id != req.id))]
     return {
         "request": req, "id_number": id_number, "phone": phone, "events": events_of(session, req),
