@@ -66,6 +66,11 @@ class Config:
     # Flood control: at most this many messages per sender per window (0 = off), shared by workers.
     rate_limit_messages: int = 60
     rate_limit_seconds: int = 60
+    # Admin cookies only over HTTPS (set when serving behind TLS, as in production).
+    session_cookie_secure: bool = False
+    # Reverse proxies in front of the app (nginx: 1) whose X-Forwarded-For is trusted for the
+    # client address (login throttling); 0 = use the socket address.
+    trusted_proxy_count: int = 0
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -97,6 +102,8 @@ class Config:
             log_level=env.get("LOG_LEVEL", "INFO"),
             rate_limit_messages=_int(env.get("RATE_LIMIT_MESSAGES"), cls.rate_limit_messages),
             rate_limit_seconds=_int(env.get("RATE_LIMIT_SECONDS"), cls.rate_limit_seconds),
+            session_cookie_secure=_bool(env.get("SESSION_COOKIE_SECURE"), False),
+            trusted_proxy_count=_int(env.get("TRUSTED_PROXY_COUNT"), cls.trusted_proxy_count),
         )
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -1,4 +1,4 @@
-"""hardening: flood-control counters, repeat-request notes
+"""hardening: flood-control counters, repeat-request notes, login throttling
 
 Revision ID: hardening_1
 Revises: 0001
@@ -25,6 +25,14 @@ def upgrade() -> None:
         sa.Column("hits", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("key"),
     )
+    op.create_table(
+        "login_throttle",
+        sa.Column("key", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("failures", sa.Integer(), nullable=False),
+        sa.Column("window_start", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("locked_until", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+        sa.PrimaryKeyConstraint("key"),
+    )
     with op.batch_alter_table("disclosure_request", schema=None) as batch_op:
         batch_op.add_column(sa.Column("repeat_note", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True))
 
@@ -32,4 +40,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("disclosure_request", schema=None) as batch_op:
         batch_op.drop_column("repeat_note")
+    op.drop_table("login_throttle")
     op.drop_table("rate_counter")
