@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response
+from flask import Flask, Response, jsonify
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from admin import bp as admin_bp
 from bot.webhook import bp as webhook_bp
 from content.index import warm_up_in_background
-from core import db
+from core import db, health
 from core.config import Config
 from core.secrets_check import require_production_secrets
 
@@ -54,13 +54,12 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(webhook_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
 
-    @app.get("/healthz")
-    def healthz() -> tuple[str, int]:
-        from sqlalchemy import text
+    store = health.token_store(config)
 
-        with db.session_scope(readonly=True) as s:
-            s.exec(text("SELECT 1"))  # type: ignore[call-overload]
-        return "ok", 200
+    @app.get("/healthz")
+    def healthz() -> tuple[Response, int]:
+        body, status = health.report(config, store)
+        return jsonify(body), status
 
     if config.matcher_warmup:
         warm_up_in_background(config.database_url)

@@ -1,4 +1,4 @@
-"""hardening: flood-control counters, repeat-request notes, login throttling
+"""hardening: flood-control counters, repeat-request notes, login throttling, clock heartbeat
 
 Revision ID: hardening_1
 Revises: 0001
@@ -33,6 +33,15 @@ def upgrade() -> None:
         sa.Column("locked_until", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.PrimaryKeyConstraint("key"),
     )
+    op.create_table(
+        "clock_heartbeat",
+        sa.Column("worker", sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
+        sa.Column("started_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("beat_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("worker"),
+    )
+    with op.batch_alter_table("clock_heartbeat", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_clock_heartbeat_beat_at"), ["beat_at"], unique=False)
     with op.batch_alter_table("disclosure_request", schema=None) as batch_op:
         batch_op.add_column(sa.Column("repeat_note", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True))
 
@@ -40,5 +49,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("disclosure_request", schema=None) as batch_op:
         batch_op.drop_column("repeat_note")
+    with op.batch_alter_table("clock_heartbeat", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_clock_heartbeat_beat_at"))
+    op.drop_table("clock_heartbeat")
     op.drop_table("login_throttle")
     op.drop_table("rate_counter")
