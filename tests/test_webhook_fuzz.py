@@ -78,3 +78,13 @@ def test_fuzz_webhook_plain_and_safe(fuzz_target) -> None:  # type: ignore[no-un
     # The fuzz really reached the handlers, in both modes (not only the signature check).
     assert sum(n for (safe, kind, status), n in seen.items() if kind == "valid" and status == 200 and not safe) > 5
     assert sum(n for (safe, kind, status), n in seen.items() if kind == "valid" and status == 200 and safe) > 5
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_non_ascii_signature_is_refused_not_a_500(fuzz_target, method: str) -> None:  # type: ignore[no-untyped-def]
+    """Found by bench/fuzz_webhook.py: hmac.compare_digest raised TypeError on a non-ASCII signature."""
+    live, _cfg = fuzz_target
+    r = requests.request(method, f"{live.url}/wechat", params={"signature": "kÉÙ\x144", "timestamp": "â",
+                                                               "nonce": "1", "echostr": "x"},
+                         data=b"<xml></xml>", timeout=10)
+    assert r.status_code == 403
