@@ -40,10 +40,9 @@ def _window(config: Config, now: float) -> int:
 
 
 def _hit_db(session: Session, key: str, window: int) -> int:
-    t = RateCounter.__table__
+    t = RateCounter.__table__  # type: ignore[attr-defined]
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(t).values(key=key, window=window, hits=1)
-    stmt = stmt.on_conflict_do_update(
+    stmt = insert(t).values(key=key, window=window, hits=1).on_conflict_do_update(
         index_elements=[t.c.key],
         set_={"hits": case((t.c.window == window, t.c.hits + 1), else_=1), "window": window},
     ).returning(t.c.hits)

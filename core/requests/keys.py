@@ -40,7 +40,7 @@ def _rotate_request(crypt: fieldcrypt.FieldCrypt, session: Session, req: Disclos
               "id_index": crypt.blind_index(id_number) if id_number else req.id_index}
     t = DisclosureRequest
     done = session.execute(update(t).where(col(t.id) == req.id, col(t.id_enc) == req.id_enc,
-                                           col(t.phone_enc) == req.phone_enc).values(**values)).rowcount
+                                           col(t.phone_enc) == req.phone_enc).values(**values)).rowcount  # type: ignore[attr-defined]
     return bool(done)
 
 
