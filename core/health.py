@@ -17,7 +17,7 @@ from sqlmodel import col
 from core.config import Config
 from core.db import session_scope, utcnow
 from core.models.ops import ClockHeartbeat
-from core.wechat_api import DBTokenStore, RedisTokenStore, TokenStore
+from core.tokens import DBTokenStore, RedisTokenStore, TokenStore
 
 HEARTBEAT_SECONDS = 10
 CLOCK_STALE_SECONDS = 60
