@@ -17,7 +17,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import abort, g, request, session
-from sqlalchemy import update
+from sqlalchemy import delete, or_, update
 from sqlmodel import Session, col, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -85,6 +85,11 @@ def authenticate(s: Session, username: str, password: str, address: str = "") ->
     """Return the account if the password is right. Failures are counted per (address, username)
     and per address, never per account, and the answers are the same for unknown usernames."""
     now = utcnow()
+    # Forget counters whose window and lock have both run out (keeps the table small), before any
+    # row is loaded into this session.
+    s.execute(delete(LoginThrottle).where(col(LoginThrottle.window_start) < now - LOCKOUT,
+                                          or_(col(LoginThrottle.locked_until).is_(None),
+                                              col(LoginThrottle.locked_until) < now)))
     keys = _throttle_keys(username, address or "unknown")
     minutes = _locked_minutes(s, keys, now)
     if minutes:

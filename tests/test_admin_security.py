@@ -93,6 +93,22 @@ def test_lockout_neither_locks_the_account_nor_reveals_usernames(db_url):  # typ
         server.stop()
 
 
+def test_expired_throttle_rows_are_forgotten(live, db_url):  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    make_staff("county1", "county")
+    for _ in range(5):
+        _attempt(live.url, "county1", "wrong-pass1", "")
+    with db.session_scope() as s:  # fifteen minutes later …
+        for row in s.exec(select(LoginThrottle)):
+            row.window_start -= timedelta(minutes=16)
+            row.locked_until = row.locked_until and row.locked_until - timedelta(minutes=16)
+            s.add(row)
+    assert _attempt(live.url, "county1", PASSWORD, "").status_code == 302
+    with db.session_scope(readonly=True) as s:
+        assert s.exec(select(LoginThrottle)).all() == []
+
+
 def test_url_verification_refuses_stale_timestamps(live, config):  # type: ignore[no-untyped-def]
     def verify(ts: int) -> requests.Response:
         sig = signature_of(config.wechat_token, str(ts), "nonce1")
