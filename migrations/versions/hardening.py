@@ -1,7 +1,7 @@
 """hardening: flood-control counters, repeat-request notes, login throttling, clock heartbeat
 
 Revision ID: hardening_1
-Revises: office_1
+Revises: clerks_1
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision: str = "hardening_1"
-down_revision: str | None = "office_1"  # re-chained after office_1 landed on main
+down_revision: str | None = "clerks_1"  # re-chained after clerks_1 landed on main
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
