@@ -1,6 +1,7 @@
 """`python -m bot …`: the operator's entry point. Command names are fixed (scripts rely on them)."""
 from __future__ import annotations
 
+import sys
 import threading
 
 import click
@@ -11,7 +12,8 @@ from bot.app import create_app
 from bot.cli_group import cli, setup
 from bot.clock import run_scheduler
 from content.demo import load_demo_if_empty
-from core import db
+from core import db, secrets_check
+from core.config import Config
 
 
 @cli.command("init-db")
@@ -31,7 +33,10 @@ def init_db_cmd(demo: bool) -> None:
 @click.option("--no-clock", is_flag=True, help="Do not run the scheduler inside this process.")
 def serve(host: str, port: int, no_clock: bool) -> None:
     """Development server: webhook + admin + clock in one process, demo content in an empty DB."""
-    config = setup()
+    config = setup(Config.from_env(dev_mode=True))
+    notice = secrets_check.dev_notice(config)
+    if notice:
+        click.echo(notice, err=True)
     db.init_db(config.database_url)
     if config.load_demo:
         load_demo_if_empty()
@@ -49,8 +54,26 @@ def serve(host: str, port: int, no_clock: bool) -> None:
 def scheduler() -> None:
     """The clock process: schedules, outbox dispatch, deadline reminders (run exactly one)."""
     config = setup()
+    try:
+        secrets_check.require_production_secrets(config)
+    except secrets_check.InsecureDeployment as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
 
     run_scheduler(config=config)
+
+
+@cli.command("gen-secrets")
+def gen_secrets_cmd() -> None:
+    """Print fresh SECRET_KEY, WECHAT_TOKEN and FIELD_ENCRYPTION_KEY lines for .env."""
+    config = setup()
+    stored = secrets_check.stored_requests(config)
+    for name, value in secrets_check.generate(config, stored).items():
+        click.echo(f"{name}={value}")
+    if stored and not config.field_key:
+        click.echo("# FIELD_ENCRYPTION_KEY keeps the current key second: after setting it, run "
+                   "python -m bot request rotate-keys", err=True)
+    click.echo("# WECHAT_TOKEN must also be entered in 公众平台 → 基本配置 → 服务器配置 → Token", err=True)
 
 
 def main() -> None:

@@ -17,7 +17,8 @@ from bot.simulator import (
     voice_xml,
 )
 from content.demo import load_demo_if_empty
-from core import db
+from core import db, secrets_check
+from core.config import Config
 
 HELP = ("输入文字发给机器人。特殊命令：/voice 文字（模拟语音）、/subscribe（关注）、/unsubscribe、"
         "/click KEY（菜单）、/image（发图片）、/quit")
@@ -29,7 +30,10 @@ HELP = ("输入文字发给机器人。特殊命令：/voice 文字（模拟语�
 @click.option("--safe", is_flag=True, help="Use safe mode (encrypted messages).")
 def chat(url: str | None, openid: str, safe: bool) -> None:
     """Play the WeChat server: each line you type is sent as a signed message to /wechat."""
-    config = setup()
+    config = setup(Config.from_env(dev_mode=True))
+    notice = None if url else secrets_check.dev_notice(config)
+    if notice:
+        click.echo(notice, err=True)
     if url:
         post = http_poster(url)
     else:

@@ -17,6 +17,7 @@ from content.replies import Composed, Option, choices_text, compose_answer, fall
 from core.db import utcnow
 from core.models.catalog import UnansweredQuestion
 from core.models.core import Village
+from core.notices.masking import mask_for_log
 
 # Particles that change nothing about what is asked; dropped from the key that groups repeats.
 _PARTICLES = re.compile(r"[的了吗呢啊呀吧嘛哦么]")
@@ -52,8 +53,10 @@ def record_unanswered(session: Session, question: str, normalized: str, *, openi
                       village: Village | None) -> UnansweredQuestion:
     """Keep the question for staff; repeats of one (normalised) question from one village count up.
 
-    Per village, because village clerks see (and answer) their own village's questions."""
-    normalized = _PARTICLES.sub("", (normalized or question).replace(" ", ""))[:200] or question[:200]
+    Per village, because village clerks see (and answer) their own village's questions. ID, card
+    and mobile numbers typed into a question are masked before they are stored."""
+    question = mask_for_log(question)
+    normalized = mask_for_log(_PARTICLES.sub("", (normalized or question).replace(" ", "")))[:200] or question[:200]
     now = utcnow()
     row = session.exec(select(UnansweredQuestion).where(
         UnansweredQuestion.normalized == normalized, col(UnansweredQuestion.handled) == False,  # noqa: E712

@@ -3,6 +3,7 @@
 import core.models.alerts  # noqa: F401,E402
 import core.models.catalog  # noqa: F401,E402
 import core.models.notices  # noqa: F401,E402
+import core.models.ops  # noqa: F401,E402
 import core.models.requests  # noqa: F401,E402
 import core.models.staff  # noqa: F401,E402
 from core.models.core import (  # noqa: F401
