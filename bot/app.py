@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask
+from flask import Flask, redirect
+from werkzeug.wrappers import Response
 
 from admin import bp as admin_bp
 from bot.webhook import bp as webhook_bp
@@ -28,6 +29,11 @@ def create_app(config: Config | None = None) -> Flask:
 
     app.register_blueprint(webhook_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
+
+    @app.get("/")
+    def root() -> Response:
+        # The server has no public pages: a browser opened on the bare address wants the admin.
+        return redirect("/admin/")
 
     @app.get("/healthz")
     def healthz() -> tuple[str, int]:

@@ -30,6 +30,10 @@ HELP = ("输入文字发给机器人。特殊命令：/voice 文字（模拟语�
 def chat(url: str | None, openid: str, safe: bool) -> None:
     """Play the WeChat server: each line you type is sent as a signed message to /wechat."""
     config = setup()
+    if safe and (not config.wechat_encoding_aes_key or len(config.wechat_encoding_aes_key) != 43):
+        raise click.UsageError(
+            "安全模式需要消息加解密密钥：请把 WECHAT_ENCODING_AES_KEY 设为公众平台生成的43位密钥（与服务器一致）。\n"
+            "Safe mode needs WECHAT_ENCODING_AES_KEY: the 43-character EncodingAESKey the server uses.")
     if url:
         post = http_poster(url)
     else:
@@ -51,6 +55,8 @@ def chat(url: str | None, openid: str, safe: bool) -> None:
         line = line.strip()
         if not line:
             continue
+        if not interactive:
+            click.echo(f"你> {line}")  # a piped transcript shows both sides
         if line == "/quit":
             break
         if line.startswith("/voice"):

@@ -77,7 +77,8 @@ class WeChatServer:
         body = xml
         crypto = None
         if self.safe_mode:
-            assert self.aes_key, "safe mode needs an EncodingAESKey"
+            if not self.aes_key or len(self.aes_key) != 43:
+                raise ValueError("safe mode needs a 43-character EncodingAESKey (WECHAT_ENCODING_AES_KEY)")
             crypto = WeChatCrypto(self.token, self.aes_key, self.appid)
             enc_xml = crypto.encrypt_message(xml, nonce, ts)
             encrypt = re.search(r"<Encrypt><!\[CDATA\[(.*?)\]\]></Encrypt>", enc_xml, re.S)

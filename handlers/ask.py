@@ -6,6 +6,7 @@ leaves the options and is handled as a new message.
 """
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -24,7 +25,9 @@ from content.replies import (
     field_text,
 )
 from core.db import utcnow
+from core.models.activity import TRIAL_OPENID_PREFIX, QuestionLog
 from core.models.catalog import UnansweredQuestion
+from core.notices.masking import mask_for_log
 from core.models.core import Village
 from handlers.context import Context, Reply
 from handlers.router import PASS, flow, text_fallback
@@ -73,12 +76,17 @@ def answer_doc(session: Session, key: str, village: Village | None, matches: lis
     return compose_answer(session, doc, matches or [], village), doc.key
 
 
+def unanswered_key(question: str, normalized: str) -> str:
+    """The key that groups repeats of one unanswered question (particles and spaces dropped)."""
+    return _PARTICLES.sub("", (normalized or question).replace(" ", ""))[:200] or question[:200]
+
+
 def record_unanswered(session: Session, question: str, normalized: str, *, openid: str,
                       village: Village | None) -> UnansweredQuestion:
     """Keep the question for staff; repeats of one (normalised) question from one village count up.
 
     Per village, because village clerks see (and answer) their own village's questions."""
-    normalized = _PARTICLES.sub("", (normalized or question).replace(" ", ""))[:200] or question[:200]
+    normalized = unanswered_key(question, normalized)
     now = utcnow()
     row = session.exec(select(UnansweredQuestion).where(
         UnansweredQuestion.normalized == normalized, UnansweredQuestion.handled == False,  # noqa: E712
@@ -97,11 +105,28 @@ def record_unanswered(session: Session, question: str, normalized: str, *, openi
     return row
 
 
+def log_question(session: Session, question: str, result: MatchResult, *, openid: str,
+                 village: Village | None) -> QuestionLog:
+    """One row per question with the candidates and scores (charts, 试一试); IDs/phones masked."""
+    top = result.matches[0] if result.matches else None
+    row = QuestionLog(
+        openid=openid, village_id=village.id if village else None, question=mask_for_log(question)[:300],
+        kind=result.kind, top_title=top.doc.title[:200] if top and result.kind != "fallback" else "",
+        score=round(float(top.score), 4) if top else 0.0,
+        matches=json.dumps([{"key": m.doc.key, "type": m.doc.type, "title": m.doc.title,
+                             "score": round(float(m.score), 4)} for m in result.matches[:4]], ensure_ascii=False),
+        trial=openid.startswith(TRIAL_OPENID_PREFIX))
+    session.add(row)
+    return row
+
+
 def respond(session: Session, question: str, village: Village | None, *, openid: str = "",
             record: bool = True) -> Outcome:
     """Answer one question the way a resident gets it (used by the webhook and `bot ask`)."""
     matcher = index.get_matcher(session)
     result = matcher.match(question, village=village.name if village else None, limit=4)
+    if record:
+        log_question(session, question, result, openid=openid, village=village)
     if result.kind == "answer":
         composed = compose_answer(session, result.matches[0].doc, result.matches, village)
         data = _options_data(composed.options, result.matches[0].doc.key)
