@@ -7,7 +7,7 @@ import threading
 import click
 
 # Each command module attaches its commands to the group when imported.
-from bot import cli_chat, cli_content, cli_notices, cli_requests, cli_staff  # noqa: F401
+from bot import cli_chat, cli_content, cli_menu, cli_notices, cli_requests, cli_staff  # noqa: F401
 from bot.app import create_app
 from bot.cli_group import cli, setup
 from bot.clock import run_scheduler

@@ -7,7 +7,7 @@ import click
 
 from bot.app import create_app
 from bot.cli_group import cli, setup
-from bot.simulator import (
+from core.simulator import (
     WeChatServer,
     event_xml,
     flask_poster,

@@ -10,6 +10,7 @@ from sqlmodel import col, select
 from core.models.core import Village
 from core.models.notices import CATEGORIES, Notice
 from core.notices import finance
+from core.notices.masking import check_public_text
 from core.notices.service import (
     NoticeRefused,
     create_notice,
@@ -254,7 +255,8 @@ def _preview(ctx: Context, data: dict) -> str:
             ctx.set_step("preview", data)
         sample = f"【村级财务】{title}\n{body}" + ("\n（每期按当时最新录入的数据生成）" if data.get("rule") else "")
     else:
-        sample = f"【{data['category']}】{data['title']}\n{data['body']}"
+        # Masked as the published notice will be (title too), so the preview shows what residents see.
+        sample = check_public_text(f"【{data['category']}】{data['title']}\n{data['body']}").text
     if len(sample) > 600:
         sample = sample[:600] + "…"
     lines = ["请核对：", sample, f"发给：{targets}", f"时间：{_when_text(data)}",

@@ -298,9 +298,12 @@ class Report:
     issues: list[Notice] = field(default_factory=list)
     objections: int = 0
 
-    def lines(self) -> list[str]:
+    def lines(self, *, cli: bool = False) -> list[str]:
+        """The report as text: for a committee member in chat (plain words), or for the CLI
+        (`cli=True` adds the commands to run next)."""
         n = self.notice
-        out = [f"通知 {n.id}：【{n.category}】{n.title}", f"对象：{self.targets}  状态：{n.status}"]
+        out = [f"通知 {n.id}：【{n.category}】{n.title}",
+               f"对象：{self.targets}  状态：{NOTICE_STATUS_LABELS.get(n.status, n.status)}"]
         if n.recurrence:
             out.append(f"周期：{parse_rule(n.recurrence).describe()}，下次：{local_text(n.publish_at) if n.publish_at else '-'}")
         elif n.published_at:
@@ -310,7 +313,8 @@ class Report:
         if n.flag_reason:
             out.append(f"注意：{n.flag_reason}")
         for issue in self.issues:
-            out.append(f"  第{issue.id}号 {local_text(issue.due_at) if issue.due_at else ''} {issue.status}"
+            out.append(f"  第{issue.id}号 {local_text(issue.due_at) if issue.due_at else ''} "
+                       f"{NOTICE_STATUS_LABELS.get(issue.status, issue.status)}"
                        + (f"（{issue.flag_reason}）" if issue.flag_reason else ""))
         c = self.counts
         out.append(f"已发送 {c.get('sent', 0)}，失败 {c.get('failed', 0)}，待发送 {c.get('pending', 0) + c.get('sending', 0)}，"
@@ -327,10 +331,13 @@ class Report:
         if len(self.review) > 20:
             out.append(f"  … 另有 {len(self.review) - 20} 条需核对")
         if self.objections:
-            out.append(f"异议：{self.objections} 条（python -m bot notice objections {n.id}）")
+            where = f"python -m bot notice objections {n.id}" if cli else "在管理后台的通知详情里查看和答复"
+            out.append(f"异议：{self.objections} 条（{where}）")
         return out
 
 
+NOTICE_STATUS_LABELS = {"draft": "草稿", "scheduled": "待发布", "published": "已发布", "cancelled": "已取消",
+                        "missed": "错过发布时间"}
 KIND_LABELS = {"custom_text": "客服消息", "template": "模板消息", "mass_tag": "标签群发", "wecom_robot": "企业微信群机器人",
                "tag_sync": "标签同步"}
 STATUS_LABELS = {"sent": "已发送", "failed": "失败", "pending": "待发送", "sending": "发送中", "review": "需核对",
