@@ -7,6 +7,7 @@ import click
 
 from bot.app import create_app
 from bot.cli_group import cli, setup
+from bot.demo_history import load_demo_history
 from core.simulator import (
     WeChatServer,
     event_xml,
@@ -38,8 +39,8 @@ def chat(url: str | None, openid: str, safe: bool) -> None:
         post = http_poster(url)
     else:
         db.init_db(config.database_url)
-        if config.load_demo:
-            load_demo_if_empty()
+        if config.load_demo and load_demo_if_empty():
+            load_demo_history(config)  # so 通知 and the rest have something to show
 
         post = flask_poster(create_app(config))
     server = WeChatServer(token=config.wechat_token, post=post, aes_key=config.wechat_encoding_aes_key,
