@@ -27,6 +27,7 @@ from core.models.outbox import OutboxMessage
 from core.simulator import WeChatServer, flask_poster, text_xml
 
 KIND_LABELS = {"answer": "直接答复", "choices": "给出选项（居民回复数字）", "fallback": "没答上（给出村委会电话，记入未答问题）"}
+SHORT_KINDS = {"answer": "直接答复", "choices": "给出选项", "fallback": "没答上"}
 DOC_TYPES = {"catalog": "公开目录", "guide": "办事指南", "notice": "通知公示"}
 SUFFIX_RE = re.compile(r"[A-Za-z0-9_]{1,16}")
 
@@ -120,4 +121,4 @@ def trial() -> str:
     recent_rows = [(r, json.loads(r.matches or "[]")) for r in recent]
     return render_template("trial.html", villages=villages, village=village, village_id=village_id, who=suffix,
                            openid=openid, exchange=exchange, error=error, recent=recent_rows,
-                           kind_labels=KIND_LABELS, doc_types=DOC_TYPES)
+                           kind_labels=KIND_LABELS, short_kinds=SHORT_KINDS, doc_types=DOC_TYPES)
