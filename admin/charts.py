@@ -6,6 +6,7 @@ under a <details> for screen readers and for copying numbers into a report.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
@@ -43,7 +44,7 @@ def legend(series: list[Series]) -> Markup:
     return Markup(f'<div class="legend">{items}</div>')
 
 
-def _table(head: list[str], rows: list[list[object]]) -> str:
+def _table(head: list[str], rows: Sequence[Sequence[object]]) -> str:
     th = "".join(f"<th>{escape(str(h))}</th>" for h in head)
     body = "".join("<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in r) + "</tr>" for r in rows)
     return f'<details class="figures"><summary>看数字</summary><table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table></details>'

@@ -26,12 +26,12 @@ import requests  # noqa: E402
 from sqlalchemy import func  # noqa: E402
 from sqlmodel import select  # noqa: E402
 
+from bot.fake_wechat import FakeWeChatProcess  # noqa: E402
 from core import db  # noqa: E402
 from core.config import Config  # noqa: E402
 from core.db import session_scope  # noqa: E402
 from core.models.core import Village  # noqa: E402
 from core.models.outbox import OutboxMessage  # noqa: E402
-from bot.fake_wechat import FakeWeChatProcess  # noqa: E402
 
 APPID, SECRET = "wx0000000000000000", "dev-secret"
 

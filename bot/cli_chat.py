@@ -8,6 +8,8 @@ import click
 from bot.app import create_app
 from bot.cli_group import cli, setup
 from bot.demo_history import load_demo_history
+from content.demo import load_demo_if_empty
+from core import db
 from core.simulator import (
     WeChatServer,
     event_xml,
@@ -17,8 +19,6 @@ from core.simulator import (
     text_xml,
     voice_xml,
 )
-from content.demo import load_demo_if_empty
-from core import db
 
 HELP = ("输入文字发给机器人。特殊命令：/voice 文字（模拟语音）、/subscribe（关注）、/unsubscribe、"
         "/click KEY（菜单）、/image（发图片）、/quit")

@@ -20,8 +20,9 @@ import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
-import yaml
+import yaml  # type: ignore[import-untyped]
 from sqlalchemy import insert, update
 from sqlmodel import Session, col, select
 
@@ -129,6 +130,7 @@ def _followers(s: Session, rng: random.Random, villages: list[Village], now: dat
     s.execute(insert(Follower), rows)
     # One or two committee members per village publish its notices by chat.
     for v in villages:
+        assert v.id is not None
         for role in rng.sample(["主任", "会计", "报账员"], rng.randint(1, 2)):
             s.add(CommitteeMember(openid=rng.choice(by_village[v.id]), village_id=v.id, role=role,
                                   name=rng.choice(SURNAMES) + role))
@@ -145,7 +147,7 @@ def _questions(s: Session, rng: random.Random, villages: list[Village], by_villa
     results = {q: matcher.match(q, limit=4) for q in asked + unanswerable}
     # Villages differ in how much they use the bot; use grows over the 90 days.
     weight = {v.id: rng.uniform(0.4, 1.6) for v in villages}
-    vids = [v.id for v in villages]
+    vids = [v.id for v in villages if v.id is not None]
     by_id = {v.id: v for v in villages}
     groups: dict[tuple[str, int | None], UnansweredQuestion] = {}
     logs: list[QuestionLog] = []
@@ -196,7 +198,7 @@ def _publish(s: Session, rng: random.Random, village: Village, category: str, ti
     enqueue_notice(s, notice, now=at)
     rows = s.exec(select(OutboxMessage.id).where(OutboxMessage.notice_id == notice.id,
                                                  OutboxMessage.status == "pending")).all()
-    done = []
+    done: list[dict[str, Any]] = []
     for i, row_id in enumerate(rows):
         sent_at = at + timedelta(seconds=2 + i // 8)
         if rng.random() < fail_rate:
@@ -337,7 +339,7 @@ def _requests(s: Session, config: Config, rng: random.Random, villages: list[Vil
         if archive:
             step(req, "archive", min(_workday_after(replied, 3), today), staff=STAFF_COUNTY)
 
-    types = [("disclose", {}), ("disclose", {}), ("partial", {"reason": "其中涉及个人隐私的身份证号、银行账号不予公开"}),
+    types: list[tuple[str, dict[str, Any]]] = [("disclose", {}), ("disclose", {}), ("partial", {"reason": "其中涉及个人隐私的身份证号、银行账号不予公开"}),
              ("already_public", {"reason": "已在县政府门户网站“政府信息公开”栏目公开"}),
              ("not_exist", {}), ("not_competent", {"reason": "请向县自然资源局申请，电话 0599-6300000"}),
              ("refuse", {"ground": "third_party", "reason": "涉及第三方个人隐私，第三方不同意公开"})]
@@ -391,7 +393,7 @@ def load_demo_history(config: Config, now: datetime | None = None, seed: int = 2
     with session_scope() as s:
         if s.exec(select(Follower.openid)).first() is not None or s.exec(select(QuestionLog.id)).first() is not None:
             return None
-        villages = list(s.exec(select(Village).order_by(Village.id)).all())
+        villages = list(s.exec(select(Village).order_by(col(Village.id))).all())
         if not villages:
             return None
         towns = {t.id: t.name for t in s.exec(select(Town)).all() if t.id is not None}
@@ -407,10 +409,10 @@ def load_demo_history(config: Config, now: datetime | None = None, seed: int = 2
         summary.followers = sum(len(o) for o in by_village.values())
         _questions(s, rng, villages, by_village, now, summary)
     with session_scope() as s:
-        villages = list(s.exec(select(Village).order_by(Village.id)).all())
+        villages = list(s.exec(select(Village).order_by(col(Village.id))).all())
         _notices(s, rng, villages, towns, now, summary)
     with session_scope() as s:
-        villages = list(s.exec(select(Village).order_by(Village.id)).all())
+        villages = list(s.exec(select(Village).order_by(col(Village.id))).all())
         followers = [o for ids in by_village.values() for o in ids]
         _requests(s, config, rng, villages, towns, followers, now, summary)
     summary.seconds = time.monotonic() - started

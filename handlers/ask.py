@@ -27,8 +27,8 @@ from content.replies import (
 from core.db import utcnow
 from core.models.activity import TRIAL_OPENID_PREFIX, QuestionLog
 from core.models.catalog import UnansweredQuestion
-from core.notices.masking import mask_for_log
 from core.models.core import Village
+from core.notices.masking import mask_for_log
 from handlers.context import Context, Reply
 from handlers.router import PASS, flow, text_fallback
 

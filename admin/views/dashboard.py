@@ -11,7 +11,20 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from admin import bp
-from admin.charts import BLUE, GREEN, GREY, ORANGE, PURPLE, RED, SKY, Series, column_figures, hbars, legend, stacked_columns
+from admin.charts import (
+    BLUE,
+    GREEN,
+    GREY,
+    ORANGE,
+    PURPLE,
+    RED,
+    SKY,
+    Series,
+    column_figures,
+    hbars,
+    legend,
+    stacked_columns,
+)
 from admin.scope import Scope, apply_scope
 from admin.views import notices as notices_views
 from admin.views import questions as questions_views
@@ -82,7 +95,7 @@ def _unanswered_chart(s: Session, sc: Scope) -> object:
     rows: Counter[str] = Counter()
     for row in s.exec(q).all():  # one wording asked in several villages is one topic here
         rows[row.normalized] += row.times_asked
-    examples = {}
+    examples: dict[str, str] = {}
     for row in s.exec(q).all():
         examples.setdefault(row.normalized, row.question)
     top = rows.most_common(8)
@@ -94,7 +107,7 @@ def _unanswered_chart(s: Session, sc: Scope) -> object:
 
 def _request_charts(s: Session, today: date) -> tuple[object, object]:
     by_state = dict(s.exec(select(DisclosureRequest.status, func.count()).where(
-        DisclosureRequest.year == today.year).group_by(DisclosureRequest.status)).all())
+        DisclosureRequest.year == today.year).group_by(col(DisclosureRequest.status))).all())
     state_rows = [(label, [int(by_state.get(code, 0))]) for code, label in STATUS_LABELS.items() if by_state.get(code)]
     state_links = {label: url_for("admin.requests_list", status=code) for code, label in STATUS_LABELS.items()}
     buckets = {"已超期": 0, "0–2个工作日": 0, "3–5个工作日": 0, "6–10个工作日": 0, "10个工作日以上": 0,
@@ -124,7 +137,7 @@ def _delivery_chart(s: Session, sc: Scope, days: int = 90) -> tuple[object, dict
     q = (select(OutboxMessage.kind, OutboxMessage.status, func.count())
          .where(col(OutboxMessage.notice_id).in_(notice_ids),
                 col(OutboxMessage.created_at) >= utcnow() - timedelta(days=days))
-         .group_by(OutboxMessage.kind, OutboxMessage.status))
+         .group_by(col(OutboxMessage.kind), col(OutboxMessage.status)))
     table: dict[str, Counter[str]] = {}
     totals: Counter[str] = Counter()
     for kind, status, n in s.exec(q).all():
@@ -149,8 +162,8 @@ def _today(s: Session, sc: Scope, today: date) -> Today:
            .where(col(OutboxMessage.notice_id).in_(notices_views._scoped(s, sc, select(Notice.id))),
                   col(OutboxMessage.status).in_(("failed", "review")),
                   col(OutboxMessage.created_at) >= now - timedelta(days=30))
-           .group_by(OutboxMessage.notice_id, OutboxMessage.status))
-    per_notice: dict[int, Counter[str]] = {}
+           .group_by(col(OutboxMessage.notice_id), col(OutboxMessage.status)))
+    per_notice: dict[int | None, Counter[str]] = {}
     for nid, status, n in s.exec(bad).all():
         per_notice.setdefault(nid, Counter())[status] += n
     if per_notice:
@@ -164,20 +177,20 @@ def _today(s: Session, sc: Scope, today: date) -> Today:
             out.due_soon.append(requests_service.row_view(req, today) | {"req": req})
     if sc.is_county:
         towns = list(s.exec(select(Town).order_by(Town.name)).all())
-        village_town = dict(s.exec(select(Village.id, Village.town_id)).all())
+        village_town: dict[int | None, int | None] = dict(s.exec(select(Village.id, Village.town_id)).all())
         per_town: dict[int | None, Counter[str]] = {t.id: Counter() for t in towns}
         for vid, n in s.exec(select(Objection.village_id, func.count()).where(Objection.status == "open")
-                             .group_by(Objection.village_id)).all():
+                             .group_by(col(Objection.village_id))).all():
             per_town.setdefault(village_town.get(vid), Counter())["objections"] += n
         for vid, n in s.exec(select(UnansweredQuestion.village_id, func.sum(UnansweredQuestion.times_asked))
                              .where(col(UnansweredQuestion.handled).is_(False))
-                             .group_by(UnansweredQuestion.village_id)).all():
+                             .group_by(col(UnansweredQuestion.village_id))).all():
             per_town.setdefault(village_town.get(vid), Counter())["unanswered"] += int(n or 0)
         rows = s.exec(select(NoticeVillage.village_id, OutboxMessage.status, func.count())
                       .join(OutboxMessage, col(OutboxMessage.notice_id) == NoticeVillage.notice_id)
                       .where(col(OutboxMessage.status).in_(("failed", "review")),
                              col(OutboxMessage.created_at) >= now - timedelta(days=30))
-                      .group_by(NoticeVillage.village_id, OutboxMessage.status)).all()
+                      .group_by(col(NoticeVillage.village_id), col(OutboxMessage.status))).all()
         for vid, status, n in rows:
             per_town.setdefault(village_town.get(vid), Counter())[status] += n
         out.towns = [{"town": t, **per_town.get(t.id, Counter())} for t in towns]
@@ -193,7 +206,7 @@ def dashboard() -> str:
         villages = sc.villages(s)
         towns = {t.id: t.name for t in s.exec(select(Town)).all()}
         q = apply_scope(select(Follower.village_id, func.count()).where(Follower.subscribed), s, sc,
-                        Follower.village_id).group_by(Follower.village_id)
+                        Follower.village_id).group_by(col(Follower.village_id))
         per_village = dict(s.exec(q).all())
         unbound = per_village.pop(None, 0) if sc.is_county else 0
         questions = questions_views.open_count(s, sc)
