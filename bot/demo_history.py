@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml  # type: ignore[import-untyped]
-from sqlalchemy import insert, update
+from sqlalchemy import bindparam, insert, update
 from sqlmodel import Session, col, select
 
 from content import index
@@ -40,7 +40,7 @@ from core.notices.service import create_notice, enqueue_notice, mark_published, 
 from core.requests.service import ApplicationData, create_application, transition
 from core.requests.validation import id_check_char
 from core.requests.workdays import BEIJING, is_workday
-from handlers.ask import log_question, unanswered_key
+from handlers.ask import question_log_values, unanswered_key
 
 log = logging.getLogger("bot.demo_history")
 
@@ -148,9 +148,8 @@ def _questions(s: Session, rng: random.Random, villages: list[Village], by_villa
     # Villages differ in how much they use the bot; use grows over the 90 days.
     weight = {v.id: rng.uniform(0.4, 1.6) for v in villages}
     vids = [v.id for v in villages if v.id is not None]
-    by_id = {v.id: v for v in villages}
     groups: dict[tuple[str, int | None], UnansweredQuestion] = {}
-    logs: list[QuestionLog] = []
+    logs: list[dict[str, Any]] = []
     today = now.astimezone(BEIJING).date()
     for back in range(DAYS, -1, -1):
         day = today - timedelta(days=back)
@@ -163,9 +162,7 @@ def _questions(s: Session, rng: random.Random, villages: list[Village], by_villa
             openid = rng.choice(by_village[vid]) if by_village[vid] else ""
             question = rng.choice(unanswerable) if rng.random() < 0.12 else rng.choice(asked)
             result = results[question]
-            row = log_question(s, question, result, openid=openid, village=by_id[vid])
-            row.asked_at = at
-            logs.append(row)
+            logs.append(question_log_values(question, result, openid=openid, village_id=vid, asked_at=at))
             if result.kind == "fallback":
                 key = (unanswered_key(question, matcher.norm.question(question)), vid)
                 group = groups.get(key)
@@ -180,6 +177,7 @@ def _questions(s: Session, rng: random.Random, villages: list[Village], by_villa
     for group in groups.values():
         if group.last_asked_at < now - timedelta(days=30) and rng.random() < 0.5:
             group.handled, group.handled_at, group.note = True, group.last_asked_at + timedelta(days=2), "已转村委会答复"
+    s.execute(insert(QuestionLog), logs)
     s.add_all(list(groups.values()))
     s.flush()
     summary.questions, summary.unanswered = len(logs), len(groups)
@@ -206,9 +204,11 @@ def _publish(s: Session, rng: random.Random, village: Village, category: str, ti
             done.append({"i": row_id, "st": "failed", "err": err, "sent": None, "n": 6 if err.startswith("-1") else 1})
         else:
             done.append({"i": row_id, "st": "sent", "err": None, "sent": sent_at, "n": 1})
-    for d in done:
-        s.execute(update(OutboxMessage).where(col(OutboxMessage.id) == d["i"])
-                  .values(status=d["st"], last_error=d["err"], sent_at=d["sent"], attempts=d["n"]))
+    if done:  # one executemany, as the dispatcher records its outcomes
+        table = OutboxMessage.__table__  # type: ignore[attr-defined]
+        s.execute(update(table).where(table.c.id == bindparam("i"))
+                  .values(status=bindparam("st"), last_error=bindparam("err"), sent_at=bindparam("sent"),
+                          attempts=bindparam("n")), done)
     return notice
 
 

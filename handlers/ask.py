@@ -10,6 +10,7 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlmodel import Session, select
 
@@ -105,17 +106,24 @@ def record_unanswered(session: Session, question: str, normalized: str, *, openi
     return row
 
 
+def question_log_values(question: str, result: MatchResult, *, openid: str, village_id: int | None,
+                        asked_at: datetime | None = None) -> dict:
+    """One question_log row: the candidates and scores (charts, 试一试); IDs/phones masked."""
+    top = result.matches[0] if result.matches else None
+    return {
+        "asked_at": asked_at or utcnow(), "openid": openid, "village_id": village_id,
+        "question": mask_for_log(question)[:300], "kind": result.kind,
+        "top_title": top.doc.title[:200] if top and result.kind != "fallback" else "",
+        "score": round(float(top.score), 4) if top else 0.0,
+        "matches": json.dumps([{"key": m.doc.key, "type": m.doc.type, "title": m.doc.title,
+                                "score": round(float(m.score), 4)} for m in result.matches[:4]], ensure_ascii=False),
+        "trial": openid.startswith(TRIAL_OPENID_PREFIX)}
+
+
 def log_question(session: Session, question: str, result: MatchResult, *, openid: str,
                  village: Village | None) -> QuestionLog:
-    """One row per question with the candidates and scores (charts, 试一试); IDs/phones masked."""
-    top = result.matches[0] if result.matches else None
-    row = QuestionLog(
-        openid=openid, village_id=village.id if village else None, question=mask_for_log(question)[:300],
-        kind=result.kind, top_title=top.doc.title[:200] if top and result.kind != "fallback" else "",
-        score=round(float(top.score), 4) if top else 0.0,
-        matches=json.dumps([{"key": m.doc.key, "type": m.doc.type, "title": m.doc.title,
-                             "score": round(float(m.score), 4)} for m in result.matches[:4]], ensure_ascii=False),
-        trial=openid.startswith(TRIAL_OPENID_PREFIX))
+    row = QuestionLog(**question_log_values(question, result, openid=openid,
+                                            village_id=village.id if village else None))
     session.add(row)
     return row
 
