@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import requests
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
@@ -31,9 +31,6 @@ from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 from core.config import Config
 from core.db import session_scope, utcnow
 from core.models.core import AccessToken
-
-if TYPE_CHECKING:
-    from core.config import Config
 
 log = logging.getLogger(__name__)
 
