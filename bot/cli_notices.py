@@ -321,7 +321,7 @@ def notice_report(notice_id: int) -> None:
         n = s.get(Notice, notice_id)
         if n is None:
             _fail(f"没有通知 {notice_id}")
-        click.echo("\n".join(delivery_report(s, n).lines(cli=True)))  # type: ignore[arg-type]
+        click.echo("\n".join(delivery_report(s, n).lines()))  # type: ignore[arg-type]
 
 
 @notice.command("cancel")

@@ -298,9 +298,7 @@ class Report:
     issues: list[Notice] = field(default_factory=list)
     objections: int = 0
 
-    def lines(self, *, cli: bool = False) -> list[str]:
-        """The report as text: for a committee member in chat (plain words), or for the CLI
-        (`cli=True` adds the commands to run next)."""
+    def lines(self) -> list[str]:
         n = self.notice
         out = [f"通知 {n.id}：【{n.category}】{n.title}",
                f"对象：{self.targets}  状态：{NOTICE_STATUS_LABELS.get(n.status, n.status)}"]
@@ -331,15 +329,14 @@ class Report:
         if len(self.review) > 20:
             out.append(f"  … 另有 {len(self.review) - 20} 条需核对")
         if self.objections:
-            where = f"python -m bot notice objections {n.id}" if cli else "在管理后台的通知详情里查看和答复"
-            out.append(f"异议：{self.objections} 条（{where}）")
+            out.append(f"异议：{self.objections} 条，请在管理后台的“居民异议”里查看和答复。")
         return out
 
 
-NOTICE_STATUS_LABELS = {"draft": "草稿", "scheduled": "待发布", "published": "已发布", "cancelled": "已取消",
-                        "missed": "错过发布时间"}
 KIND_LABELS = {"custom_text": "客服消息", "template": "模板消息", "mass_tag": "标签群发", "wecom_robot": "企业微信群机器人",
                "tag_sync": "标签同步"}
+NOTICE_STATUS_LABELS = {"draft": "草稿", "scheduled": "待发布", "published": "已发布", "cancelled": "已取消",
+                        "missed": "错过发布时间"}
 STATUS_LABELS = {"sent": "已发送", "failed": "失败", "pending": "待发送", "sending": "发送中", "review": "需核对",
                  "skipped": "无法送达", "cancelled": "已取消"}
 
