@@ -13,6 +13,7 @@ from common surnames and given names.
 """
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import random
@@ -289,6 +290,13 @@ def _notices(s: Session, rng: random.Random, villages: list[Village], towns: dic
 
 
 # --------------------------------------------------------------------------- disclosure requests
+def _if_supported(**kw: Any) -> dict[str, Any]:
+    """Details of a step that the workflow records only where it knows them (an extension's approver
+    came with the agencies work); passed when `transition` takes them."""
+    params = inspect.signature(transition).parameters
+    return {k: v for k, v in kw.items() if k in params}
+
+
 _WANTS = [
     "{v}2026年道路硬化工程的招标文件、中标通知书和验收报告",
     "{v}近三年集体土地征收的批复文件和补偿款发放明细",
@@ -339,7 +347,7 @@ def _requests(s: Session, config: Config, rng: random.Random, villages: list[Vil
         if archive:
             step(req, "archive", min(_workday_after(replied, 3), today), staff=STAFF_COUNTY)
 
-    types: list[tuple[str, dict[str, Any]]] = [("disclose", {}), ("disclose", {}), ("partial", {"reason": "其中涉及个人隐私的身份证号、银行账号不予公开"}),
+    types: list[tuple[str, dict[str, Any]]] = [("disclose", {}), ("disclose", {}), ("partial", {"reason": "其中涉及个人隐私的身份证号、银行账号不予公开", "ground": "third_party"}),
              ("already_public", {"reason": "已在县政府门户网站“政府信息公开”栏目公开"}),
              ("not_exist", {}), ("not_competent", {"reason": "请向县自然资源局申请，电话 0599-6300000"}),
              ("refuse", {"ground": "third_party", "reason": "涉及第三方个人隐私，第三方不同意公开"})]
@@ -370,7 +378,8 @@ def _requests(s: Session, config: Config, rng: random.Random, villages: list[Vil
     extended = new(workdays_ago(today, 23))                      # extended once, with a reason
     step(extended, "register", extended.received_date)
     step(extended, "review", _workday_after(extended.received_date, 1))
-    step(extended, "extend", workdays_ago(today, 3), reason="涉及多个年度的档案，需要到县档案馆调取")
+    step(extended, "extend", workdays_ago(today, 3), reason="涉及多个年度的档案，需要到县档案馆调取",
+         **_if_supported(approver="县政务公开办主任 林华"))
     supplement = new(workdays_ago(today, 5))                     # waiting for the applicant's 补正
     step(supplement, "request_supplement", workdays_ago(today, 3), reason="申请内容不明确：请写明是哪一年哪个项目的资金")
     consult = new(workdays_ago(today, 9))                        # third party asked
