@@ -173,10 +173,10 @@ def member_remove(village_name: str, openid: str) -> None:
 def member_list(village_name: str | None) -> None:
     setup()
     with session_scope(readonly=True) as s:
-        q = select(CommitteeMember, Village.name).join(Village, Village.id == CommitteeMember.village_id)
+        q = select(CommitteeMember, Village.name).join(Village, col(Village.id) == CommitteeMember.village_id)
         if village_name:
             q = q.where(Village.name == village_name)
-        for m, vname in s.exec(q.order_by(Village.name)).all():
+        for m, vname in s.exec(q.order_by(col(Village.name))).all():
             click.echo(f"{vname}\t{m.role}\t{m.name or '-'}\t{m.openid}")
 
 
@@ -341,7 +341,7 @@ def notice_objections(notice_id: int) -> None:
     setup()
     with session_scope(readonly=True) as s:
         ids = [notice_id] + list(s.exec(select(Notice.id).where(Notice.series_id == notice_id)).all())
-        for o in s.exec(select(Objection).where(col(Objection.notice_id).in_(ids)).order_by(Objection.id)).all():
+        for o in s.exec(select(Objection).where(col(Objection.notice_id).in_(ids)).order_by(col(Objection.id))).all():
             click.echo(f"{o.id}\t{local_text(o.created_at)}\t{o.status}\t{o.openid}\t{o.text}")
 
 
@@ -380,7 +380,7 @@ def outbox_review(resolve_id: int | None, resolution: str | None) -> None:
     setup()
     with session_scope() as s:
         if resolve_id is None:
-            for r in s.exec(select(OutboxMessage).where(OutboxMessage.status == "review").order_by(OutboxMessage.id)).all():
+            for r in s.exec(select(OutboxMessage).where(OutboxMessage.status == "review").order_by(col(OutboxMessage.id))).all():
                 click.echo(f"{r.id}\t{r.kind}\t通知 {r.notice_id or '-'}\t{r.openid or '村' + str(r.village_id)}\t{r.last_error or ''}")
             return
         if resolution is None:

@@ -28,6 +28,7 @@ from sqlalchemy import bindparam, insert, update
 from sqlmodel import Session, col, select
 
 from content import index
+from content.answering import question_log_values, unanswered_key
 from core.config import Config
 from core.db import session_scope, utcnow
 from core.models.activity import QuestionLog
@@ -41,7 +42,6 @@ from core.notices.service import create_notice, enqueue_notice, mark_published, 
 from core.requests.service import ApplicationData, create_application, transition
 from core.requests.validation import id_check_char
 from core.requests.workdays import BEIJING, is_workday
-from handlers.ask import question_log_values, unanswered_key
 
 log = logging.getLogger("bot.demo_history")
 

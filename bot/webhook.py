@@ -13,11 +13,12 @@ import time
 from flask import Blueprint, Response, current_app, request
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import col
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from core import conversation
 from core.config import Config
-from core.db import session_scope, utcnow
+from core.db import rowcount, session_scope, utcnow
 from core.models.core import Follower, InboundMessage
 from core.outbox import enqueue_followups
 from core.wechat import (
@@ -133,12 +134,12 @@ def _claim(key: str, inbound: Inbound) -> tuple[bool, InboundMessage | None]:
             stale = (row.status == "processing"
                      and (utcnow() - row.received_at).total_seconds() > STALE_PROCESSING_SECONDS)
             if stale:
-                taken = s.execute(
+                taken = rowcount(s.execute(
                     update(InboundMessage)
-                    .where(InboundMessage.dedupe_key == key, InboundMessage.status == "processing",
-                           InboundMessage.received_at == row.received_at)
+                    .where(col(InboundMessage.dedupe_key) == key, col(InboundMessage.status) == "processing",
+                           col(InboundMessage.received_at) == row.received_at)
                     .values(received_at=utcnow())
-                ).rowcount
+                ))
                 if taken:
                     return True, None
             return False, row

@@ -13,6 +13,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from content.matcher import Doc, Matcher
@@ -80,7 +81,9 @@ def build(session: Session) -> Matcher:
 
 
 def _url(session: Session) -> str:
-    return session.get_bind().url.render_as_string(hide_password=False)
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    return engine.url.render_as_string(hide_password=False)
 
 
 def _rebuild(url: str) -> _Built:

@@ -13,9 +13,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any, cast
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import CursorResult, Engine, Result, make_url
 from sqlmodel import Session, create_engine
 
 from core.config import Config
@@ -126,6 +127,12 @@ def init_db(url: str | None = None) -> None:
     from core.migrate import upgrade
 
     upgrade(normalize_url(url or default_url()))
+
+
+def rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE or DELETE touched: SQLAlchemy types `execute()` as Result, at run time it is a
+    CursorResult, which has the count."""
+    return cast("CursorResult[Any]", result).rowcount
 
 
 def dispose_all() -> None:

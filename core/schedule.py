@@ -48,7 +48,7 @@ def publish_due(config: Config, now: datetime | None = None) -> dict[str, int]:
         try:
             with session_scope(config.database_url) as s:
                 notice = s.get(Notice, notice_id)
-                if notice is None or notice.status != "scheduled" or notice.publish_at != seen:
+                if notice is None or notice.status != "scheduled" or seen is None or notice.publish_at != seen:
                     continue  # another clock took it
                 if notice.recurrence:
                     _run_series(s, config, notice, seen, now, counts)
@@ -128,6 +128,7 @@ def _issue(s: Session, series: Notice, due: datetime, now: datetime) -> Notice |
                    masking_note=series.masking_note, created_by=series.created_by, created_at=now)
     s.add(issue)
     s.flush()
+    assert issue.id is not None
     for vid in s.exec(select(NoticeVillage.village_id).where(NoticeVillage.notice_id == series.id)).all():
         s.add(NoticeVillage(notice_id=issue.id, village_id=vid))
     s.flush()

@@ -1,151 +1,30 @@
 """Residents' questions: the matcher's answer, numbered choices and follow-ups, or an honest fallback.
 
+The answering itself lives in `content/answering.py` (the CLI uses it too); this module keeps the
+conversation side: which numbered options are open and what a number sent next means.
+
 Numbered options live in the conversation table (flow "ask"), so the "2" a resident sends next is
 understood by whichever worker receives it, and after a restart. A message that is not a number
 leaves the options and is handled as a new message.
 """
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
-from dataclasses import dataclass, field
-from datetime import datetime
 
-from sqlmodel import Session, select
-
-from content import index
-from content.matcher import MatchResult
-from content.replies import (
-    MESSAGE_BYTES,
-    Composed,
-    Option,
-    choices_text,
-    compose_answer,
-    fallback_text,
-    field_text,
-)
-from core.db import utcnow
-from core.models.activity import TRIAL_OPENID_PREFIX, QuestionLog
-from core.models.catalog import UnansweredQuestion
-from core.models.core import Village
-from core.notices.masking import mask_for_log
+from content.answering import answer_doc, options_data, record_unanswered, respond
+from content.replies import MESSAGE_BYTES, field_text
 from handlers.context import Context, Reply
 from handlers.router import PASS, flow, text_fallback
+from handlers.steps import is_cancel, normalize, parse_number
 
 FLOW = "ask"
-_CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
-_NUMBER = re.compile(r"(?:回复|选|选择|看|要)?\s*第?\s*([0-9]{1,2}|[一二两三四五六七八九十])\s*(?:个|号|项|条|种)?")
 _GREETING = re.compile(r"(你好|您好|在吗|在不在|有人吗|hi|hello|哈喽|嗨|喂)[啊呀吗呢]?", re.I)
-# Particles that change nothing about what is asked; dropped from the key that groups repeats.
-_PARTICLES = re.compile(r"[的了吗呢啊呀吧嘛哦么]")
 _THANKS = re.compile(r"(谢谢|谢谢你|谢谢您|多谢|感谢|好的|好|ok|嗯|嗯嗯|知道了|收到|明白了|懂了)[啊呀了啦]?", re.I)
-
-
-@dataclass
-class Outcome:
-    """What the bot says to a question, and the options it leaves open."""
-
-    result: MatchResult
-    reply: Reply
-    step: str | None = None                       # "choices" | "followup" | None
-    data: dict = field(default_factory=dict)
-
-
-def parse_number(text: str) -> int | None:
-    """'2', '２', '回复2', '第二个' → 2; anything else → None."""
-    text = unicodedata.normalize("NFKC", text).strip().rstrip("。.!！ ")
-    m = _NUMBER.fullmatch(text)
-    if not m:
-        return None
-    token = m.group(1)
-    return int(token) if token.isdigit() else _CN_DIGITS[token]
 
 
 def _reply(parts: list[str]) -> Reply:
     return Reply(parts[0] if parts else "", parts[1:])
-
-
-def _options_data(options: list[Option], key: str | None = None) -> dict:
-    return {"key": key, "options": [[o.label, o.target] for o in options]}
-
-
-def answer_doc(session: Session, key: str, village: Village | None, matches: list | None = None) -> tuple[Composed, str | None]:
-    doc = index.doc_by_key(session, key)
-    if doc is None:
-        return Composed(["这条内容已经更新或删除了，请重新提问。"]), None
-    return compose_answer(session, doc, matches or [], village), doc.key
-
-
-def unanswered_key(question: str, normalized: str) -> str:
-    """The key that groups repeats of one unanswered question (particles and spaces dropped)."""
-    return _PARTICLES.sub("", (normalized or question).replace(" ", ""))[:200] or question[:200]
-
-
-def record_unanswered(session: Session, question: str, normalized: str, *, openid: str,
-                      village: Village | None) -> UnansweredQuestion:
-    """Keep the question for staff; repeats of one (normalised) question from one village count up.
-
-    Per village, because village clerks see (and answer) their own village's questions."""
-    normalized = unanswered_key(question, normalized)
-    now = utcnow()
-    row = session.exec(select(UnansweredQuestion).where(
-        UnansweredQuestion.normalized == normalized, UnansweredQuestion.handled == False,  # noqa: E712
-        UnansweredQuestion.village_id == (village.id if village else None))
-        .order_by(UnansweredQuestion.id)).first()  # type: ignore[arg-type]
-    if row is None:
-        row = UnansweredQuestion(openid=openid, village_id=village.id if village else None, question=question,
-                                 normalized=normalized, first_asked_at=now, last_asked_at=now)
-    else:
-        row.times_asked += 1
-        row.last_asked_at = now
-        row.question = question
-        row.openid = openid or row.openid
-    session.add(row)
-    session.flush()
-    return row
-
-
-def question_log_values(question: str, result: MatchResult, *, openid: str, village_id: int | None,
-                        asked_at: datetime | None = None) -> dict:
-    """One question_log row: the candidates and scores (charts, 试一试); IDs/phones masked."""
-    top = result.matches[0] if result.matches else None
-    return {
-        "asked_at": asked_at or utcnow(), "openid": openid, "village_id": village_id,
-        "question": mask_for_log(question)[:300], "kind": result.kind,
-        "top_title": top.doc.title[:200] if top and result.kind != "fallback" else "",
-        "score": round(float(top.score), 4) if top else 0.0,
-        "matches": json.dumps([{"key": m.doc.key, "type": m.doc.type, "title": m.doc.title,
-                                "score": round(float(m.score), 4)} for m in result.matches[:4]], ensure_ascii=False),
-        "trial": openid.startswith(TRIAL_OPENID_PREFIX)}
-
-
-def log_question(session: Session, question: str, result: MatchResult, *, openid: str,
-                 village: Village | None) -> QuestionLog:
-    row = QuestionLog(**question_log_values(question, result, openid=openid,
-                                            village_id=village.id if village else None))
-    session.add(row)
-    return row
-
-
-def respond(session: Session, question: str, village: Village | None, *, openid: str = "",
-            record: bool = True) -> Outcome:
-    """Answer one question the way a resident gets it (used by the webhook and `bot ask`)."""
-    matcher = index.get_matcher(session)
-    result = matcher.match(question, village=village.name if village else None, limit=4)
-    if record:
-        log_question(session, question, result, openid=openid, village=village)
-    if result.kind == "answer":
-        composed = compose_answer(session, result.matches[0].doc, result.matches, village)
-        data = _options_data(composed.options, result.matches[0].doc.key)
-        return Outcome(result, _reply(composed.parts), "followup" if composed.options else None, data)
-    if result.kind == "choices":
-        docs = [m.doc for m in result.matches]
-        options = [Option(d.title, f"doc:{d.key}") for d in docs]
-        return Outcome(result, Reply(choices_text(docs)), "choices", _options_data(options))
-    if record:
-        record_unanswered(session, question, matcher.norm.question(question), openid=openid, village=village)
-    return Outcome(result, Reply(fallback_text(session, village)))
 
 
 def _apply(ctx: Context, step: str | None, data: dict) -> None:
@@ -160,7 +39,7 @@ def ask_flow(ctx: Context) -> Reply | str | object:
     state = ctx.state
     assert state is not None
     n = parse_number(ctx.text)
-    if ctx.text.rstrip("。.!！ ") in ("取消", "算了", "不用了", "不要了", "不看了"):
+    if is_cancel(ctx.text) or normalize(ctx.text) in ("不用了", "不看了"):
         ctx.end_flow()
         return "好的。还有问题随时问我。"
     if n is None:
@@ -186,7 +65,7 @@ def ask_flow(ctx: Context) -> Reply | str | object:
         ctx.set_step("followup")  # keep the options: the resident may want another one
         return _reply(parts)
     composed, key = answer_doc(ctx.session, ref, ctx.village)
-    _apply(ctx, "followup" if composed.options else None, _options_data(composed.options, key))
+    _apply(ctx, "followup" if composed.options else None, options_data(composed.options, key))
     return _reply(composed.parts)
 
 
@@ -204,4 +83,7 @@ def ask_question(ctx: Context) -> Reply | str | object:
         return "不客气。还有问题随时问我。"
     outcome = respond(ctx.session, text, ctx.village, openid=ctx.follower.openid, record=True)
     _apply(ctx, outcome.step, outcome.data)
-    return outcome.reply
+    return _reply(outcome.parts)
+
+
+__all__ = ["answer_doc", "record_unanswered", "respond", "parse_number"]

@@ -11,7 +11,7 @@ from core.models.staff import StaffUser
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> str | Response:
+def login() -> str | Response | tuple[str, int]:
     next_url = auth.safe_next(request.values.get("next"))
     if request.method == "GET":
         return render_template("login.html", next_url=next_url or "", username="")
@@ -37,7 +37,7 @@ def logout() -> Response:
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
-def change_password() -> str | Response:
+def change_password() -> str | Response | tuple[str, int]:
     me = auth.current_staff()
     if request.method == "GET":
         return render_template("password.html")

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, insert, or_, update
 from sqlmodel import Session, col, select
 
-from core.db import utcnow
+from core.db import rowcount, utcnow
 from core.models.core import Follower, Village
 from core.models.notices import (
     CATEGORIES,
@@ -90,6 +90,7 @@ def create_notice(session: Session, *, category: str, title: str, body: str, vil
         session.add(notice)
         session.flush()
         for v in group:
+            assert notice.id is not None and v.id is not None
             session.add(NoticeVillage(notice_id=notice.id, village_id=v.id))
         notices.append(notice)
     session.flush()
@@ -235,7 +236,7 @@ def claim_status(session: Session, notice_id: int, seen_publish_at: datetime, ne
                                                   col(Notice.status) == "scheduled",
                                                   col(Notice.publish_at) == seen_publish_at)
                              .values(**new_values))
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 def cancel(session: Session, notice: Notice) -> bool:
@@ -273,6 +274,7 @@ def open_for_objection(session: Session, village_id: int, now: datetime) -> list
 def record_objection(session: Session, notice: Notice, openid: str, village_id: int | None,
                      text: str, now: datetime) -> Objection:
     masked = check_public_text(text).text  # the committee sees it; IDs still do not belong in it
+    assert notice.id is not None
     obj = Objection(notice_id=notice.id, openid=openid, village_id=village_id, text=masked[:1000],
                     created_at=now)
     session.add(obj)
@@ -374,3 +376,13 @@ def member_villages(session: Session, openid: str) -> list[Village]:
     if not ids:
         return []
     return list(session.exec(select(Village).where(col(Village.id).in_(ids)).order_by(Village.name)).all())
+
+
+def villages_by_ids(session: Session, ids: list[int]) -> list[Village]:
+    return list(session.exec(select(Village).where(col(Village.id).in_(ids)).order_by(col(Village.name))).all())
+
+
+def visible_notice(session: Session, notice_id: int, village_id: int | None) -> Notice | None:
+    """A published notice the resident of `village_id` may read (their village's or town-wide)."""
+    return session.exec(select(Notice).where(col(Notice.id) == notice_id, col(Notice.status) == "published",
+                                             visible_filter(village_id))).first()

@@ -153,16 +153,16 @@ def parse_when(text: str, now: datetime) -> When:
     t = _cn_number(raw.replace("星期", "周").replace("礼拜", "周"))
     m = re.match(r"每(?:个)?月\s*(\d{1,2})\s*[号日]?(.*)$", t)
     if m:
-        day = int(m.group(1))
-        if not 1 <= day <= 31:
+        dom = int(m.group(1))
+        if not 1 <= dom <= 31:
             raise TimingError("每月的日子要在 1 到 31 之间。")
         clock = _clock(m.group(2))
-        return When(None, parse_rule(f"monthly:{day}@{clock.hour}:{clock.minute:02d}"))
+        return When(None, parse_rule(f"monthly:{dom}@{clock.hour}:{clock.minute:02d}"))
     m = re.match(r"每周\s*([1-7日天])(.*)$", t)
     if m:
-        day = 7 if m.group(1) in "日天" else int(m.group(1))
+        dow = 7 if m.group(1) in "日天" else int(m.group(1))
         clock = _clock(m.group(2))
-        return When(None, parse_rule(f"weekly:{day}@{clock.hour}:{clock.minute:02d}"))
+        return When(None, parse_rule(f"weekly:{dow}@{clock.hour}:{clock.minute:02d}"))
     local_now = now.astimezone(TZ)
     day: date | None = None
     rest = t

@@ -36,6 +36,7 @@ def _remember(session: Session, req: DisclosureRequest, day: date, kind: str, le
                                                         RequestReminder.on_date == day)).first()
     if exists is not None:
         return False
+    assert req.id is not None
     try:
         with session.begin_nested():
             session.add(RequestReminder(request_id=req.id, on_date=day, kind=kind, due_date=req.due_date,
