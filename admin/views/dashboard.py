@@ -105,14 +105,25 @@ def _unanswered_chart(s: Session, sc: Scope) -> object:
                  link=links, label_head="问题")
 
 
-def _request_charts(s: Session, today: date) -> tuple[object, object]:
-    by_state = dict(s.exec(select(DisclosureRequest.status, func.count()).where(
-        DisclosureRequest.year == today.year).group_by(col(DisclosureRequest.status))).all())
+def requests_in_scope(s: Session, sc: Scope) -> list[DisclosureRequest]:
+    """The disclosure requests this account handles: the one place the dashboard decides it.
+
+    Requests carry no town or agency yet, so county and town offices both see all of them (as on
+    the requests page); when they do, this is where a town office's view narrows to its own."""
+    if not sc.handles_requests:
+        return []
+    return list(s.exec(select(DisclosureRequest)).all())
+
+
+def _request_charts(reqs: list[DisclosureRequest], today: date) -> tuple[object, object]:
+    by_state = Counter(r.status for r in reqs if r.year == today.year)
     state_rows = [(label, [int(by_state.get(code, 0))]) for code, label in STATUS_LABELS.items() if by_state.get(code)]
     state_links = {label: url_for("admin.requests_list", status=code) for code, label in STATUS_LABELS.items()}
     buckets = {"已超期": 0, "0–2个工作日": 0, "3–5个工作日": 0, "6–10个工作日": 0, "10个工作日以上": 0,
                "补正中（暂停计时）": 0}
-    for req in s.exec(select(DisclosureRequest).where(col(DisclosureRequest.status).in_(OPEN_STATUSES))).all():
+    for req in reqs:
+        if req.status not in OPEN_STATUSES:
+            continue
         if req.status not in CLOCK_STATUSES:
             buckets["补正中（暂停计时）"] += 1
             continue
@@ -149,7 +160,7 @@ def _delivery_chart(s: Session, sc: Scope, days: int = 90) -> tuple[object, dict
     return hbars("chart-delivery", rows, series, title=f"近{days}天通知的发送结果（按渠道）", label_head="渠道"), dict(totals)
 
 
-def _today(s: Session, sc: Scope, today: date) -> Today:
+def _today(s: Session, sc: Scope, today: date, reqs: list[DisclosureRequest]) -> Today:
     out = Today()
     now = utcnow()
     drafts = notices_views._scoped(s, sc, select(Notice).where(
@@ -170,10 +181,13 @@ def _today(s: Session, sc: Scope, today: date) -> Today:
         notices = {n.id: n for n in s.exec(select(Notice).where(col(Notice.id).in_(list(per_notice)))).all()}
         out.failed = sorted(((notices[i], c["failed"], c["review"]) for i, c in per_notice.items() if i in notices),
                             key=lambda t: (-t[2], -t[1]))[:10]
-    if sc.handles_requests:
-        for req in requests_service.list_requests(s, today=today, overdue=True):
+    running = sorted((r for r in reqs if r.status in CLOCK_STATUSES and r.due_date is not None),
+                     key=lambda r: r.due_date or today)
+    for req in running:
+        left = requests_service.workdays_left(req, today)
+        if left is not None and left < 0:
             out.overdue.append(requests_service.row_view(req, today) | {"req": req})
-        for req in requests_service.list_requests(s, today=today, due_soon=True, within=DUE_SOON):
+        elif left is not None and left <= DUE_SOON:
             out.due_soon.append(requests_service.row_view(req, today) | {"req": req})
     if sc.is_county:
         towns = list(s.exec(select(Town).order_by(Town.name)).all())
@@ -215,8 +229,9 @@ def dashboard() -> str:
         question_chart, asked = _question_chart(s, sc, days)
         unanswered_chart = _unanswered_chart(s, sc)
         delivery_chart, delivered = _delivery_chart(s, sc)
-        request_charts = _request_charts(s, today) if sc.handles_requests else None
-        todo = _today(s, sc, today)
+        reqs = requests_in_scope(s, sc)
+        request_charts = _request_charts(reqs, today) if sc.handles_requests else None
+        todo = _today(s, sc, today, reqs)
         area = ("全县" if sc.is_county else towns.get(sc.town_id, "") if sc.role == "town"
                 else next((v.name for v in villages), ""))
     rows = [(v, towns.get(v.town_id, ""), per_village.get(v.id, 0)) for v in villages]
