@@ -33,6 +33,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, false, or_, select, update
 from sqlmodel import col
 
+from core import mailer
 from core.config import Config
 from core.db import get_engine, is_sqlite, rowcount, session_scope, utcnow
 from core.models.core import Follower, Village
@@ -418,7 +419,21 @@ def _send_tag_sync(d: Dispatcher, row: dict[str, Any], payload: dict[str, Any]) 
     return None
 
 
+def _send_email(d: Dispatcher, row: dict[str, Any], payload: dict[str, Any]) -> Outcome | None:
+    """A staff e-mail (deadline reminders). Refused → failed or retried like WeChat errors; a
+    connection lost while handing the message over → review (it may have been accepted)."""
+    try:
+        mailer.send(d.config, payload["to"], payload["subject"], payload["text"],
+                    message_id=f"<cunwu-outbox-{row['id']}@{(d.config.smtp_from.rpartition('@')[2] or 'localhost')}>")
+    except mailer.MailNotSent as exc:
+        return d._failure(row, exc, exc.retryable, str(exc))
+    except mailer.MailOutcomeUnknown as exc:
+        return Outcome(row["id"], "review", f"不确定是否已送达：{exc}")
+    return None
+
+
 _SENDERS: dict[str, Callable[[Dispatcher, dict[str, Any], dict[str, Any]], Outcome | None]] = {
+    "email": _send_email,
     "custom_text": _send_custom,
     "template": _send_template,
     "mass_tag": _send_mass,

@@ -10,15 +10,18 @@ from datetime import datetime
 
 from core.models.core import Village
 from core.models.notices import CATEGORIES, Notice
-from core.notices import finance
+from core.notices import finance, signoff
 from core.notices.masking import check_public_text
 from core.notices.service import (
     NoticeRefused,
+    check_objection_days,
     create_notice,
     delivery_report,
+    finance_texts,
     latest_for_village,
     member_villages,
     message_text,
+    min_objection_days,
     open_for_objection,
     prepare_body,
     record_objection,
@@ -261,12 +264,15 @@ def _take_time(ctx: Context, text: str, d: dict) -> None:
     d["timed"] = True
 
 
-def _period_prompt(_ctx: Context, _d: dict) -> str:
+def _period_prompt(_ctx: Context, d: dict) -> str:
+    low = min_objection_days(d.get("category", ""))
+    if low:
+        return f"公示几天？回复数字，名单公示至少 {low} 天，比如 {low}（公示期内村民可以提异议）。"
     return "公示几天？回复数字，比如 7（公示期内村民可以提异议）；不需要公示期回复 0。"
 
 
 def _take_period(_ctx: Context, text: str, d: dict) -> None:
-    d["days"] = parse_days(text, most=60)
+    d["days"] = check_objection_days(d["category"], parse_days(text, most=60))
 
 
 def _villages(ctx: Context, ids: list[int]) -> list[Village]:
@@ -295,6 +301,14 @@ def _preview(ctx: Context, data: dict) -> str:
         if data["finance"] == "once":
             data["title"], data["body"] = title, body
         sample = f"【村级财务】{title}\n{body}" + ("\n（每期按当时最新录入的数据生成）" if data.get("rule") else "")
+        others = _villages(ctx, data["targets"])[1:]
+        if others and not data.get("rule"):
+            try:
+                texts = finance_texts(ctx.session, others)
+                sample += "\n其他村各发本村的数据：" + "；".join(
+                    f"{o.name} {texts[o.id][1].split(chr(10), 1)[0]}" for o in others)  # type: ignore[index]
+            except NoticeRefused as exc:
+                sample += f"\n{exc}"
     else:
         # Masked as the published notice will be (title too), so the preview shows what residents see.
         sample = check_public_text(f"【{data['category']}】{data['title']}\n{data['body']}").text
@@ -308,6 +322,8 @@ def _preview(ctx: Context, data: dict) -> str:
         lines.append(f"发给：{targets}")
     if data.get("note"):
         lines.append(data["note"])
+    if note := signoff.preview_note(ctx.session, data["targets"]):
+        lines.append(note)
     lines.append("没问题回复“确认发送”；要改哪项回复“修改 序号”，比如“修改 4”；回复“重来”重填；回复“取消”作废。")
     return "\n".join(lines)
 
@@ -323,13 +339,15 @@ def _confirm(ctx: Context, data: dict) -> str:
         notices = create_notice(ctx.session, category=data["category"], title=data["title"], body=data["body"],
                                 villages=villages, publish_at=at, recurrence=data.get("rule") or "",
                                 objection_days=int(data.get("days") or 0),
-                                finance_body=data.get("finance") == "series", created_by=ctx.follower.openid,
-                                now=ctx.now)
+                                finance_body=bool(data.get("finance")), created_by=ctx.follower.openid,
+                                now=ctx.now, template_id=ctx.config.template_notice_id)
     except (NoticeRefused, TimingError) as exc:
         return f"{exc}\n请回复“修改 序号”改一项，或“取消”作废。"
     ctx.end_flow()
     ids = "、".join(str(n.id) for n in notices)
     when = "一两分钟内发出" if not data.get("at") and not data.get("rule") else f"按时发出（{_when_text(data)}）"
+    if notices[0].status == signoff.AWAITING:
+        when = f"{signoff.LABEL}：本村要求村务监督委员会确认后才发出，已请他们确认"
     return f"已确认，通知编号 {ids}，{when}。发“发送情况 {notices[0].id}”可以看发送结果。"
 
 
