@@ -259,7 +259,7 @@ def _notices(s: Session, rng: random.Random, villages: list[Village], towns: dic
             day = today - timedelta(days=rng.randint(25, 45))
             _publish(s, rng, v, "救灾", f"{v.name}7月洪涝灾害救灾物资发放情况",
                      "本次发放大米、食用油、棉被，按受灾程度分三档。\n" + _list_body(rng, "救灾物资", (200, 800), 3),
-                     _at(day, 14), objection_days=5, created_by=by, fail_rate=0.1)
+                     _at(day, 14), objection_days=7, created_by=by, fail_rate=0.1)
         if rng.random() < 0.5:
             day = today - timedelta(days=rng.randint(1, 60))
             _publish(s, rng, v, "其他", "停水通知",

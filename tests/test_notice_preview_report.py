@@ -18,7 +18,7 @@ def test_preview_masks_the_title_and_the_report_is_plain(wechat, villages, confi
     wechat.say(MEMBER, "2")
     wechat.say(MEMBER, "张三 320102199001011232 电话13812345678 补贴名单\n张三 补贴 860 元")
     wechat.say(MEMBER, "现在")
-    preview = wechat.say(MEMBER, "0")
+    preview = wechat.say(MEMBER, "7")
     title_line = next(line for line in preview.splitlines() if line.startswith("【惠农补贴】"))
     assert title_line.startswith("【惠农补贴】张三 [身份证号已隐去]") and "138****5678" in title_line
     assert "320102199001011232" not in preview and "13812345678" not in preview
