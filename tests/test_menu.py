@@ -67,3 +67,25 @@ def test_admin_page_publishes_for_county_only(db_url, fake_wechat, villages) -> 
         assert "公众号菜单" not in clerk.get(f"{live.url}/admin/", timeout=10).text
     finally:
         live.stop()
+
+
+def test_the_fake_holds_to_wechats_menu_rules(fake_wechat) -> None:  # type: ignore[no-untyped-def]
+    import requests
+
+    token = requests.post(f"{fake_wechat.base_url}/cgi-bin/stable_token", timeout=5, json={
+        "grant_type": "client_credential", "appid": TEST_APPID, "secret": "test-secret"}).json()["access_token"]
+
+    def create(buttons: list[dict]) -> int:
+        r = requests.post(f"{fake_wechat.base_url}/cgi-bin/menu/create", params={"access_token": token},
+                          json={"button": buttons}, timeout=5)
+        return int(r.json()["errcode"])
+
+    get = requests.get(f"{fake_wechat.base_url}/cgi-bin/menu/get", params={"access_token": token}, timeout=5)
+    assert get.json()["errcode"] == 46003
+    click = {"type": "click", "name": "帮助", "key": "HELP"}
+    assert create([{"name": "办事", "sub_button": [click] * 6}]) == 40023
+    assert create([{"type": "click", "name": "问政策问政策问政策", "key": "HELP"}]) == 40018  # 27 bytes > 16
+    assert create([{"type": "click", "name": "问政策", "key": ""}]) == 40019
+    assert create([{"type": "tap", "name": "问政策", "key": "HELP"}]) == 40017
+    assert fake_wechat.menu() is None
+    assert create([click]) == 0 and fake_wechat.menu() == {"button": [click]}
