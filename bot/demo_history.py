@@ -13,7 +13,6 @@ from common surnames and given names.
 """
 from __future__ import annotations
 
-import inspect
 import json
 import logging
 import random
@@ -290,13 +289,6 @@ def _notices(s: Session, rng: random.Random, villages: list[Village], towns: dic
 
 
 # --------------------------------------------------------------------------- disclosure requests
-def _if_supported(**kw: Any) -> dict[str, Any]:
-    """Details of a step that the workflow records only where it knows them (an extension's approver
-    came with the agencies work); passed when `transition` takes them."""
-    params = inspect.signature(transition).parameters
-    return {k: v for k, v in kw.items() if k in params}
-
-
 _WANTS = [
     "{v}2026年道路硬化工程的招标文件、中标通知书和验收报告",
     "{v}近三年集体土地征收的批复文件和补偿款发放明细",
@@ -311,9 +303,7 @@ _WANTS = [
 ]
 
 
-def _application(rng: random.Random, villages: list[Village], towns: dict[int, str],
-                 followers: list[str]) -> ApplicationData:
-    v = rng.choice(villages)
+def _application(rng: random.Random, v: Village, towns: dict[int, str]) -> ApplicationData:
     want = rng.choice(_WANTS).format(v=v.name, t=towns.get(v.town_id or 0, "本镇"))
     delivery = rng.choice(["wechat", "pickup", "post", "email"])
     return ApplicationData(applicant_type="person", name=_name(rng), id_number=fake_id(rng), phone=fake_phone(rng),
@@ -323,14 +313,18 @@ def _application(rng: random.Random, villages: list[Village], towns: dict[int, s
 
 
 def _requests(s: Session, config: Config, rng: random.Random, villages: list[Village], towns: dict[int, str],
-              followers: list[str], now: datetime, summary: Summary) -> None:
+              by_village: dict[int, list[str]], now: datetime, summary: Summary) -> None:
     today = now.astimezone(BEIJING).date()
 
-    def new(received: date, *, staff: str | None = None, channel: str = "wechat"):  # type: ignore[no-untyped-def]
-        app = _application(rng, villages, towns, followers)
-        openid = rng.choice(followers) if channel == "wechat" and followers else None
-        return create_application(s, config, app, openid=openid, channel=channel, now=_at(received, 10),
-                                  staff=staff, received=received)
+    def new(received: date, *, town: str | None = None, channel: str = "wechat"):  # type: ignore[no-untyped-def]
+        """An application from a resident of `town` (random if None); a WeChat one goes to the agency
+        of the applicant's bound town, one at the counter to the county office."""
+        if town not in towns.values():  # any town, or the one asked for when the county has it
+            town = rng.choice(sorted(set(towns.values())))
+        v = rng.choice([v for v in villages if towns.get(v.town_id or 0) == town and by_village.get(v.id or 0)])
+        openid = rng.choice(by_village[v.id or 0]) if channel == "wechat" else None
+        return create_application(s, config, _application(rng, v, towns), openid=openid, channel=channel,
+                                  now=_at(received, 10), received=received)
 
     def step(req, action: str, day: date, staff: str = STAFF_TOWN, **kw) -> None:  # type: ignore[no-untyped-def]
         transition(s, config, req, action, staff, on=day, now=_at(day, 16), notify=False, **kw)
@@ -367,26 +361,26 @@ def _requests(s: Session, config: Config, rng: random.Random, villages: list[Vil
     gone = new(workdays_ago(today, 40))                          # no supplement came: treated as abandoned
     step(gone, "request_supplement", _workday_after(gone.received_date, 2), reason="请写明所需信息的具体年份和项目名称",
          days=10)
-    step(gone, "abandon", _workday_after(gone.received_date, 14), **_if_supported(confirmed=True))
-    overdue = new(workdays_ago(today, 24))                       # overdue: due date passed, no reply yet
+    step(gone, "abandon", _workday_after(gone.received_date, 14), confirmed=True)
+    overdue = new(workdays_ago(today, 24), town="清河镇")         # overdue: due date passed, no reply yet
     step(overdue, "register", overdue.received_date)
     step(overdue, "review", _workday_after(overdue.received_date, 2))
-    for back in (18, 17, 19):                                    # due within 5 working days
-        req = new(workdays_ago(today, back))
+    for back, town in ((18, "清河镇"), (17, "清河镇"), (19, "石门乡")):  # due within 5 working days
+        req = new(workdays_ago(today, back), town=town)
         step(req, "register", req.received_date)
         step(req, "review", _workday_after(req.received_date, 1))
-    extended = new(workdays_ago(today, 23))                      # extended once, with a reason
+    extended = new(workdays_ago(today, 23), town="清河镇")        # extended once, with a reason
     step(extended, "register", extended.received_date)
     step(extended, "review", _workday_after(extended.received_date, 1))
     step(extended, "extend", workdays_ago(today, 3), reason="涉及多个年度的档案，需要到县档案馆调取",
-         **_if_supported(approver="县政务公开办主任 林华"))
-    supplement = new(workdays_ago(today, 5))                     # waiting for the applicant's 补正
+         approver="清河镇镇长 王建华")
+    supplement = new(workdays_ago(today, 5), town="柳塘镇")      # waiting for the applicant's 补正
     step(supplement, "request_supplement", workdays_ago(today, 3), reason="申请内容不明确：请写明是哪一年哪个项目的资金")
-    consult = new(workdays_ago(today, 9))                        # third party asked
+    consult = new(workdays_ago(today, 9), town="清河镇")         # third party asked
     step(consult, "register", consult.received_date)
     step(consult, "consult", workdays_ago(today, 6), reason="承包人的商业信息（承包费和经营数据）",
-         **_if_supported(party="鱼塘承包人"))
-    registered = new(workdays_ago(today, 2))
+         party="鱼塘承包人")
+    registered = new(workdays_ago(today, 2), town="石门乡")
     step(registered, "register", registered.received_date)
     new(today if is_workday(today)[0] else workdays_ago(today, 1), channel="counter")  # just received
     new(today)
@@ -423,8 +417,7 @@ def load_demo_history(config: Config, now: datetime | None = None, seed: int = 2
         _notices(s, rng, villages, towns, now, summary)
     with session_scope() as s:
         villages = list(s.exec(select(Village).order_by(col(Village.id))).all())
-        followers = [o for ids in by_village.values() for o in ids]
-        _requests(s, config, rng, villages, towns, followers, now, summary)
+        _requests(s, config, rng, villages, towns, by_village, now, summary)
     summary.seconds = time.monotonic() - started
     log.info("demo history: %s", json.dumps(summary.__dict__, ensure_ascii=False))
     return summary

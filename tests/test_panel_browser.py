@@ -24,6 +24,7 @@ from core.models.catalog import ServiceGuide, UnansweredQuestion
 from core.models.core import Town, Village
 from core.models.notices import Notice, NoticeVillage
 from core.models.outbox import OutboxMessage
+from core.models.requests import Agency, DisclosureRequest
 from core.requests.service import today_in_china
 from core.requests.workdays import BEIJING
 from tests.admin_support import PASSWORD, make_staff
@@ -167,10 +168,26 @@ def test_each_role_sees_its_own_area(live, demo, browser, shots) -> None:  # typ
                 assert page.locator("#chart-request-states").count() == 0
                 assert page.locator("#todo-due-soon").count() == 0
             elif username == "town1":
-                assert page.locator("#todo-due-soon li").count() >= 2
+                # Only the town's own requests (its agency's): two due soon and one overdue here,
+                # while the county also sees 石门乡's request due soon.
+                assert page.locator("#todo-due-soon li").count() == 2
+                assert page.locator("#todo-overdue li").count() == 1
                 assert page.locator("#chart-request-left .hbar[data-label='已超期']").get_attribute("data-value") == "1"
+                listed = page.locator("#todo-due-soon li a, #todo-overdue li a").all_inner_texts()
+                with db.session_scope(readonly=True) as s:
+                    town = s.exec(select(Town).where(Town.name == "清河镇")).one()
+                    mine = {a.id for a in s.exec(select(Agency).where(Agency.town_id == town.id)).all()}
+                    agency_of = dict(s.exec(select(DisclosureRequest.tracking_no, DisclosureRequest.agency_id)).all())
+                assert listed and all(agency_of[no] in mine for no in listed)
+                state_total = sum(int(v) for v in page.locator("#chart-request-states .hbar").evaluate_all(
+                    "bars => bars.map(b => b.dataset.value)"))
+                with db.session_scope(readonly=True) as s:
+                    year = today_in_china().year
+                    assert state_total == len(s.exec(select(DisclosureRequest.id).where(
+                        DisclosureRequest.year == year, col(DisclosureRequest.agency_id).in_(mine))).all())
             else:
                 assert page.locator("#todo-overdue li").count() == 1
+                assert page.locator("#todo-due-soon li").count() == 3
                 assert page.locator("#todo-towns tbody tr").count() == 3
                 page.click("nav.menu >> text=依申请公开")
                 page.wait_for_selector("#requests")

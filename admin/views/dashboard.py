@@ -38,6 +38,7 @@ from core.models.notices import Notice, NoticeVillage, Objection
 from core.models.outbox import OutboxMessage
 from core.models.requests import DisclosureRequest
 from core.notices.service import KIND_LABELS
+from core.requests import agencies
 from core.requests import service as requests_service
 from core.requests.kinds import CLOCK_STATUSES, OPEN_STATUSES, STATUS_LABELS
 from core.requests.workdays import BEIJING
@@ -106,13 +107,15 @@ def _unanswered_chart(s: Session, sc: Scope) -> object:
 
 
 def requests_in_scope(s: Session, sc: Scope) -> list[DisclosureRequest]:
-    """The disclosure requests this account handles: the one place the dashboard decides it.
-
-    Requests carry no town or agency yet, so county and town offices both see all of them (as on
-    the requests page); when they do, this is where a town office's view narrows to its own."""
+    """The disclosure requests this account handles: the county office all of them, a town office
+    those of its own agency (as on the requests page); the one place the dashboard decides it."""
     if not sc.handles_requests:
         return []
-    return list(s.exec(select(DisclosureRequest)).all())
+    ids = agencies.visible_ids(s, sc.role, sc.town_id)
+    query = select(DisclosureRequest)
+    if ids is not None:
+        query = query.where(col(DisclosureRequest.agency_id).in_(ids))
+    return list(s.exec(query).all())
 
 
 def _request_charts(reqs: list[DisclosureRequest], today: date) -> tuple[object, object]:
