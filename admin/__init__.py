@@ -110,6 +110,7 @@ from admin.views import (  # noqa: E402,F401
     followers,
     menu,
     notices,
+    objections,
     questions,
     staff_accounts,
     trial,

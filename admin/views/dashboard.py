@@ -27,6 +27,7 @@ from admin.charts import (
 )
 from admin.scope import Scope, apply_scope
 from admin.views import notices as notices_views
+from admin.views import objections as objections_views
 from admin.views import questions as questions_views
 from admin.views import requests as requests_views
 from admin.views.common import int_arg, scope
@@ -235,11 +236,13 @@ def dashboard() -> str:
         reqs = requests_in_scope(s, sc)
         request_charts = _request_charts(reqs, today) if sc.handles_requests else None
         todo = _today(s, sc, today, reqs)
+        objections = objections_views.open_count(s, sc)
         area = ("全县" if sc.is_county else towns.get(sc.town_id, "") if sc.role == "town"
                 else next((v.name for v in villages), ""))
     rows = [(v, towns.get(v.town_id, ""), per_village.get(v.id, 0)) for v in villages]
     return render_template("dashboard.html", rows=rows, total=sum(per_village.values()) + unbound,
                            unbound=unbound, questions=questions, requests=requests, notices=notices,
+                           objections=objections,
                            question_chart=question_chart, asked=asked, days=days,
                            unanswered_chart=unanswered_chart, delivery_chart=delivery_chart, delivered=delivered,
                            request_charts=request_charts, todo=todo, area=area, today=today,

@@ -127,3 +127,20 @@ def bump_content_version(session: Session) -> int:
     session.flush()
     row = session.get(ContentVersion, 1, populate_existing=True)
     return row.version if row else 1
+
+
+class ImportUpload(SQLModel, table=True):
+    """Files a county clerk uploaded for import, checked and previewed but not yet confirmed.
+
+    Kept in the database (not a worker's temp dir) because the confirming request may reach
+    another worker. Rows older than a day are deleted on the next upload.
+    """
+
+    __tablename__ = "import_upload"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token: str = Field(max_length=64, unique=True)
+    staff_id: int = Field(index=True)
+    replace: bool = Field(default=False)
+    files: str = Field(sa_column=_text("[]"))  # JSON: [{"name": …, "data": base64}]
+    created_at: datetime = Field(default_factory=utcnow, index=True)

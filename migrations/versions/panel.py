@@ -1,7 +1,7 @@
 """question log (every question and how it was answered, for the panel's charts and 试一试)
 
 Revision ID: panel_1
-Revises: office_1
+Revises: clerks_1
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision: str = "panel_1"
-down_revision: str | None = "office_1"
+down_revision: str | None = "clerks_1"  # re-chained after clerks_1 landed on main
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
