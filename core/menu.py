@@ -19,6 +19,9 @@ MENU: list[dict[str, Any]] = [
     ]},
 ]
 
+# What tapping each key does, in the words staff know (the webhook treats it as this message).
+KEY_MEANINGS = {"HELP": "帮助", "NOTICES": "通知", "APPLY": "申请公开", "MY_REQUESTS": "我的申请", "BIND": "绑定"}
+
 # WeChat's errcodes for a menu it will not take, in words a clerk can act on.
 _MENU_ERRORS = {40016: "按钮个数不对（最多3个）", 40017: "按钮类型不对", 40018: "按钮名字太长",
                 40019: "按钮的 KEY 太长", 40023: "子菜单按钮太多（最多5个）", 40025: "子菜单名字太长",
@@ -26,8 +29,16 @@ _MENU_ERRORS = {40016: "按钮个数不对（最多3个）", 40017: "按钮类�
                 40164: "服务器 IP 不在公众号的 IP 白名单里"}
 
 
-def menu_lines(buttons: list[dict[str, Any]] | None = None) -> list[str]:
-    """The menu as plain lines ("问政策 → HELP", "依申请公开 ▸ 申请公开 → APPLY")."""
+def menu_lines(buttons: list[dict[str, Any]] | None = None, *, plain: bool = False) -> list[str]:
+    """The menu as lines: "问政策 → HELP" (CLI), or with `plain` what a tap does, for staff
+    ("问政策：等于发“帮助”")."""
+    def target(b: dict[str, Any]) -> str:
+        if not plain:
+            return " → " + str(b.get("key") or b.get("url", ""))
+        if b.get("key") in KEY_MEANINGS:
+            return f"：等于发“{KEY_MEANINGS[b['key']]}”"
+        return "：打开网页" if b.get("url") else ""
+
     lines = []
     for top in buttons if buttons is not None else MENU:
         subs = top.get("sub_button") or []
@@ -35,9 +46,9 @@ def menu_lines(buttons: list[dict[str, Any]] | None = None) -> list[str]:
             subs = subs.get("list") or []
         if subs:
             for sub in subs:
-                lines.append(f"{top['name']} ▸ {sub['name']} → {sub.get('key') or sub.get('url', '')}")
+                lines.append(f"{top['name']} ▸ {sub['name']}{target(sub)}")
         else:
-            lines.append(f"{top['name']} → {top.get('key') or top.get('url', '')}")
+            lines.append(f"{top['name']}{target(top)}")
     return lines
 
 

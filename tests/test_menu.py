@@ -58,7 +58,8 @@ def test_admin_page_publishes_for_county_only(db_url, fake_wechat, villages) -> 
         make_staff("qs", "village", village="青石村")
         s = login(live.url, "county1")
         page = s.get(f"{live.url}/admin/menu", timeout=10)
-        assert "还没有菜单" in page.text and "依申请公开 ▸ 申请公开 → APPLY" in page.text
+        assert "还没有菜单" in page.text and "依申请公开 ▸ 申请公开：等于发“申请公开”" in page.text
+        assert "APPLY" not in page.text
         r = post_form(s, live.url, "/admin/menu", "/admin/menu", {})
         assert "菜单已发布" in r.text and 'id="menu-current"' in r.text
         assert fake_wechat.menu() is not None

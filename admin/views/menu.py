@@ -23,7 +23,8 @@ def menu() -> str:
         problem = ""
     except (SendNotAttempted, SendOutcomeUnknown):
         current, problem = None, "现在连不上微信接口，查不到公众号现有的菜单。"
-    return render_template("menu.html", planned=menu_lines(MENU), current=menu_lines(current) if current else [],
+    return render_template("menu.html", planned=menu_lines(MENU, plain=True),
+                           current=menu_lines(current, plain=True) if current else [],
                            problem=problem)
 
 
