@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 import secrets
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from admin.auth import check_password_strength, hash_password
 from core.models.core import Town, Village
@@ -15,6 +15,10 @@ USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{2,64}$")
 
 class AccountError(ValueError):
     """A bad account request, explained in Chinese."""
+
+
+def staff_by_username(s: Session, username: str) -> StaffUser | None:
+    return s.exec(select(StaffUser).where(col(StaffUser.username) == username)).first()
 
 
 def resolve_place(s: Session, role: str, village: str | None, town: str | None) -> tuple[int | None, int | None]:

@@ -12,11 +12,12 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlmodel import select
 
 from bot.cli_group import cli, setup
+from content import answering
 from content.answering import respond
 from content.importer import ContentImportError, import_files
 from content.villages import find_village
 from core import db
-from core.models.catalog import Synonym, UnansweredQuestion, bump_content_version
+from core.models.catalog import Synonym, bump_content_version
 
 NOT_READY = "数据库还没初始化，请先运行：python -m bot init-db"
 
@@ -156,15 +157,7 @@ def unanswered(show_all: bool, mark_handled: tuple[int, ...]) -> None:
     setup()
     with db.session_scope(readonly=not mark_handled) as s:
         for qid in mark_handled:
-            row = s.get(UnansweredQuestion, qid)
-            if row is not None:
-                row.handled, row.handled_at = True, db.utcnow()
-                s.add(row)
-        query = select(UnansweredQuestion)
-        if not show_all:
-            query = query.where(UnansweredQuestion.handled == False)  # noqa: E712
-        rows = s.exec(query.order_by(UnansweredQuestion.times_asked.desc(),  # type: ignore[attr-defined]
-                                     UnansweredQuestion.last_asked_at.desc())).all()  # type: ignore[attr-defined]
-        for row in rows:
+            answering.mark_handled(s, qid)
+        for row in answering.unanswered_questions(s, include_handled=show_all):
             mark = "✓" if row.handled else " "
             click.echo(f"{row.id}\t{mark} ×{row.times_asked}\t{row.last_asked_at:%Y-%m-%d}\t{row.question}")

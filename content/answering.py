@@ -121,3 +121,21 @@ def respond(session: Session, question: str, village: Village | None, *, openid:
     if record:
         record_unanswered(session, question, matcher.norm.question(question), openid=openid, village=village)
     return Outcome(result, [fallback_text(session, village)])
+
+
+def unanswered_questions(session: Session, *, include_handled: bool = False) -> list[UnansweredQuestion]:
+    """What staff improve the catalog from: the most asked first."""
+    query = select(UnansweredQuestion)
+    if not include_handled:
+        query = query.where(col(UnansweredQuestion.handled) == False)  # noqa: E712
+    return list(session.exec(query.order_by(col(UnansweredQuestion.times_asked).desc(),
+                                            col(UnansweredQuestion.last_asked_at).desc())).all())
+
+
+def mark_handled(session: Session, question_id: int) -> bool:
+    row = session.get(UnansweredQuestion, question_id)
+    if row is None:
+        return False
+    row.handled, row.handled_at = True, utcnow()
+    session.add(row)
+    return True

@@ -699,7 +699,7 @@ def preview_batch(session: Session, batch: Batch, *, replace: bool = False) -> I
         out.catalog_removed = len(session.exec(select(CatalogItem.id)).all())
         out.guides_removed = len(session.exec(select(ServiceGuide.id)).all())
     for rec in batch.catalog:
-        row = items.get((rec.values["domain"], rec.values["name"]))
+        row = items.get((str(rec.values["domain"]), str(rec.values["name"])))
         label = f"{rec.values['domain']}：{rec.values['name']}"
         if row is None:
             out.catalog_new.append(label)
@@ -708,10 +708,10 @@ def preview_batch(session: Session, batch: Batch, *, replace: bool = False) -> I
         else:
             out.catalog_unchanged += 1
     for rec in batch.guides:
-        row = guides.get(str(rec.values["name"]))
-        if row is None:
+        guide = guides.get(str(rec.values["name"]))
+        if guide is None:
             out.guides_new.append(str(rec.values["name"]))
-        elif _differs(row, rec.values):
+        elif _differs(guide, rec.values):
             out.guides_updated.append(str(rec.values["name"]))
         else:
             out.guides_unchanged += 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import col, select
 from werkzeug.wrappers import Response
 
 from admin import bp
@@ -26,9 +26,9 @@ def villages() -> str:
         rows = sc.villages(s)
         towns = {t.id: t.name for t in s.exec(select(Town)).all()}
         counts = dict(s.exec(select(Follower.village_id, func.count()).where(Follower.subscribed)
-                             .group_by(Follower.village_id)).all())
+                             .group_by(col(Follower.village_id))).all())
         members = dict(s.exec(select(CommitteeMember.village_id, func.count())
-                              .group_by(CommitteeMember.village_id)).all())
+                              .group_by(col(CommitteeMember.village_id))).all())
     return render_template("villages.html", villages=rows, towns=towns, counts=counts, members=members,
                            channels=CHANNELS)
 
@@ -52,7 +52,7 @@ def _render_detail(village_id: int, *, new_code: dict | None = None, member_erro
         village = _visible_village(s, village_id)
         town = s.get(Town, village.town_id) if village.town_id else None
         members = list(s.exec(select(CommitteeMember).where(CommitteeMember.village_id == village.id)
-                              .order_by(CommitteeMember.id)).all())
+                              .order_by(col(CommitteeMember.id))).all())
         followers = s.exec(select(func.count()).select_from(Follower)
                            .where(Follower.village_id == village.id, Follower.subscribed)).one()
         pending = pending_codes(s, village.id)  # type: ignore[arg-type]
