@@ -3,7 +3,7 @@
     .venv/bin/python bench/delivery.py [--recipients 10000] [--db sqlite|postgres|both] [--threads 8]
                                        [--kill-rows 300,5000]
 
-The fake WeChat API runs as a separate process (tests/fake_wechat.py). For each database it
+The fake WeChat API runs as a separate process (bot/fake_wechat.py). For each database it
 prints: a baseline (one keep-alive HTTP client posting the same messages straight to the fake, no
 database), the time to publish (write the outbox rows), the dispatcher's throughput, and a kill -9
 of a dispatcher process mid-push followed by a restart: sent, listed for review, duplicates, lost.
@@ -27,12 +27,12 @@ import requests  # noqa: E402
 from sqlalchemy import func  # noqa: E402
 from sqlmodel import select  # noqa: E402
 
+from bot.fake_wechat import FakeWeChatProcess  # noqa: E402
 from core import db  # noqa: E402
 from core.config import Config  # noqa: E402
 from core.db import session_scope  # noqa: E402
 from core.models.core import Village  # noqa: E402
 from core.models.outbox import OutboxMessage  # noqa: E402
-from tests.fake_wechat import FakeWeChatProcess  # noqa: E402
 
 APPID, SECRET = "wx0000000000000000", "dev-secret"
 

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, jsonify, redirect
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from admin import bp as admin_bp
 from bot.webhook import bp as webhook_bp
@@ -53,6 +54,11 @@ def create_app(config: Config | None = None) -> Flask:
 
     app.register_blueprint(webhook_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
+
+    @app.get("/")
+    def root() -> WerkzeugResponse:
+        # The server has no public pages: a browser opened on the bare address wants the admin.
+        return redirect("/admin/")
 
     store = health.token_store(config)
 

@@ -7,10 +7,12 @@ import threading
 import click
 
 # Each command module attaches its commands to the group when imported.
-from bot import cli_chat, cli_content, cli_notices, cli_requests, cli_staff  # noqa: F401
+from bot import cli_chat, cli_content, cli_menu, cli_notices, cli_requests, cli_staff  # noqa: F401
 from bot.app import create_app
 from bot.cli_group import cli, setup
 from bot.clock import run_scheduler
+from bot.demo_history import load_demo_history
+from bot.standin import start_stand_in, wants_stand_in
 from content.demo import load_demo_if_empty
 from core import db, secrets_check
 from core.config import Config
@@ -22,8 +24,8 @@ def init_db_cmd(demo: bool) -> None:
     """Create or upgrade the schema (Alembic), keeping existing data."""
     config = setup()
     db.init_db(config.database_url)
-    if demo:
-        load_demo_if_empty()
+    if demo and load_demo_if_empty():
+        load_demo_history(config)
     click.echo("数据库已就绪。")
 
 
@@ -38,9 +40,13 @@ def serve(host: str, port: int, no_clock: bool) -> None:
     if notice:
         click.echo(notice, err=True)
     db.init_db(config.database_url)
+    if wants_stand_in(config):
+        config, fake = start_stand_in(config)
+        click.echo(f"未配置公众号 AppID/AppSecret：使用本机模拟的微信接口 {fake.base_url}（消息不会真的发出）。")
     if config.load_demo:
-        load_demo_if_empty()
-
+        if load_demo_if_empty():
+            click.echo("正在生成演示县云岭县近90天的数据（虚构）…")
+            load_demo_history(config)
         cli_staff.print_demo_admin()
 
     app = create_app(config)

@@ -55,6 +55,10 @@ def run_scheduler(config: Config | None = None, stop: threading.Event | None = N
     job starts, the outbox dispatcher finishes the sends under way and hands back the rest."""
     config = config or Config.from_env()
     db.configure(config.database_url)
+    # APScheduler logs two INFO lines per run (every 2 s): that buried everything else. Its own
+    # warnings (missed runs, a job still running) stay; LOG_LEVEL=DEBUG brings the chatter back.
+    if logging.getLevelName(str(config.log_level).upper()) != logging.DEBUG:
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
     scheduler = BlockingScheduler(timezone="Asia/Shanghai")
     for job in load_jobs().values():
         scheduler.add_job(_run, "interval", seconds=job.seconds, args=[job, config], id=job.name,

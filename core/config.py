@@ -13,6 +13,9 @@ from dotenv import load_dotenv
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE = ROOT / "instance" / "cunwu.db"
+# Used only while WECHAT_TOKEN is the dev default too, so `chat --safe` works on a first run; a real
+# account sets its own token and key (公众平台 → 基本配置 generates the 43-character key).
+DEV_AES_KEY = "cunwuDevEncodingAesKey0123456789abcdefghijk"
 
 
 def _bool(value: str | None, default: bool = False) -> bool:
@@ -90,7 +93,8 @@ class Config:
             wechat_token=env.get("WECHAT_TOKEN", cls.wechat_token),
             wechat_appid=env.get("WECHAT_APPID", cls.wechat_appid),
             wechat_appsecret=env.get("WECHAT_APPSECRET", cls.wechat_appsecret),
-            wechat_encoding_aes_key=env.get("WECHAT_ENCODING_AES_KEY") or None,
+            wechat_encoding_aes_key=env.get("WECHAT_ENCODING_AES_KEY") or (
+                DEV_AES_KEY if env.get("WECHAT_TOKEN", cls.wechat_token) == cls.wechat_token else None),
             wechat_api_base=env.get("WECHAT_API_BASE", cls.wechat_api_base).rstrip("/"),
             wecom_api_base=env.get("WECOM_API_BASE", cls.wecom_api_base).rstrip("/"),
             database_url=env.get("DATABASE_URL") or cls.database_url,
