@@ -15,6 +15,7 @@ from bot.cli_group import cli, setup
 from content import answering
 from content.answering import respond
 from content.importer import ContentImportError, import_files
+from content.suggestions import suggest_aliases
 from content.villages import find_village
 from core import db
 from core.models.catalog import Synonym, bump_content_version
@@ -169,8 +170,6 @@ def unanswered(show_all: bool, mark_handled: tuple[int, ...]) -> None:
 def suggestions(limit: int) -> None:
     """Aliases residents' own words suggest: picks from numbered choices, and unanswered
     questions the current catalog now matches. Add one with the admin panel's alias editor."""
-    from content.suggestions import suggest_aliases
-
     setup()
     with db.session_scope(readonly=True) as s:
         rows = suggest_aliases(s, limit)

@@ -247,6 +247,7 @@ class Matcher:
         self.ranges: dict[str | None, tuple[int, int]] = {}   # partition → its documents' numbers
         self.fields = {"strong": _Postings(), "head": _Postings(), "body": _Postings()}
         self.char_idf: dict[str, float] = {}
+        self.unknown_idf = math.log(1 + 1 / 0.5)   # what build() sets for an empty index
         self.known_bigrams: set[str] = set()
         self.sound_vocab: dict[str, list[str]] = {}
         self.max_term = 2
@@ -594,7 +595,7 @@ class Matcher:
         topic_total = sum(topic_w) or 1.0
         q_chars = set(flat)
         unknown = min(self.unknown_words(topic) + 2 * self.off_topic_cues(flat), self.tuning.unknown_cap)
-        out = []
+        out: list[tuple[Doc, tuple[float, ...]]] = []
         for idx, bm in top:
             info = self.docs[int(idx)]
             cover = LCSseq.similarity(info.core, flat) / max(len(info.core), 1)

@@ -123,7 +123,8 @@ def session_scope(url: str | None = None, *, readonly: bool = False) -> Iterator
 def init_db(url: str | None = None) -> None:
     """Bring the schema up to date (Alembic migrations)."""
     # Alembic and its migration scripts load only when migrating: every gunicorn worker imports
-    # this module, and Alembic adds ~0.2 s of imports that the message path never needs.
+    # this module, and Alembic adds ~0.2 s of imports that the message path never needs. (It also
+    # avoids a cycle: core.migrate imports core.db.)
     from core.migrate import upgrade
 
     upgrade(normalize_url(url or default_url()))

@@ -15,6 +15,7 @@ import unicodedata
 from content.answering import answer_doc, options_data, record_unanswered, respond
 from content.replies import MESSAGE_BYTES, field_text
 from content.suggestions import record_pick
+from handlers.apply import start_application
 from handlers.context import Context, Reply
 from handlers.router import PASS, flow, text_fallback
 from handlers.steps import is_cancel, normalize, parse_number
@@ -55,8 +56,6 @@ def ask_flow(ctx: Context) -> Reply | str | object:
     _label, target = options[n - 1]
     kind, _, ref = target.partition(":")
     if kind == "apply":                  # offered on a request for a document the catalog lacks
-        from handlers.apply import start_application
-
         ctx.end_flow()
         return start_application(ctx)
     if kind == "field":

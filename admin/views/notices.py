@@ -47,8 +47,8 @@ def visible_clause(s: Session, sc: Scope) -> Any:
     ids = sc.village_ids(s)
     if ids is None:
         return None
-    targets = select(NoticeVillage.notice_id).where(NoticeVillage.village_id.in_(ids))  # type: ignore[attr-defined]
-    return or_(Notice.town_wide, Notice.id.in_(targets), Notice.series_id.in_(targets))  # type: ignore[union-attr]
+    targets = select(NoticeVillage.notice_id).where(col(NoticeVillage.village_id).in_(ids))
+    return or_(col(Notice.town_wide), col(Notice.id).in_(targets), col(Notice.series_id).in_(targets))
 
 
 def _scoped(s: Session, sc: Scope, query: Any) -> Any:
@@ -59,8 +59,8 @@ def _scoped(s: Session, sc: Scope, query: Any) -> Any:
 def dashboard_counts(s: Session, sc: Scope) -> dict[str, int]:
     """Outbox rows of notices by state, for the notices this account can see."""
     notice_ids = _scoped(s, sc, select(Notice.id))
-    q = (select(OutboxMessage.status, func.count()).where(OutboxMessage.notice_id.in_(notice_ids))  # type: ignore[union-attr]
-         .group_by(OutboxMessage.status))
+    q = (select(OutboxMessage.status, func.count()).where(col(OutboxMessage.notice_id).in_(notice_ids))
+         .group_by(col(OutboxMessage.status)))
     by_status = dict(s.exec(q).all())
     return {"pending": by_status.get("pending", 0) + by_status.get("sending", 0),
             "failed": by_status.get("failed", 0), "review": by_status.get("review", 0),
@@ -72,10 +72,11 @@ def _delivery(s: Session, notice_ids: list[int]) -> dict[int, dict[str, int]]:
     if not notice_ids:
         return out
     q = (select(OutboxMessage.notice_id, OutboxMessage.status, func.count())
-         .where(OutboxMessage.notice_id.in_(notice_ids))  # type: ignore[union-attr]
-         .group_by(OutboxMessage.notice_id, OutboxMessage.status))
+         .where(col(OutboxMessage.notice_id).in_(notice_ids))
+         .group_by(col(OutboxMessage.notice_id), col(OutboxMessage.status)))
     for nid, status, n in s.exec(q).all():
-        out.setdefault(nid, {})[status] = n
+        if nid is not None:   # the IN above matched it, so it never is
+            out.setdefault(nid, {})[status] = n
     return out
 
 
@@ -83,8 +84,8 @@ def _targets(s: Session, notice_ids: list[int]) -> dict[int, list[str]]:
     out: dict[int, list[str]] = {}
     if not notice_ids:
         return out
-    q = (select(NoticeVillage.notice_id, Village.name).join(Village, Village.id == NoticeVillage.village_id)
-         .where(NoticeVillage.notice_id.in_(notice_ids)))  # type: ignore[attr-defined]
+    q = (select(NoticeVillage.notice_id, Village.name).join(Village, col(Village.id) == NoticeVillage.village_id)
+         .where(col(NoticeVillage.notice_id).in_(notice_ids)))
     for nid, name in s.exec(q).all():
         out.setdefault(nid, []).append(name)
     return out
@@ -108,14 +109,15 @@ def notices() -> str:
             query = query.where(or_(col(Notice.title).like(f"%{q}%"), col(Notice.body).like(f"%{q}%")))
         if village_id is not None and sc.allows_village(s, village_id):
             mine = select(NoticeVillage.notice_id).where(NoticeVillage.village_id == village_id)
-            query = query.where(or_(Notice.town_wide, col(Notice.id).in_(mine), col(Notice.series_id).in_(mine)))
+            query = query.where(or_(col(Notice.town_wide), col(Notice.id).in_(mine),
+                                    col(Notice.series_id).in_(mine)))
         if problems:
             bad = select(OutboxMessage.notice_id).where(col(OutboxMessage.status).in_(("failed", "review")))
-            query = query.where(or_(col(Notice.id).in_(bad), Notice.status == "missed"))
+            query = query.where(or_(col(Notice.id).in_(bad), col(Notice.status) == "missed"))
         scoped_villages = sc.villages(s)
-        query = query.order_by(Notice.created_at.desc(), Notice.id.desc())  # type: ignore[attr-defined]
+        query = query.order_by(col(Notice.created_at).desc(), col(Notice.id).desc())
         page = paginate(s, query)
-        ids = [n.id for n in page.items]
+        ids = [n.id for n in page.items if n.id is not None]   # stored rows: always set
         delivery = _delivery(s, ids)
         targets = _targets(s, ids + [n.series_id for n in page.items if n.series_id])
     return render_template("notices.html", page=page, delivery=delivery, targets=targets,
@@ -136,33 +138,34 @@ def notice_detail(notice_id: int) -> str:
     state = request.args.get("state", "")
     with session_scope(readonly=True) as s:
         notice = _visible_notice(s, notice_id)
-        family = [notice.id]
+        family = [notice_id]   # == notice.id (found by it); the column's type allows None before insert
         issues = list(s.exec(select(Notice).where(Notice.series_id == notice.id)
-                             .order_by(Notice.due_at.desc())).all())  # type: ignore[union-attr]
-        family += [i.id for i in issues]
+                             .order_by(col(Notice.due_at).desc())).all())
+        family += [i.id for i in issues if i.id is not None]
         counts = _delivery(s, family)
         totals: dict[str, int] = {}
         for c in counts.values():
             for k, v in c.items():
                 totals[k] = totals.get(k, 0) + v
-        rows_q = select(OutboxMessage).where(OutboxMessage.notice_id.in_(family))  # type: ignore[union-attr]
+        rows_q = select(OutboxMessage).where(col(OutboxMessage.notice_id).in_(family))
         if state in DELIVERY_LABELS:
             rows_q = rows_q.where(OutboxMessage.status == state)
         else:
             # Problems first: failed and needs-review rows are what the clerk has to act on.
-            rows_q = rows_q.where(OutboxMessage.status.in_(("failed", "review", "pending", "sending")))  # type: ignore[attr-defined]
-        rows = list(s.exec(rows_q.order_by(OutboxMessage.status, OutboxMessage.id).limit(200)).all())
-        targets = _targets(s, [notice.series_id or notice.id])
-        objections = list(s.exec(select(Objection).where(Objection.notice_id.in_(family))  # type: ignore[attr-defined]
-                                 .order_by(Objection.created_at.desc())).all())
+            rows_q = rows_q.where(col(OutboxMessage.status).in_(("failed", "review", "pending", "sending")))
+        rows = list(s.exec(rows_q.order_by(col(OutboxMessage.status), col(OutboxMessage.id)).limit(200)).all())
+        targets = _targets(s, [notice.series_id or notice_id])
+        objections = list(s.exec(select(Objection).where(col(Objection.notice_id).in_(family))
+                                 .order_by(col(Objection.created_at).desc())).all())
         villages = {v.id: v.name for v in s.exec(select(Village)).all()}
         residents = resident_labels(s, objections)
-        signoffs = signoff.signoffs(s, notice.id)  # type: ignore[arg-type]
-        signoff_members = ([m for v in signoff.pending_villages(s, notice) for m in signoff.supervisors(s, v.id)]  # type: ignore[arg-type]
+        signoffs = signoff.signoffs(s, notice_id)
+        signoff_members = ([m for v in signoff.pending_villages(s, notice) if v.id is not None
+                            for m in signoff.supervisors(s, v.id)]
                            if notice.status == signoff.AWAITING else [])
     return render_template("notice_detail.html", residents=residents, signoffs=signoffs,
                            signoff_members=signoff_members, notice=notice, issues=issues, counts=counts, totals=totals,
-                           rows=rows, state=state, targets=targets.get(notice.series_id or notice.id, []),
+                           rows=rows, state=state, targets=targets.get(notice.series_id or notice_id, []),
                            objections=objections, villages=villages, status_labels=STATUS_LABELS,
                            delivery_labels=DELIVERY_LABELS, kind_labels=KIND_LABELS,
                            review_labels=REVIEW_LABELS, plain_error=plain_error)
@@ -397,6 +400,6 @@ def delivery_resolve(notice_id: int, row_id: int) -> Response:
         abort(400)
     with session_scope() as s:
         notice = _visible_notice(s, notice_id)
-        done = resolve_review(s, row_id, resolution, staff_label(), [notice.id, *_issue_ids(s, notice)])
+        done = resolve_review(s, row_id, resolution, staff_label(), [notice_id, *_issue_ids(s, notice)])
     flash(f"已处理：{REVIEW_LABELS[resolution]}。" if done else "这条已经处理过了。")
     return redirect(url_for("admin.notice_detail", notice_id=notice_id, state="review"))
