@@ -7,17 +7,23 @@ data).
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
+from dataclasses import dataclass
+from datetime import datetime
 
 from flask import Blueprint, Response, current_app, request
-from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from content import index
 from core import conversation
 from core.config import Config
-from core.db import session_scope, utcnow
+from core.db import get_engine, session_scope, utcnow
 from core.models.core import Follower, InboundMessage
 from core.outbox import enqueue_followups
 from core.wechat import (
@@ -33,6 +39,8 @@ from core.wechat import (
 from handlers import Context, dispatch
 
 log = logging.getLogger("bot.webhook")
+# One line per message, key=value, no personal data: `user` is a short hash of the openid.
+message_log = logging.getLogger("bot.messages")
 bp = Blueprint("wechat", __name__)
 
 BUSY_TEXT = "系统有点忙，请稍后再发一次。"
@@ -40,6 +48,10 @@ BUSY_TEXT = "系统有点忙，请稍后再发一次。"
 RETRY_WAIT_SECONDS = 4.5
 # A "processing" row older than this belongs to a worker that died; a retry takes it over.
 STALE_PROCESSING_SECONDS = 8.0
+# WeChat caps a text message at 2048 bytes (its documented limit for text message content); a
+# longer Content can only be forged, so it is cut before anything normalises or matches it and
+# every accepted message costs what a real one does.
+MAX_TEXT_BYTES = 2048
 
 
 def _config() -> Config:
@@ -94,17 +106,40 @@ def receive() -> Response:
     except WebhookRejected as exc:
         return _reject(exc)
 
+    started = time.perf_counter()
+    inbound.content = cut_text(inbound.content)
     try:
-        text = handle_once(cfg, inbound)
+        handled = handle_delivery(cfg, inbound)
     except Exception:  # never a 500: the resident gets a polite retry hint
-        log.exception("handling failed: type=%s key=%s", inbound.msg_type, inbound.dedupe_key)
-        text = BUSY_TEXT
+        log.exception("handling failed: type=%s user=%s", inbound.msg_type, user_hash(inbound.openid))
+        handled = Handled(BUSY_TEXT, handler="error", outcome="busy")
+    text = handled.text
     if not text:
-        return Response("success", mimetype="text/plain")
-    xml_reply = render_text_reply(inbound, text)
-    if safe_mode:
-        xml_reply = encrypt_reply(cfg, xml_reply, nonce, timestamp)
-    return Response(xml_reply, mimetype="application/xml")
+        response = Response("success", mimetype="text/plain")
+    else:
+        xml_reply = render_text_reply(inbound, text)
+        if safe_mode:
+            xml_reply = encrypt_reply(cfg, xml_reply, nonce, timestamp)
+        response = Response(xml_reply, mimetype="application/xml")
+    if message_log.isEnabledFor(logging.INFO):
+        message_log.info(
+            "msg type=%s event=%s handler=%s outcome=%s dedupe=%s reply=%s chars=%d ms=%.1f mode=%s user=%s",
+            inbound.msg_type, inbound.event or "-", handled.handler or "-", handled.outcome or "-",
+            "hit" if handled.dedupe_hit else "miss", "text" if text else "success", len(text),
+            (time.perf_counter() - started) * 1000, "aes" if safe_mode else "plain", user_hash(inbound.openid))
+    return response
+
+
+def cut_text(content: str, limit: int = MAX_TEXT_BYTES) -> str:
+    """At most `limit` UTF-8 bytes, cut on a character boundary (see MAX_TEXT_BYTES)."""
+    if len(content) * 4 <= limit:           # cannot exceed the limit: skip the encoding
+        return content
+    return content.encode("utf-8")[:limit].decode("utf-8", "ignore")
+
+
+def user_hash(openid: str) -> str:
+    """A short, stable pseudonym for logs: lines of one resident can be followed, the openid is not shown."""
+    return hashlib.blake2s(openid.encode("utf-8"), digest_size=5).hexdigest()
 
 
 def _read_body(limit: int) -> bytes:
@@ -122,74 +157,100 @@ def _read_body(limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _claim(key: str, inbound: Inbound) -> tuple[bool, InboundMessage | None]:
-    """Insert the dedupe row; False with the existing row when another delivery got there first."""
-    try:
-        with session_scope() as s:
-            row = s.get(InboundMessage, key)
-            if row is None:
-                s.add(InboundMessage(dedupe_key=key, openid=inbound.openid, msg_type=inbound.msg_type))
-                return True, None
-            stale = (row.status == "processing"
-                     and (utcnow() - row.received_at).total_seconds() > STALE_PROCESSING_SECONDS)
-            if stale:
-                taken = s.execute(
-                    update(InboundMessage)
-                    .where(InboundMessage.dedupe_key == key, InboundMessage.status == "processing",
-                           InboundMessage.received_at == row.received_at)
-                    .values(received_at=utcnow())
-                ).rowcount
-                if taken:
-                    return True, None
-            return False, row
-    except IntegrityError:  # PostgreSQL: a concurrent delivery inserted the same key
-        return False, None
+def _claim_statement(dialect: str, key: str, inbound: Inbound, now: datetime):  # type: ignore[no-untyped-def]
+    """INSERT … ON CONFLICT DO NOTHING: on PostgreSQL a second delivery of the same key waits here
+    until the first one's transaction ends (commit: the key is taken; rollback or a dead worker:
+    the key is free again), on SQLite the write lock already orders them."""
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    table = InboundMessage.__table__  # type: ignore[attr-defined]
+    return insert(table).values(dedupe_key=key, openid=inbound.openid, msg_type=inbound.msg_type,
+                                status="processing", received_at=now
+                                ).on_conflict_do_nothing(index_elements=["dedupe_key"])
+
+
+@dataclass
+class Handled:
+    """What became of one delivery (for the reply and the message log line)."""
+
+    text: str
+    dedupe_hit: bool = False
+    handler: str = ""
+    outcome: str = ""
+
+
+def _stored(s: Session, key: str) -> tuple[str, str | None, datetime] | None:
+    row = s.execute(select(InboundMessage.status, InboundMessage.reply, InboundMessage.received_at)
+                    .where(InboundMessage.dedupe_key == key)).first()
+    return (row[0], row[1], row[2]) if row is not None else None
+
+
+def _take_over(s: Session, key: str, received_at: datetime, now: datetime) -> bool:
+    """Adopt a row left "processing" by an earlier version's two-transaction protocol, once stale."""
+    return bool(s.execute(
+        update(InboundMessage)
+        .where(InboundMessage.dedupe_key == key, InboundMessage.status == "processing",
+               InboundMessage.received_at == received_at)
+        .values(received_at=now)
+    ).rowcount)
 
 
 def _wait_for_reply(key: str) -> str:
+    """Only for a key an earlier version left "processing" (this version never commits one)."""
     deadline = time.monotonic() + RETRY_WAIT_SECONDS
     while time.monotonic() < deadline:
         with session_scope(readonly=True) as s:
-            row = s.get(InboundMessage, key)
-            if row is not None and row.status == "done":
-                return row.reply or ""
+            row = _stored(s, key)
+            if row is not None and row[0] == "done":
+                return row[1] or ""
         time.sleep(0.05)
     return ""
 
 
 def handle_once(cfg: Config, inbound: Inbound) -> str:
     """Handle a delivery exactly once; a retry returns the stored reply of the first delivery."""
-    key = inbound.dedupe_key
-    claimed, row = _claim(key, inbound)
-    if not claimed:
-        if row is not None and row.status == "done":
-            return row.reply or ""
-        return _wait_for_reply(key)
+    return handle_delivery(cfg, inbound).text
 
-    try:
-        with session_scope() as s:
-            now = utcnow()
-            follower = s.get(Follower, inbound.openid)
+
+def handle_delivery(cfg: Config, inbound: Inbound) -> Handled:
+    """One write transaction per message: claim the dedupe key, load the follower and their
+    conversation, run the handler (which records questions, queues follow-ups, saves the
+    conversation) and store the reply, then commit once.
+
+    Nothing is half-written: an error or a killed worker rolls the whole message back, claim
+    included, so WeChat's retry is handled afresh and gets the real reply. A retry of a message
+    that was answered gets the stored reply; one that arrives while the first delivery is still
+    being handled waits for it (PostgreSQL: on the key's row lock; SQLite: on the write lock).
+    """
+    if inbound.msg_type in ("text", "voice") and inbound.content:
+        index.refresh(get_engine())   # a content change is rebuilt before the write lock is taken
+    key = inbound.dedupe_key
+    legacy_wait = False
+    with session_scope() as s:
+        now = utcnow()
+        dialect = s.get_bind().dialect.name
+        if not s.execute(_claim_statement(dialect, key, inbound, now)).rowcount:
+            stored = _stored(s, key)
+            if stored is None:                        # vanished between the two statements
+                raise RuntimeError("dedupe row vanished")
+            status, reply, received_at = stored
+            if status == "done":
+                return Handled(reply or "", dedupe_hit=True, handler="retry")
+            if (now - received_at).total_seconds() <= STALE_PROCESSING_SECONDS \
+                    or not _take_over(s, key, received_at, now):
+                legacy_wait = True
+        if not legacy_wait:
+            follower, row = conversation.load_follower(s, inbound.openid)
             if follower is None:
                 follower = Follower(openid=inbound.openid, subscribed=True, subscribed_at=now)
                 s.add(follower)
             follower.last_interaction_at = now
-            s.flush()
-            state = conversation.load(s, inbound.openid, now=now)
+            state = conversation.from_row(s, inbound.openid, row, now=now)
             ctx = Context(session=s, config=cfg, inbound=inbound, follower=follower, now=now, state=state)
             reply = dispatch(ctx)
             if reply.followups:
                 enqueue_followups(s, inbound.openid, reply.followups)
-            done = s.get(InboundMessage, key)
-            assert done is not None
-            done.status, done.reply, done.done_at = "done", reply.text, utcnow()
-            s.add(done)
-            s.add(follower)
-        return reply.text
-    except Exception:
-        # Release the claim so a WeChat retry can try again, then let the caller apologise.
-        with session_scope() as s:
-            row = s.get(InboundMessage, key)
-            if row is not None and row.status == "processing":
-                s.delete(row)
-        raise
+            s.flush()
+            s.execute(update(InboundMessage).where(InboundMessage.dedupe_key == key)
+                      .values(status="done", reply=reply.text, done_at=utcnow()))
+            return Handled(reply.text, handler=ctx.handled_by, outcome=ctx.outcome)
+    return Handled(_wait_for_reply(key), dedupe_hit=True, handler="retry-wait")

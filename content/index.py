@@ -1,9 +1,10 @@
 """The matcher each process answers from, rebuilt when the content in the database changes.
 
 Building takes a few hundred milliseconds, asking takes about a millisecond, so each process keeps
-one built matcher per database and checks the one-row ContentVersion counter per question: an
-import in any process (or the admin panel) reaches every worker on its next question, without
-a restart and without any worker-to-worker messaging.
+one built matcher per database and checks the one-row ContentVersion counter at most every
+CHECK_EVERY_SECONDS (and at once after a content change committed in this process): an import in
+any process (or the admin panel) reaches every worker within that time, without a restart and
+without any worker-to-worker messaging.
 """
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ import threading
 import time
 from dataclasses import dataclass
 
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, select
 
 from content.matcher import Doc, Matcher
@@ -39,6 +43,30 @@ _lock = threading.Lock()
 # hundred items builds in about half a second (more on a busy host) and is rebuilt in line, so the
 # next question after an edit already sees it; 50,000 items take 15 s and go to the background.
 BACKGROUND_AFTER_SECONDS = 2.5
+# How stale a worker's view of the content version may be: one one-row query per this interval per
+# worker, instead of one per message. A change committed in this process is seen at once.
+CHECK_EVERY_SECONDS = 0.3
+_checked_at: dict[str, float] = {}     # url → time.monotonic() of the last version check
+_seen_generation: dict[str, int] = {}  # url → _generation at that check
+_generation = 0                        # content changes committed in this process
+
+
+@event.listens_for(OrmSession, "after_commit")
+def _content_committed(session: OrmSession) -> None:
+    """bump_content_version marks its session; once that commits, the next question re-checks."""
+    global _generation
+    if session.info.pop("content_changed", False):
+        _generation += 1
+
+
+def _check_due(url: str) -> bool:
+    return (_seen_generation.get(url) != _generation
+            or time.monotonic() - _checked_at.get(url, float("-inf")) >= CHECK_EVERY_SECONDS)
+
+
+def _mark_checked(url: str, generation: int) -> None:
+    _checked_at[url] = time.monotonic()
+    _seen_generation[url] = generation
 
 
 def content_version(session: Session) -> int:
@@ -111,8 +139,12 @@ def get_matcher(session: Session) -> Matcher:
     answering from the previous index; a slow rebuild (a large catalog) runs in the background.
     """
     url = _url(session)
-    version = content_version(session)
     built = _cache.get(url)
+    if built is not None and not _check_due(url):
+        return built.matcher
+    generation = _generation
+    version = content_version(session)
+    _mark_checked(url, generation)
     if built is not None and built.version == version:
         return built.matcher
     if built is None:
@@ -131,6 +163,17 @@ def get_matcher(session: Session) -> Matcher:
         return _rebuild(url).matcher
     finally:
         _lock.release()
+
+
+def refresh(engine: Engine) -> None:
+    """Bring this process's index up to date through a read-only session of its own, if a check is
+    due; the webhook calls it before it opens a message's write transaction, so a rebuild never
+    runs while that transaction holds SQLite's write lock."""
+    url = engine.url.render_as_string(hide_password=False)
+    if url in _cache and not _check_due(url):
+        return
+    with session_scope(url, readonly=True) as session:
+        get_matcher(session)
 
 
 def warm_up(url: str) -> bool:
@@ -164,3 +207,5 @@ def doc_by_key(session: Session, key: str) -> Doc | None:
 
 def clear_cache() -> None:
     _cache.clear()
+    _checked_at.clear()
+    _seen_generation.clear()

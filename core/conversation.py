@@ -1,14 +1,25 @@
-"""Conversation state in the database, so any worker can take the next message of a flow."""
+"""Conversation state in the database, so any worker can take the next message of a flow.
+
+The webhook loads a resident's follower row and conversation in one query (`load_follower`) and
+hands the row to `from_row`; the session remembers what it loaded, so `save` and `clear` in the
+same message write without reading the row again.
+"""
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlmodel import Session
+from sqlalchemy import inspect
+from sqlmodel import Session, select
 
 from core.db import utcnow
-from core.models.core import Conversation
+from core.models.core import Conversation, Follower
+
+# session.info keys: {openid: Conversation row or None} as loaded in this session, and rows
+# cleared but not yet flushed (a save right after a clear turns the DELETE + INSERT into an UPDATE).
+_KNOWN = "conversation_rows"
+_CLEARED = "conversation_cleared"
 
 
 @dataclass
@@ -19,36 +30,72 @@ class State:
     expired: bool = False  # the resident came back after the flow timed out
 
 
-def load(session: Session, openid: str, now: datetime | None = None) -> State | None:
-    """The active state; an expired one is returned once with expired=True and then removed."""
+def _known(session: Session) -> dict[str, Conversation | None]:
+    return session.info.setdefault(_KNOWN, {})
+
+
+def _row(session: Session, openid: str) -> Conversation | None:
+    known = _known(session)
+    if openid in known:
+        return known[openid]
     row = session.get(Conversation, openid)
+    known[openid] = row
+    return row
+
+
+def load_follower(session: Session, openid: str) -> tuple[Follower | None, Conversation | None]:
+    """The follower and their conversation row, in one query (None, None for a new resident)."""
+    found = session.exec(
+        select(Follower, Conversation)
+        .outerjoin(Conversation, Conversation.openid == Follower.openid)  # type: ignore[arg-type]
+        .where(Follower.openid == openid)
+    ).first()
+    if found is None:
+        return None, _row(session, openid)    # a conversation without a follower row is rare
+    follower, row = found
+    _known(session)[openid] = row
+    return follower, row
+
+
+def from_row(session: Session, openid: str, row: Conversation | None, now: datetime | None = None) -> State | None:
+    """The state of an already loaded row; an expired one is returned once with expired=True and removed."""
+    _known(session)[openid] = row
     if row is None:
         return None
     state = State(row.flow, row.step, json.loads(row.data or "{}"))
     if row.expires_at <= (now or utcnow()):
-        session.delete(row)
-        session.flush()
+        clear(session, openid)
         state.expired = True
     return state
+
+
+def load(session: Session, openid: str, now: datetime | None = None) -> State | None:
+    """The active state; an expired one is returned once with expired=True and then removed."""
+    return from_row(session, openid, _row(session, openid), now=now)
 
 
 def save(session: Session, openid: str, flow: str, step: str, data: dict, ttl_minutes: int,
          now: datetime | None = None) -> State:
     now = now or utcnow()
-    row = session.get(Conversation, openid)
+    row = _row(session, openid)
     if row is None:
-        row = Conversation(openid=openid, flow=flow, step=step, expires_at=now)
+        cleared = session.info.get(_CLEARED, {}).pop(openid, None)
+        if cleared is not None and not inspect(cleared).deleted:
+            row = cleared                 # still only marked for deletion: keep it instead
+        else:
+            row = Conversation(openid=openid, flow=flow, step=step, expires_at=now)
+        session.add(row)
+        _known(session)[openid] = row
     row.flow, row.step = flow, step
     row.data = json.dumps(data, ensure_ascii=False)
     row.expires_at = now + timedelta(minutes=ttl_minutes)
     row.updated_at = now
-    session.add(row)
-    session.flush()
     return State(flow, step, data)
 
 
 def clear(session: Session, openid: str) -> None:
-    row = session.get(Conversation, openid)
+    row = _row(session, openid)
     if row is not None:
-        session.delete(row)
-        session.flush()
+        session.delete(row)               # written at the next flush unless a save takes it back
+        session.info.setdefault(_CLEARED, {})[openid] = row
+    _known(session)[openid] = None

@@ -170,5 +170,6 @@ def ask_question(ctx: Context) -> Reply | str | object:
     if _THANKS.fullmatch(plain):
         return "不客气。还有问题随时问我。"
     outcome = respond(ctx.session, text, ctx.village, openid=ctx.follower.openid, record=True)
+    ctx.outcome = outcome.result.kind
     _apply(ctx, outcome.step, outcome.data)
     return outcome.reply
