@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, select
 
-from content.matcher import Doc, Matcher
+from content.matcher import Doc, Matcher, MatchResult
 from content.notice_docs import published_notice_docs
 from core.db import session_scope
 from core.models.catalog import CatalogItem, ContentVersion, ServiceGuide, Synonym
@@ -196,6 +196,27 @@ def warm_up_in_background(url: str) -> threading.Thread:
     thread = threading.Thread(target=warm_up, args=(url,), daemon=True, name="matcher-warmup")
     thread.start()
     return thread
+
+
+_prefetched = threading.local()   # (matcher, (question, village, limit), result) of this thread
+
+
+def prefetch(session: Session, question: str, village: str | None, limit: int = 4) -> None:
+    """Match now, through a read-only session, so that the message's write transaction (on SQLite
+    the database's one write lock) only looks the result up (see `match`)."""
+    matcher = get_matcher(session)
+    _prefetched.value = (matcher, (question, village, limit), matcher.match(question, village=village, limit=limit))
+
+
+def match(session: Session, question: str, village: str | None, limit: int = 4) -> MatchResult:
+    """The matcher's result for a question: the prefetched one if it was made by the current index
+    for the same question and village (the matcher is deterministic), else computed now."""
+    matcher = get_matcher(session)
+    memo = getattr(_prefetched, "value", None)
+    _prefetched.value = None
+    if memo is not None and memo[0] is matcher and memo[1] == (question, village, limit):
+        return memo[2]
+    return matcher.match(question, village=village, limit=limit)
 
 
 def doc_by_key(session: Session, key: str) -> Doc | None:

@@ -10,11 +10,12 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import inspect
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, select
 
 from core.db import utcnow
-from core.models.core import Conversation, Follower
+from core.models.core import Conversation, Follower, Village
 
 # session.info keys: {openid: Conversation row or None} as loaded in this session, and rows
 # cleared but not yet flushed (a save right after a clear turns the DELETE + INSERT into an UPDATE).
@@ -44,16 +45,20 @@ def _row(session: Session, openid: str) -> Conversation | None:
 
 
 def load_follower(session: Session, openid: str) -> tuple[Follower | None, Conversation | None]:
-    """The follower and their conversation row, in one query (None, None for a new resident)."""
+    """The follower and their conversation row in one query (None, None for a new resident); their
+    village comes along into the session, so `session.get(Village, …)` needs no query after it."""
     found = session.exec(
-        select(Follower, Conversation)
+        select(Follower, Conversation, Village)
         .outerjoin(Conversation, Conversation.openid == Follower.openid)  # type: ignore[arg-type]
+        .outerjoin(Village, Village.id == Follower.village_id)  # type: ignore[arg-type]
         .where(Follower.openid == openid)
     ).first()
     if found is None:
         return None, _row(session, openid)    # a conversation without a follower row is rare
-    follower, row = found
+    follower, row, village = found
     _known(session)[openid] = row
+    # The identity map holds objects weakly: keep the village alive for this session's get().
+    session.info.setdefault("loaded_villages", []).append(village)
     return follower, row
 
 
@@ -79,12 +84,10 @@ def save(session: Session, openid: str, flow: str, step: str, data: dict, ttl_mi
     now = now or utcnow()
     row = _row(session, openid)
     if row is None:
-        cleared = session.info.get(_CLEARED, {}).pop(openid, None)
-        if cleared is not None and not inspect(cleared).deleted:
-            row = cleared                 # still only marked for deletion: keep it instead
-        else:
+        row = session.info.get(_CLEARED, {}).pop(openid, None)   # cleared in this message: reuse
+        if row is None:
             row = Conversation(openid=openid, flow=flow, step=step, expires_at=now)
-        session.add(row)
+            session.add(row)
         _known(session)[openid] = row
     row.flow, row.step = flow, step
     row.data = json.dumps(data, ensure_ascii=False)
@@ -96,6 +99,14 @@ def save(session: Session, openid: str, flow: str, step: str, data: dict, ttl_mi
 def clear(session: Session, openid: str) -> None:
     row = _row(session, openid)
     if row is not None:
-        session.delete(row)               # written at the next flush unless a save takes it back
+        # Deleted when the session commits, unless a save in the same message takes the row back
+        # (one UPDATE instead of a DELETE and an INSERT); this module's functions see it gone at once.
         session.info.setdefault(_CLEARED, {})[openid] = row
     _known(session)[openid] = None
+
+
+@event.listens_for(OrmSession, "before_commit")
+def _delete_cleared(session: OrmSession) -> None:
+    for row in session.info.pop(_CLEARED, {}).values():
+        if not inspect(row).deleted:
+            session.delete(row)

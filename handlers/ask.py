@@ -25,9 +25,9 @@ from content.replies import (
 )
 from core.db import utcnow
 from core.models.catalog import UnansweredQuestion
-from core.models.core import Village
+from core.models.core import Conversation, Follower, Village
 from handlers.context import Context, Reply
-from handlers.router import PASS, flow, text_fallback
+from handlers.router import PASS, flow, is_command, text_fallback
 
 FLOW = "ask"
 _CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
@@ -100,8 +100,7 @@ def record_unanswered(session: Session, question: str, normalized: str, *, openi
 def respond(session: Session, question: str, village: Village | None, *, openid: str = "",
             record: bool = True) -> Outcome:
     """Answer one question the way a resident gets it (used by the webhook and `bot ask`)."""
-    matcher = index.get_matcher(session)
-    result = matcher.match(question, village=village.name if village else None, limit=4)
+    result = index.match(session, question, village.name if village else None, limit=4)
     if result.kind == "answer":
         composed = compose_answer(session, result.matches[0].doc, result.matches, village)
         data = _options_data(composed.options, result.matches[0].doc.key)
@@ -111,7 +110,8 @@ def respond(session: Session, question: str, village: Village | None, *, openid:
         options = [Option(d.title, f"doc:{d.key}") for d in docs]
         return Outcome(result, Reply(choices_text(docs)), "choices", _options_data(options))
     if record:
-        record_unanswered(session, question, matcher.norm.question(question), openid=openid, village=village)
+        normalized = index.get_matcher(session).norm.question(question)
+        record_unanswered(session, question, normalized, openid=openid, village=village)
     return Outcome(result, Reply(fallback_text(session, village)))
 
 
@@ -155,6 +155,30 @@ def ask_flow(ctx: Context) -> Reply | str | object:
     composed, key = answer_doc(ctx.session, ref, ctx.village)
     _apply(ctx, "followup" if composed.options else None, _options_data(composed.options, key))
     return _reply(composed.parts)
+
+
+def _small_talk(plain: str) -> bool:
+    return parse_number(plain) is not None or bool(_GREETING.fullmatch(plain) or _THANKS.fullmatch(plain))
+
+
+def prefetch(session: Session, openid: str, text: str) -> None:
+    """Before a message's write transaction: if the text will most likely reach the matcher (not a
+    number, greeting or command, no other conversation under way), match it now through this
+    read-only session (content.index.prefetch); `respond` then reuses the result. A wrong guess
+    costs one match and changes no answer."""
+    text = text.strip()
+    plain = unicodedata.normalize("NFKC", text).strip().rstrip("。.!！~～ ")
+    if not text or _small_talk(plain) or is_command(text):
+        return
+    row = session.exec(
+        select(Village.name, Conversation.flow).select_from(Follower)
+        .outerjoin(Village, Village.id == Follower.village_id)  # type: ignore[arg-type]
+        .outerjoin(Conversation, Conversation.openid == Follower.openid)  # type: ignore[arg-type]
+        .where(Follower.openid == openid)).first()
+    village, flow_name = (row[0], row[1]) if row is not None else (None, None)
+    if flow_name not in (None, FLOW):
+        return
+    index.prefetch(session, text, village)
 
 
 @text_fallback

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from handlers.context import PASS, Context, Reply
 
 __all__ = ["PASS", "Context", "Reply", "command", "flow", "event", "message_kind", "text_fallback",
-           "dispatch"]
+           "dispatch", "is_command"]
 
 FlowHandler = Callable[[Context], "Reply | str | object"]
 CommandHandler = Callable[[Context, re.Match[str]], "Reply | str | object"]
@@ -83,6 +83,12 @@ def command_text(text: str) -> str:
     """Commands match on trimmed, half-width text without trailing punctuation."""
     text = unicodedata.normalize("NFKC", text).strip()
     return text.rstrip("。.!！?？~～ ")
+
+
+def is_command(text: str) -> bool:
+    """Whether a registered command's pattern takes this text."""
+    text = command_text(text)
+    return any(cmd.pattern.fullmatch(text) for cmd in _commands)
 
 
 def _name(func: Callable) -> str:
