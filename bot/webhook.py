@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import Blueprint, Response, current_app, request
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.attributes import set_committed_value
@@ -159,15 +159,25 @@ def _read_body(limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _claim_statement(dialect: str, key: str, inbound: Inbound, now: datetime):  # type: ignore[no-untyped-def]
+def _claim_statement(dialect: str):  # type: ignore[no-untyped-def]
     """INSERT … ON CONFLICT DO NOTHING: on PostgreSQL a second delivery of the same key waits here
     until the first one's transaction ends (commit: the key is taken; rollback or a dead worker:
     the key is free again), on SQLite the write lock already orders them."""
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     table = InboundMessage.__table__  # type: ignore[attr-defined]
-    return insert(table).values(dedupe_key=key, openid=inbound.openid, msg_type=inbound.msg_type,
-                                status="processing", received_at=now
-                                ).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    return insert(table).values(
+        dedupe_key=bindparam("key"), openid=bindparam("openid"), msg_type=bindparam("msg_type"),
+        status="processing", received_at=bindparam("now")).on_conflict_do_nothing(index_elements=["dedupe_key"])
+
+
+# Statements built once per worker (building one costs more than running it on SQLite).
+_CLAIM = {"postgresql": _claim_statement("postgresql"), "sqlite": _claim_statement("sqlite")}
+_STORED = select(InboundMessage.status, InboundMessage.reply, InboundMessage.received_at).where(
+    InboundMessage.dedupe_key == bindparam("key"))
+_DONE = (update(InboundMessage).where(InboundMessage.dedupe_key == bindparam("key"))
+         .values(status="done", reply=bindparam("reply"), done_at=bindparam("done_at")))
+_DONE_AND_TOUCH = _DONE.add_cte(update(Follower).where(Follower.openid == bindparam("openid"))
+                                .values(last_interaction_at=bindparam("now")).cte("touch"))
 
 
 @dataclass
@@ -181,8 +191,7 @@ class Handled:
 
 
 def _stored(s: Session, key: str) -> tuple[str, str | None, datetime] | None:
-    row = s.execute(select(InboundMessage.status, InboundMessage.reply, InboundMessage.received_at)
-                    .where(InboundMessage.dedupe_key == key)).first()
+    row = s.execute(_STORED, {"key": key}).first()
     return (row[0], row[1], row[2]) if row is not None else None
 
 
@@ -245,7 +254,8 @@ def handle_delivery(cfg: Config, inbound: Inbound) -> Handled:
     with session_scope() as s:
         now = utcnow()
         dialect = s.get_bind().dialect.name
-        if not s.execute(_claim_statement(dialect, key, inbound, now)).rowcount:
+        claim = {"key": key, "openid": inbound.openid, "msg_type": inbound.msg_type, "now": now}
+        if not s.execute(_CLAIM.get(dialect, _CLAIM["sqlite"]), claim).rowcount:
             stored = _stored(s, key)
             if stored is None:                        # vanished between the two statements
                 raise RuntimeError("dedupe row vanished")
@@ -257,7 +267,7 @@ def handle_delivery(cfg: Config, inbound: Inbound) -> Handled:
                 legacy_wait = True
         if not legacy_wait:
             follower, row = conversation.load_follower(s, inbound.openid)
-            touch = None
+            touch = False
             if follower is None:
                 follower = Follower(openid=inbound.openid, subscribed=True, subscribed_at=now,
                                     last_interaction_at=now)
@@ -265,8 +275,7 @@ def handle_delivery(cfg: Config, inbound: Inbound) -> Handled:
             elif dialect == "postgresql":
                 # Touched in the statement that stores the reply: one round trip fewer.
                 set_committed_value(follower, "last_interaction_at", now)
-                touch = (update(Follower).where(Follower.openid == inbound.openid)
-                         .values(last_interaction_at=now).cte("touch"))
+                touch = True
             else:
                 follower.last_interaction_at = now
             state = conversation.from_row(s, inbound.openid, row, now=now)
@@ -275,8 +284,7 @@ def handle_delivery(cfg: Config, inbound: Inbound) -> Handled:
             if reply.followups:
                 enqueue_followups(s, inbound.openid, reply.followups)
             s.flush()
-            done = (update(InboundMessage).where(InboundMessage.dedupe_key == key)
-                    .values(status="done", reply=reply.text, done_at=utcnow()))
-            s.execute(done.add_cte(touch) if touch is not None else done)
+            done = {"key": key, "reply": reply.text, "done_at": utcnow(), "openid": inbound.openid, "now": now}
+            s.execute(_DONE_AND_TOUCH if touch else _DONE, done)
             return Handled(reply.text, handler=ctx.handled_by, outcome=ctx.outcome)
     return Handled(_wait_for_reply(key), dedupe_hit=True, handler="retry-wait")

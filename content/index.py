@@ -69,8 +69,11 @@ def _mark_checked(url: str, generation: int) -> None:
     _seen_generation[url] = generation
 
 
+_VERSION = select(ContentVersion.version).where(ContentVersion.id == 1)
+
+
 def content_version(session: Session) -> int:
-    row = session.exec(select(ContentVersion.version).where(ContentVersion.id == 1)).first()
+    row = session.exec(_VERSION).first()
     return int(row or 0)
 
 

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import event, inspect
+from sqlalchemy import bindparam, event, inspect
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, select
 
@@ -44,15 +44,16 @@ def _row(session: Session, openid: str) -> Conversation | None:
     return row
 
 
+_LOAD = (select(Follower, Conversation, Village)   # built once: building costs more than running it
+         .outerjoin(Conversation, Conversation.openid == Follower.openid)  # type: ignore[arg-type]
+         .outerjoin(Village, Village.id == Follower.village_id)  # type: ignore[arg-type]
+         .where(Follower.openid == bindparam("openid")))
+
+
 def load_follower(session: Session, openid: str) -> tuple[Follower | None, Conversation | None]:
     """The follower and their conversation row in one query (None, None for a new resident); their
     village comes along into the session, so `session.get(Village, …)` needs no query after it."""
-    found = session.exec(
-        select(Follower, Conversation, Village)
-        .outerjoin(Conversation, Conversation.openid == Follower.openid)  # type: ignore[arg-type]
-        .outerjoin(Village, Village.id == Follower.village_id)  # type: ignore[arg-type]
-        .where(Follower.openid == openid)
-    ).first()
+    found = session.exec(_LOAD, params={"openid": openid}).first()  # type: ignore[call-overload]
     if found is None:
         return None, _row(session, openid)    # a conversation without a follower row is rare
     follower, row, village = found

@@ -10,6 +10,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from content import index
@@ -161,6 +162,12 @@ def _small_talk(plain: str) -> bool:
     return parse_number(plain) is not None or bool(_GREETING.fullmatch(plain) or _THANKS.fullmatch(plain))
 
 
+_VILLAGE_AND_FLOW = (select(Village.name, Conversation.flow).select_from(Follower)
+                     .outerjoin(Village, Village.id == Follower.village_id)  # type: ignore[arg-type]
+                     .outerjoin(Conversation, Conversation.openid == Follower.openid)  # type: ignore[arg-type]
+                     .where(Follower.openid == bindparam("openid")))
+
+
 def prefetch(session: Session, openid: str, text: str) -> None:
     """Before a message's write transaction: if the text will most likely reach the matcher (not a
     number, greeting or command, no other conversation under way), match it now through this
@@ -170,11 +177,7 @@ def prefetch(session: Session, openid: str, text: str) -> None:
     plain = unicodedata.normalize("NFKC", text).strip().rstrip("。.!！~～ ")
     if not text or _small_talk(plain) or is_command(text):
         return
-    row = session.exec(
-        select(Village.name, Conversation.flow).select_from(Follower)
-        .outerjoin(Village, Village.id == Follower.village_id)  # type: ignore[arg-type]
-        .outerjoin(Conversation, Conversation.openid == Follower.openid)  # type: ignore[arg-type]
-        .where(Follower.openid == openid)).first()
+    row = session.exec(_VILLAGE_AND_FLOW, params={"openid": openid}).first()  # type: ignore[call-overload]
     village, flow_name = (row[0], row[1]) if row is not None else (None, None)
     if flow_name not in (None, FLOW):
         return
