@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import Blueprint, Response, current_app, request
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.attributes import set_committed_value
@@ -25,7 +25,7 @@ from content import index
 from core import conversation
 from core.config import Config
 from core.db import get_engine, session_scope, utcnow
-from core.models.core import Follower, InboundMessage
+from core.models.core import Conversation, Follower, InboundMessage, Village
 from core.outbox import enqueue_followups
 from core.wechat import (
     Inbound,
@@ -166,18 +166,30 @@ def _claim_statement(dialect: str):  # type: ignore[no-untyped-def]
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     table = InboundMessage.__table__  # type: ignore[attr-defined]
     return insert(table).values(
-        dedupe_key=bindparam("key"), openid=bindparam("openid"), msg_type=bindparam("msg_type"),
-        status="processing", received_at=bindparam("now")).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        dedupe_key=bindparam("b_key"), openid=bindparam("b_openid"), msg_type=bindparam("b_msg_type"),
+        status="processing", received_at=bindparam("b_now")).on_conflict_do_nothing(index_elements=["dedupe_key"])
 
 
 # Statements built once per worker (building one costs more than running it on SQLite).
 _CLAIM = {"postgresql": _claim_statement("postgresql"), "sqlite": _claim_statement("sqlite")}
 _STORED = select(InboundMessage.status, InboundMessage.reply, InboundMessage.received_at).where(
-    InboundMessage.dedupe_key == bindparam("key"))
-_DONE = (update(InboundMessage).where(InboundMessage.dedupe_key == bindparam("key"))
-         .values(status="done", reply=bindparam("reply"), done_at=bindparam("done_at")))
-_DONE_AND_TOUCH = _DONE.add_cte(update(Follower).where(Follower.openid == bindparam("openid"))
-                                .values(last_interaction_at=bindparam("now")).cte("touch"))
+    InboundMessage.dedupe_key == bindparam("b_key"))
+# PostgreSQL: the claim and the follower's rows in one round trip (the INSERT runs in a CTE).
+_PG_CLAIM = _CLAIM["postgresql"].returning(InboundMessage.dedupe_key).cte("claim")  # type: ignore[attr-defined]
+_PG_CLAIM_AND_LOAD = (
+    select(select(func.count()).select_from(_PG_CLAIM).scalar_subquery().label("claimed"),
+           Follower, Conversation, Village)
+    .select_from(select(literal(1).label("one")).subquery("one"))
+    .outerjoin(Follower, Follower.openid == bindparam("b_openid"))  # type: ignore[arg-type]
+    .outerjoin(Conversation, Conversation.openid == Follower.openid)  # type: ignore[arg-type]
+    .outerjoin(Village, Village.id == Follower.village_id)  # type: ignore[arg-type]
+    .add_cte(_PG_CLAIM))
+_DONE = (update(InboundMessage).where(InboundMessage.dedupe_key == bindparam("b_key"))
+         .values(status="done", reply=bindparam("b_reply"), done_at=bindparam("b_done_at")))
+_TOUCH = update(Follower).where(Follower.openid == bindparam("b_openid")).values(
+    last_interaction_at=bindparam("b_now"))
+_DONE_AND_TOUCH = _DONE.add_cte(update(Follower).where(Follower.openid == bindparam("b_openid"))
+                                .values(last_interaction_at=bindparam("b_now")).cte("touch"))
 
 
 @dataclass
@@ -191,7 +203,7 @@ class Handled:
 
 
 def _stored(s: Session, key: str) -> tuple[str, str | None, datetime] | None:
-    row = s.execute(_STORED, {"key": key}).first()
+    row = s.execute(_STORED, {"b_key": key}).first()
     return (row[0], row[1], row[2]) if row is not None else None
 
 
@@ -254,8 +266,13 @@ def handle_delivery(cfg: Config, inbound: Inbound) -> Handled:
     with session_scope() as s:
         now = utcnow()
         dialect = s.get_bind().dialect.name
-        claim = {"key": key, "openid": inbound.openid, "msg_type": inbound.msg_type, "now": now}
-        if not s.execute(_CLAIM.get(dialect, _CLAIM["sqlite"]), claim).rowcount:
+        claim = {"b_key": key, "b_openid": inbound.openid, "b_msg_type": inbound.msg_type, "b_now": now}
+        loaded = None
+        if dialect == "postgresql":
+            claimed, *loaded = s.execute(_PG_CLAIM_AND_LOAD, claim).one()
+        else:
+            claimed = s.execute(_CLAIM.get(dialect, _CLAIM["sqlite"]), claim).rowcount
+        if not claimed:
             stored = _stored(s, key)
             if stored is None:                        # vanished between the two statements
                 raise RuntimeError("dedupe row vanished")
@@ -266,7 +283,11 @@ def handle_delivery(cfg: Config, inbound: Inbound) -> Handled:
                     or not _take_over(s, key, received_at, now):
                 legacy_wait = True
         if not legacy_wait:
-            follower, row = conversation.load_follower(s, inbound.openid)
+            if loaded is not None and loaded[0] is not None:
+                follower, row, village = loaded
+                conversation.remember(s, inbound.openid, row, village)
+            else:
+                follower, row = conversation.load_follower(s, inbound.openid)
             touch = False
             if follower is None:
                 follower = Follower(openid=inbound.openid, subscribed=True, subscribed_at=now,
@@ -277,14 +298,16 @@ def handle_delivery(cfg: Config, inbound: Inbound) -> Handled:
                 set_committed_value(follower, "last_interaction_at", now)
                 touch = True
             else:
-                follower.last_interaction_at = now
+                set_committed_value(follower, "last_interaction_at", now)
+                s.execute(_TOUCH, {"b_openid": inbound.openid, "b_now": now})
             state = conversation.from_row(s, inbound.openid, row, now=now)
             ctx = Context(session=s, config=cfg, inbound=inbound, follower=follower, now=now, state=state)
             reply = dispatch(ctx)
             if reply.followups:
                 enqueue_followups(s, inbound.openid, reply.followups)
             s.flush()
-            done = {"key": key, "reply": reply.text, "done_at": utcnow(), "openid": inbound.openid, "now": now}
+            done = {"b_key": key, "b_reply": reply.text, "b_done_at": utcnow(), "b_openid": inbound.openid,
+                    "b_now": now}
             s.execute(_DONE_AND_TOUCH if touch else _DONE, done)
             return Handled(reply.text, handler=ctx.handled_by, outcome=ctx.outcome)
     return Handled(_wait_for_reply(key), dedupe_hit=True, handler="retry-wait")

@@ -10,8 +10,11 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, event, inspect
+from sqlalchemy import bindparam, delete, event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
 from core.db import utcnow
@@ -63,6 +66,13 @@ def load_follower(session: Session, openid: str) -> tuple[Follower | None, Conve
     return follower, row
 
 
+def remember(session: Session, openid: str, row: Conversation | None, village: Village | None) -> None:
+    """Register a follower's conversation row and village loaded by the caller's own query (the
+    webhook's claim-and-load statement on PostgreSQL), as load_follower does."""
+    _known(session)[openid] = row
+    session.info.setdefault("loaded_villages", []).append(village)
+
+
 def from_row(session: Session, openid: str, row: Conversation | None, now: datetime | None = None) -> State | None:
     """The state of an already loaded row; an expired one is returned once with expired=True and removed."""
     _known(session)[openid] = row
@@ -80,34 +90,49 @@ def load(session: Session, openid: str, now: datetime | None = None) -> State | 
     return from_row(session, openid, _row(session, openid), now=now)
 
 
+def _upsert(dialect: str):  # type: ignore[no-untyped-def]
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert(Conversation.__table__).values(  # type: ignore[attr-defined]
+        openid=bindparam("b_openid"), flow=bindparam("b_flow"), step=bindparam("b_step"),
+        data=bindparam("b_data"), expires_at=bindparam("b_expires"), updated_at=bindparam("b_now"))
+    return stmt.on_conflict_do_update(index_elements=["openid"], set_={
+        "flow": stmt.excluded.flow, "step": stmt.excluded.step, "data": stmt.excluded.data,
+        "expires_at": stmt.excluded.expires_at, "updated_at": stmt.excluded.updated_at})
+
+
+# One statement per save or clear, built once (the ORM's unit of work costs more than the write).
+_UPSERT = {"postgresql": _upsert("postgresql"), "sqlite": _upsert("sqlite")}
+_DELETE = delete(Conversation).where(Conversation.openid == bindparam("b_openid"))  # type: ignore[arg-type]
+
+
 def save(session: Session, openid: str, flow: str, step: str, data: dict, ttl_minutes: int,
          now: datetime | None = None) -> State:
     now = now or utcnow()
-    row = _row(session, openid)
-    if row is None:
-        row = session.info.get(_CLEARED, {}).pop(openid, None)   # cleared in this message: reuse
-        if row is None:
-            row = Conversation(openid=openid, flow=flow, step=step, expires_at=now)
-            session.add(row)
-        _known(session)[openid] = row
-    row.flow, row.step = flow, step
-    row.data = json.dumps(data, ensure_ascii=False)
-    row.expires_at = now + timedelta(minutes=ttl_minutes)
-    row.updated_at = now
+    values = {"flow": flow, "step": step, "data": json.dumps(data, ensure_ascii=False),
+              "expires_at": now + timedelta(minutes=ttl_minutes), "updated_at": now}
+    dialect = session.get_bind().dialect.name
+    session.execute(_UPSERT.get(dialect, _UPSERT["sqlite"]), {
+        "b_openid": openid, "b_flow": flow, "b_step": step, "b_data": values["data"],
+        "b_expires": values["expires_at"], "b_now": now})
+    session.info.get(_CLEARED, set()).discard(openid)
+    row = _known(session).get(openid)
+    if row is not None:                  # keep a loaded row in step with what was written
+        for name, value in values.items():
+            set_committed_value(row, name, value)
+    else:
+        _known(session).pop(openid, None)   # a later load reads the written row
     return State(flow, step, data)
 
 
 def clear(session: Session, openid: str) -> None:
-    row = _row(session, openid)
-    if row is not None:
+    if _row(session, openid) is not None:
         # Deleted when the session commits, unless a save in the same message takes the row back
         # (one UPDATE instead of a DELETE and an INSERT); this module's functions see it gone at once.
-        session.info.setdefault(_CLEARED, {})[openid] = row
+        session.info.setdefault(_CLEARED, set()).add(openid)
     _known(session)[openid] = None
 
 
 @event.listens_for(OrmSession, "before_commit")
 def _delete_cleared(session: OrmSession) -> None:
-    for row in session.info.pop(_CLEARED, {}).values():
-        if not inspect(row).deleted:
-            session.delete(row)
+    for openid in session.info.pop(_CLEARED, ()):
+        session.execute(_DELETE, {"b_openid": openid})
