@@ -147,18 +147,20 @@ def test_retry_after_worker_killed_inside_the_transaction_gets_the_reply(db_url:
         hello = WeChatServer(token=TEST_TOKEN, post=http_poster(web.url, timeout=60))
         assert "已绑定" in hello.say("o_crash_t", "绑定 青石村")
         xml = text_xml("o_crash_t", "帮助")
-        with psycopg.connect(db_url.replace("postgresql+psycopg", "postgresql")) as blocker:
+        dsn = db_url.replace("postgresql+psycopg", "postgresql")
+        # pg_stat_activity is a snapshot per transaction: watch from a separate autocommit connection.
+        with psycopg.connect(dsn) as blocker, psycopg.connect(dsn, autocommit=True) as watcher:
             blocker.execute("SELECT 1 FROM follower WHERE openid = %s FOR UPDATE", ("o_crash_t",))
             started = time.monotonic()
             thread, first = deliver_in_background(web.url, xml)
             deadline = time.monotonic() + 20
             waiter = None
             while time.monotonic() < deadline and waiter is None:   # until a worker waits for our lock
-                waiter = blocker.execute(
+                waiter = watcher.execute(
                     "SELECT client_port FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
                     "AND datname = current_database()").fetchone()
                 time.sleep(0.05)
-            assert waiter is not None, "the worker never reached the resident's row"
+            assert waiter is not None, f"the worker never reached the resident's row: {first}"
             web.kill(web.worker_holding(waiter[0], 5432))
             thread.join(timeout=30)
             assert "error" in first, first
