@@ -19,6 +19,7 @@ from flask import (
     url_for,
 )
 from flask.blueprints import BlueprintSetupState
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from admin import auth
 from admin.masking import mask_openid, mask_secret
@@ -39,7 +40,7 @@ def _configure_app(state: BlueprintSetupState) -> None:
 
 
 @bp.before_request
-def _require_login() -> Response | None:
+def _require_login() -> WerkzeugResponse | None:
     g.staff = auth.load_current_staff()
     if request.endpoint in UPLOAD_ENDPOINTS:
         request.max_content_length = UPLOAD_MAX_BYTES  # content files outgrow the webhook's 1 MiB cap

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import false
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core.models.core import Town, Village
 from core.models.staff import StaffUser
@@ -60,7 +60,7 @@ class Scope:
         return ids is None or (village_id is not None and village_id in ids)
 
     def villages(self, s: Session) -> list[Village]:
-        query = select(Village).order_by(Village.town_id, Village.name)
+        query = select(Village).order_by(col(Village.town_id), col(Village.name))
         clause = self.where_village(s, Village.id)
         if clause is not None:
             query = query.where(clause)

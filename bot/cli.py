@@ -1,7 +1,6 @@
 """`python -m bot …`: the operator's entry point. Command names are fixed (scripts rely on them)."""
 from __future__ import annotations
 
-import sys
 import threading
 
 import click
@@ -59,4 +58,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

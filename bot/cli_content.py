@@ -12,11 +12,11 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlmodel import select
 
 from bot.cli_group import cli, setup
+from content.answering import respond
 from content.importer import ContentImportError, import_files
 from content.villages import find_village
 from core import db
 from core.models.catalog import Synonym, UnansweredQuestion, bump_content_version
-from handlers.ask import respond
 
 NOT_READY = "数据库还没初始化，请先运行：python -m bot init-db"
 
@@ -71,7 +71,7 @@ def _as_json(question: str, outcome) -> str:  # type: ignore[no-untyped-def]
         "kind": outcome.result.kind,
         "matches": [{"type": m.doc.type, "title": m.doc.title, "domain": m.doc.domain, "score": m.score}
                     for m in matches],
-        "reply": "\n\n".join([outcome.reply.text, *outcome.reply.followups]),
+        "reply": outcome.text,
     }, ensure_ascii=False)
 
 
@@ -99,8 +99,7 @@ def ask(question: tuple[str, ...], village: str | None, as_json: bool, record: b
             else:
                 head = f"[{outcome.result.kind}] " + "；".join(
                     f"{m.doc.title}（{m.score:.0f}）" for m in outcome.result.matches)
-                click.echo(f"问：{q}\n{head}\n" + "\n—— 下一条消息 ——\n".join(
-                    [outcome.reply.text, *outcome.reply.followups]) + "\n")
+                click.echo(f"问：{q}\n{head}\n" + "\n—— 下一条消息 ——\n".join(outcome.parts) + "\n")
             if record:
                 session.commit()
 

@@ -14,12 +14,13 @@ from core.dispatch import Dispatcher
 from core.models.core import Follower, Town, Village
 from core.models.notices import CATEGORIES, CommitteeMember, Notice, Objection
 from core.models.outbox import OutboxMessage
-from core.notices import finance
+from core.notices import finance, signoff
 from core.notices.service import (
     NoticeRefused,
     cancel,
     create_notice,
     delivery_report,
+    min_objection_days,
     target_names,
 )
 from core.notices.timing import (
@@ -118,6 +119,24 @@ def village_set_channel(name: str, channels: str | None, robot_key: str | None) 
         click.echo(f"{v.name}：渠道 {v.channels}，群机器人 {'已设置' if v.wecom_robot_key else '未设置'}")
 
 
+@village.command("require-signoff")
+@click.argument("name")
+@click.option("--on/--off", "on", default=True, help="Notices wait for a 村务监督委员会 member's confirmation.")
+def village_require_signoff(name: str, on: bool) -> None:
+    """Require (or stop requiring) the 村务监督委员会's confirmation before this village's notices go out."""
+    setup()
+    with session_scope() as s:
+        v = _village(s, name)
+        v.require_signoff = on
+        s.add(v)
+        members = [m for m in s.exec(select(CommitteeMember).where(CommitteeMember.village_id == v.id)).all()
+                   if signoff.is_supervisor(m.role)]
+        click.echo(f"{v.name}：通知{'需要' if on else '不需要'}村务监督委员会确认后再发出。")
+        if on and not members:
+            click.echo(f"提醒：还没有登记监督委员会成员，用 python -m bot member add --village {v.name} "
+                       f"--openid … --role {signoff.ROLE} --name 姓名 添加。", err=True)
+
+
 @village.command("sync-tags")
 @click.argument("name")
 def village_sync_tags(name: str) -> None:
@@ -173,10 +192,10 @@ def member_remove(village_name: str, openid: str) -> None:
 def member_list(village_name: str | None) -> None:
     setup()
     with session_scope(readonly=True) as s:
-        q = select(CommitteeMember, Village.name).join(Village, Village.id == CommitteeMember.village_id)
+        q = select(CommitteeMember, Village.name).join(Village, col(Village.id) == CommitteeMember.village_id)
         if village_name:
             q = q.where(Village.name == village_name)
-        for m, vname in s.exec(q.order_by(Village.name)).all():
+        for m, vname in s.exec(q.order_by(col(Village.name))).all():
             click.echo(f"{vname}\t{m.role}\t{m.name or '-'}\t{m.openid}")
 
 
@@ -217,11 +236,23 @@ def notice() -> None:
     """Create, schedule and follow notices."""
 
 
-def _when(at: str | None, now_flag: bool, monthly: str | None, weekly: str | None) -> tuple[datetime | None, str]:
-    given = [x for x in (at, monthly, weekly) if x] + (["now"] if now_flag else [])
+def _quarterly_spec(text: str) -> str:
+    """'5@09:00' or '2:5@09:00' → 'quarterly:1:5@09:00' / 'quarterly:2:5@09:00'."""
+    day_part, _, hm = text.partition("@")
+    month, _, day = day_part.rpartition(":")
+    if int(month or 1) not in (1, 2, 3):
+        raise ValueError("month of the quarter must be 1-3")
+    return parse_rule(f"quarterly:{int(month or 1)}:{int(day)}@{hm or '09:00'}").spec
+
+
+def _when(at: str | None, now_flag: bool, monthly: str | None, weekly: str | None,
+          quarterly: str | None = None) -> tuple[datetime | None, str]:
+    given = [x for x in (at, monthly, weekly, quarterly) if x] + (["now"] if now_flag else [])
     if len(given) > 1:
-        _fail("--at、--now、--monthly、--weekly 只能选一个。")
+        _fail("--at、--now、--monthly、--weekly、--quarterly 只能选一个。")
     try:
+        if quarterly:
+            return None, _quarterly_spec(quarterly)
         if monthly:
             day, _, hm = monthly.partition("@")
             return None, parse_rule(f"monthly:{int(day)}@{hm or '09:00'}").spec
@@ -233,8 +264,11 @@ def _when(at: str | None, now_flag: bool, monthly: str | None, weekly: str | Non
             if when.rule:
                 return None, when.rule.spec
             return when.at, ""
-    except (TimingError, ValueError) as exc:
+    except TimingError as exc:
         _fail(str(exc))
+    except ValueError:
+        _fail("周期格式不对：--monthly 5@09:00，--weekly 1@09:00，--quarterly 5@09:00（每季度第一个月5日）"
+              "或 --quarterly 2:5@09:00（每季度第二个月）。")
     return None, ""
 
 
@@ -250,30 +284,38 @@ def _when(at: str | None, now_flag: bool, monthly: str | None, weekly: str | Non
 @click.option("--now", "now_flag", is_flag=True, help="Publish right away (default when no time is given).")
 @click.option("--monthly", default=None, help="DAY@HH:MM, e.g. 5@09:00")
 @click.option("--weekly", default=None, help="WEEKDAY@HH:MM (Monday=1), e.g. 1@09:00")
-@click.option("--objection-days", default=0, show_default=True, type=int, help="公示期 in days.")
+@click.option("--quarterly", default=None,
+              help="[MONTH:]DAY@HH:MM, MONTH 1-3 of each quarter (default 1: Jan/Apr/Jul/Oct), e.g. 5@09:00")
+@click.option("--objection-days", default=None, type=int,
+              help="公示期 in days (default: the category's minimum, 7 for 惠农补贴/社会救助/救灾 lists, else 0).")
 @click.option("--finance", "finance_body", is_flag=True, help="Body from the latest finance figures at each run.")
 @click.option("--late-limit-hours", default=48, show_default=True, type=int,
               help="A due time missed by more than this (clock down) is flagged, not sent.")
 def notice_create(category: str, title: str, body: str | None, body_file: str | None, villages: tuple[str, ...],
                   town_wide: bool, link: str | None, at: str | None, now_flag: bool, monthly: str | None,
-                  weekly: str | None, objection_days: int, finance_body: bool, late_limit_hours: int) -> None:
+                  weekly: str | None, quarterly: str | None, objection_days: int | None, finance_body: bool,
+                  late_limit_hours: int) -> None:
     """Create a notice: now, at a time, or recurring (the clock process sends it)."""
-    setup()
+    config = setup()
     if body_file:
         with open(body_file, encoding="utf-8") as fh:
             body = fh.read()
     if not finance_body and not (body or "").strip():
         _fail("请给 --body 或 --body-file（或 --finance）。")
-    publish_at, rule = _when(at, now_flag, monthly, weekly)
+    publish_at, rule = _when(at, now_flag, monthly, weekly, quarterly)
+    if objection_days is None:
+        objection_days = min_objection_days(category)
     try:
         with session_scope() as s:
             targets = [_village(s, n) for n in villages]
             notices = create_notice(s, category=category, title=title, body=body or "", villages=targets,
                                     town_wide=town_wide, link=link, publish_at=publish_at, recurrence=rule,
                                     objection_days=objection_days, finance_body=finance_body,
-                                    late_limit_hours=late_limit_hours)
+                                    late_limit_hours=late_limit_hours, template_id=config.template_notice_id)
             for n in notices:
                 when = f"周期 {rule}，首次 {local_text(n.publish_at)}" if rule else local_text(n.publish_at)  # type: ignore[arg-type]
+                if n.status == signoff.AWAITING:
+                    when += f"；{signoff.LABEL}（确认后才发出）"
                 click.echo(f"通知 {n.id} 已安排：{when}" + (f"；{n.masking_note}" if n.masking_note else ""))
     except NoticeRefused as exc:
         _fail(str(exc))
@@ -285,10 +327,13 @@ def notice_create(category: str, title: str, body: str | None, body_file: str | 
 @click.option("--now", "now_flag", is_flag=True)
 @click.option("--monthly", default=None, help="DAY@HH:MM")
 @click.option("--weekly", default=None, help="WEEKDAY@HH:MM")
-def notice_schedule(notice_id: int, at: str | None, now_flag: bool, monthly: str | None, weekly: str | None) -> None:
+@click.option("--quarterly", default=None, help="[MONTH:]DAY@HH:MM")
+def notice_schedule(notice_id: int, at: str | None, now_flag: bool, monthly: str | None, weekly: str | None,
+                    quarterly: str | None) -> None:
     """Re-schedule a notice that has not gone out (or a series; or re-arm a missed one)."""
     setup()
-    publish_at, rule = _when(at, now_flag, monthly, weekly)
+    publish_at, rule = _when(at, now_flag, monthly, weekly, quarterly)
+    monthly = monthly or quarterly
     with session_scope() as s:
         n = s.get(Notice, notice_id)
         if n is None or n.series_id is not None or n.status not in ("scheduled", "missed"):
@@ -299,6 +344,31 @@ def notice_schedule(notice_id: int, at: str | None, now_flag: bool, monthly: str
         n.status, n.flag_reason = "scheduled", None
         s.add(n)
         click.echo(f"通知 {n.id} 改为 {local_text(n.publish_at)}" + (f"（周期 {n.recurrence}）" if n.recurrence else ""))
+
+
+@notice.command("confirm")
+@click.argument("notice_id", type=int)
+@click.option("--member", "member_ref", required=True,
+              help="The 村务监督委员会 member who confirmed: their name or openid (see `member list`).")
+@click.option("--staff", default="cli", help="Who is entering the confirmation.")
+def notice_confirm(notice_id: int, member_ref: str, staff: str) -> None:
+    """Record a 村务监督委员会 member's confirmation (given on paper or in person)."""
+    setup()
+    try:
+        with session_scope() as s:
+            n = s.get(Notice, notice_id)
+            village_ids = [v.id for v in signoff.pending_villages(s, n)] if n else []
+            candidates = [m for m in s.exec(select(CommitteeMember).where(
+                col(CommitteeMember.village_id).in_(village_ids),
+                (CommitteeMember.name == member_ref.strip()) | (CommitteeMember.openid == member_ref.strip()))).all()
+                if signoff.is_supervisor(m.role)]
+            if n is not None and n.status == signoff.AWAITING and not candidates:
+                _fail(f"在要确认的村里没有找到监督委员会成员“{member_ref}”（角色要是“{signoff.ROLE}”）。")
+            result = signoff.confirm_by_member(s, notice_id, candidates[0].id if candidates else 0,  # type: ignore[arg-type]
+                                               via="cli", recorded_by=staff)
+            click.echo(result.reply())
+    except signoff.SignoffRefused as exc:
+        _fail(str(exc))
 
 
 @notice.command("list")
@@ -341,7 +411,7 @@ def notice_objections(notice_id: int) -> None:
     setup()
     with session_scope(readonly=True) as s:
         ids = [notice_id] + list(s.exec(select(Notice.id).where(Notice.series_id == notice_id)).all())
-        for o in s.exec(select(Objection).where(col(Objection.notice_id).in_(ids)).order_by(Objection.id)).all():
+        for o in s.exec(select(Objection).where(col(Objection.notice_id).in_(ids)).order_by(col(Objection.id))).all():
             click.echo(f"{o.id}\t{local_text(o.created_at)}\t{o.status}\t{o.openid}\t{o.text}")
 
 
@@ -380,7 +450,7 @@ def outbox_review(resolve_id: int | None, resolution: str | None) -> None:
     setup()
     with session_scope() as s:
         if resolve_id is None:
-            for r in s.exec(select(OutboxMessage).where(OutboxMessage.status == "review").order_by(OutboxMessage.id)).all():
+            for r in s.exec(select(OutboxMessage).where(OutboxMessage.status == "review").order_by(col(OutboxMessage.id))).all():
                 click.echo(f"{r.id}\t{r.kind}\t通知 {r.notice_id or '-'}\t{r.openid or '村' + str(r.village_id)}\t{r.last_error or ''}")
             return
         if resolution is None:

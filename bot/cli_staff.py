@@ -13,7 +13,7 @@ from admin.accounts import (
     set_password,
 )
 from bot.cli_group import cli, setup
-from core import db
+from core import db, staff_link
 from core.models.core import Town, Village
 from core.models.staff import ROLE_LABELS, ROLES, StaffUser
 
@@ -93,6 +93,31 @@ def list_staff() -> None:
             place = villages.get(u.village_id) or towns.get(u.town_id) or "全县"
             state = "" if u.active else "（已停用）"
             click.echo(f"{u.username}\t{ROLE_LABELS.get(u.role, u.role)}\t{place}\t{u.display_name}{state}")
+
+
+@staff.command("reminders")
+@click.argument("username")
+@click.option("--link-code", is_flag=True, help="Print a one-time code; the person sends 绑定后台 CODE to the account.")
+@click.option("--email", default=None, help="E-mail for deadline reminders ('' removes it).")
+@click.option("--unlink", is_flag=True, help="Forget the linked WeChat account.")
+def reminders(username: str, link_code: bool, email: str | None, unlink: bool) -> None:
+    """Where this person's deadline reminders go: linked WeChat and/or e-mail."""
+    setup()
+    with db.session_scope() as s:
+        user = s.exec(select(StaffUser).where(StaffUser.username == username)).first()
+        if user is None:
+            raise click.ClickException(f"没有账号 {username}。")
+        if email is not None:
+            if email and ("@" not in email or " " in email):
+                raise click.ClickException("邮箱地址格式不对。")
+            user.email = email or None
+            s.add(user)
+        if unlink:
+            staff_link.unlink(s, user)
+        code = staff_link.new_code(s, user) if link_code else None
+        click.echo(f"{username}：微信{'已绑定' if user.wechat_openid else '未绑定'}，邮箱 {user.email or '未填'}")
+    if code:
+        click.echo(f"请本人用微信给公众号发：绑定后台 {code}（{staff_link.LINK_MINUTES} 分钟内有效，只能用一次）")
 
 
 def print_demo_admin() -> None:

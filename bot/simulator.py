@@ -47,14 +47,14 @@ def voice_xml(openid: str, recognition: str, **kw: Any) -> str:
 
 
 def event_xml(openid: str, event: str, key: str = "", **kw: Any) -> str:
-    fields = {"Event": event}
+    fields: dict[str, Any] = {"Event": event}
     if key:
         fields["EventKey"] = key
     return message_xml(openid, "event", **fields, **kw)
 
 
 class Poster(Protocol):
-    def __call__(self, path_with_query: str, body: bytes) -> tuple[int, str]: ...
+    def __call__(self, path_with_query: str, body: bytes, /) -> tuple[int, str]: ...
 
 
 @dataclass

@@ -18,13 +18,13 @@ from sqlalchemy import bindparam, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlmodel import Session
+from sqlmodel import Session, col
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from content import index
 from core import conversation
 from core.config import Config
-from core.db import get_engine, session_scope, utcnow
+from core.db import get_engine, rowcount, session_scope, utcnow
 from core.models.core import Conversation, Follower, InboundMessage, Village
 from core.outbox import enqueue_followups
 from core.wechat import (
@@ -172,24 +172,23 @@ def _claim_statement(dialect: str):  # type: ignore[no-untyped-def]
 
 # Statements built once per worker (building one costs more than running it on SQLite).
 _CLAIM = {"postgresql": _claim_statement("postgresql"), "sqlite": _claim_statement("sqlite")}
-_STORED = select(InboundMessage.status, InboundMessage.reply, InboundMessage.received_at).where(
-    InboundMessage.dedupe_key == bindparam("b_key"))
+_STORED = select(col(InboundMessage.status), col(InboundMessage.reply), col(InboundMessage.received_at)).where(
+    col(InboundMessage.dedupe_key) == bindparam("b_key"))
 # PostgreSQL: the claim and the follower's rows in one round trip (the INSERT runs in a CTE).
 _PG_CLAIM = _CLAIM["postgresql"].returning(InboundMessage.dedupe_key).cte("claim")  # type: ignore[attr-defined]
 _PG_CLAIM_AND_LOAD = (
-    select(select(func.count()).select_from(_PG_CLAIM).scalar_subquery().label("claimed"),
+    select(select(func.count()).select_from(_PG_CLAIM).scalar_subquery().label("claimed"),  # type: ignore[call-overload]
            Follower, Conversation, Village)
     .select_from(select(literal(1).label("one")).subquery("one"))
     .outerjoin(Follower, Follower.openid == bindparam("b_openid"))  # type: ignore[arg-type]
     .outerjoin(Conversation, Conversation.openid == Follower.openid)  # type: ignore[arg-type]
     .outerjoin(Village, Village.id == Follower.village_id)  # type: ignore[arg-type]
     .add_cte(_PG_CLAIM))
-_DONE = (update(InboundMessage).where(InboundMessage.dedupe_key == bindparam("b_key"))
+_DONE = (update(InboundMessage).where(col(InboundMessage.dedupe_key) == bindparam("b_key"))
          .values(status="done", reply=bindparam("b_reply"), done_at=bindparam("b_done_at")))
-_TOUCH = update(Follower).where(Follower.openid == bindparam("b_openid")).values(
+_TOUCH = update(Follower).where(col(Follower.openid) == bindparam("b_openid")).values(
     last_interaction_at=bindparam("b_now"))
-_DONE_AND_TOUCH = _DONE.add_cte(update(Follower).where(Follower.openid == bindparam("b_openid"))
-                                .values(last_interaction_at=bindparam("b_now")).cte("touch"))
+_DONE_AND_TOUCH = _DONE.add_cte(_TOUCH.cte("touch"))
 
 
 @dataclass
@@ -209,12 +208,12 @@ def _stored(s: Session, key: str) -> tuple[str, str | None, datetime] | None:
 
 def _take_over(s: Session, key: str, received_at: datetime, now: datetime) -> bool:
     """Adopt a row left "processing" by an earlier version's two-transaction protocol, once stale."""
-    return bool(s.execute(
+    return bool(rowcount(s.execute(
         update(InboundMessage)
-        .where(InboundMessage.dedupe_key == key, InboundMessage.status == "processing",
-               InboundMessage.received_at == received_at)
+        .where(col(InboundMessage.dedupe_key) == key, col(InboundMessage.status) == "processing",
+               col(InboundMessage.received_at) == received_at)
         .values(received_at=now)
-    ).rowcount)
+    )))
 
 
 def _wait_for_reply(key: str) -> str:
@@ -271,14 +270,14 @@ def handle_delivery(cfg: Config, inbound: Inbound) -> Handled:
         if dialect == "postgresql":
             claimed, *loaded = s.execute(_PG_CLAIM_AND_LOAD, claim).one()
         else:
-            claimed = s.execute(_CLAIM.get(dialect, _CLAIM["sqlite"]), claim).rowcount
+            claimed = rowcount(s.execute(_CLAIM.get(dialect, _CLAIM["sqlite"]), claim))
         if not claimed:
             stored = _stored(s, key)
             if stored is None:                        # vanished between the two statements
                 raise RuntimeError("dedupe row vanished")
-            status, reply, received_at = stored
+            status, stored_reply, received_at = stored
             if status == "done":
-                return Handled(reply or "", dedupe_hit=True, handler="retry")
+                return Handled(stored_reply or "", dedupe_hit=True, handler="retry")
             if (now - received_at).total_seconds() <= STALE_PROCESSING_SECONDS \
                     or not _take_over(s, key, received_at, now):
                 legacy_wait = True

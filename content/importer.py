@@ -474,9 +474,9 @@ def _read_yaml(path: Path, batch: Batch) -> None:
         aliases = {"catalog": ("catalog", "目录", "事项目录", "公开目录"), "guides": ("guides", "办事指南", "指南"),
                    "synonyms": ("synonyms", "同义词")}
         for key, names in aliases.items():
-            for n in names:
-                if isinstance(doc.get(n), list):
-                    sections[key] += doc[n]
+            for section in names:
+                if isinstance(doc.get(section), list):
+                    sections[key] += doc[section]
         if "villages" in doc or "towns" in doc:
             _check_villages(path, doc, batch)
         known = {n for names in aliases.values() for n in names} | {"__line__", "villages", "towns", "county"}
@@ -605,10 +605,10 @@ def write_batch(session: Session, batch: Batch, *, replace: bool = False) -> Imp
         session.flush()
     items = {(c.domain, c.name): c for c in session.exec(select(CatalogItem)).all()}
     for rec in batch.catalog:
-        key = (rec.values["domain"], rec.values["name"])
+        key = (str(rec.values["domain"]), str(rec.values["name"]))
         row = items.get(key)
         if row is None:
-            row = items[key] = CatalogItem(domain=str(key[0]), name=str(key[1]))  # type: ignore[call-arg]
+            row = items[key] = CatalogItem(domain=key[0], name=key[1])  # type: ignore[call-arg]
             stats.catalog_added += 1
         else:
             stats.catalog_updated += 1
@@ -617,14 +617,14 @@ def write_batch(session: Session, batch: Batch, *, replace: bool = False) -> Imp
     guides = {g.name: g for g in session.exec(select(ServiceGuide)).all()}
     for rec in batch.guides:
         name = str(rec.values["name"])
-        row = guides.get(name)
-        if row is None:
-            row = guides[name] = ServiceGuide(name=name)  # type: ignore[call-arg]
+        guide = guides.get(name)
+        if guide is None:
+            guide = guides[name] = ServiceGuide(name=name)  # type: ignore[call-arg]
             stats.guides_added += 1
         else:
             stats.guides_updated += 1
-        _apply_fields(row, rec.values, rec.loc.file)
-        session.add(row)
+        _apply_fields(guide, rec.values, rec.loc.file)
+        session.add(guide)
     if batch.village_files:
         for path in batch.village_files:
             stats.villages += load_villages(session, path)

@@ -111,7 +111,9 @@ def build(session: Session) -> Matcher:
 
 
 def _url(session: Session) -> str:
-    return session.get_bind().url.render_as_string(hide_password=False)
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    return engine.url.render_as_string(hide_password=False)
 
 
 def _rebuild(url: str) -> _Built:

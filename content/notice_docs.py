@@ -35,7 +35,7 @@ def published_notice_docs(session: Session, limit: int = 2000) -> list[Doc]:
             links.setdefault(nid, []).append(vid)
     docs = []
     for n in notices:
-        villages: list[str | None] = [None] if n.town_wide else [names[v] for v in links.get(n.id, []) if v in names]
+        villages: list[str | None] = [None] if n.town_wide else [names[v] for v in links.get(n.id or 0, []) if v in names]
         for village in villages:
             docs.append(Doc(key=f"notice:{n.id}" + (f":{village}" if village else ""), type="notice",
                             title=n.title, domain=n.category, keywords=_KEYWORDS.get(n.category, ()),

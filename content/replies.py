@@ -220,7 +220,8 @@ def field_text(session: Session, key: str, attr: str) -> list[str]:
     kind, _, ident = key.partition(":")
     row: CatalogItem | ServiceGuide | None = None
     if ident.isdigit():
-        row = session.get(CatalogItem if kind == "catalog" else ServiceGuide, int(ident))
+        row = (session.get(CatalogItem, int(ident)) if kind == "catalog"
+               else session.get(ServiceGuide, int(ident)))
     if row is None or not hasattr(row, attr):
         return ["这条内容已经更新或删除了，请重新提问。"]
     labels = {"content": "公开内容", "basis": "公开依据", **dict(GUIDE_FIELDS), "conditions": "申请条件"}

@@ -114,8 +114,8 @@ def load_villages(session: Session, path: Path = DATA / "villages.yaml") -> int:
     count = 0
     for v in doc.get("villages", []):
         village = session.exec(select(Village).where(Village.name == v["name"])).first() or Village(name=v["name"])
-        town = towns.get(v.get("town", ""))
-        village.town_id = town.id if town else None
+        home = towns.get(v.get("town", ""))
+        village.town_id = home.id if home else None
         village.phone = str(v.get("committee_phone") or v.get("phone") or "")
         village.aliases = _aliases(v.get("aliases"))
         session.add(village)

@@ -55,6 +55,15 @@ class Config:
     disclosure_review_body: str = "依法履行行政复议职责的人民政府"
     disclosure_court: str = "有管辖权的人民法院"
     disclosure_contact: str = ""  # where to pick up documents / phone, shown to applicants
+    # Deadline reminders to staff: a template for staff outside WeChat's 48-hour window (empty =
+    # customer-service text only), and e-mail (empty SMTP_HOST = no e-mail).
+    template_reminder_id: str = ""
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_from: str = ""
+    smtp_security: str = "none"  # none | starttls | ssl
     # Whether the clock also runs inside `serve` (dev convenience).
     load_demo: bool = True
     # Build the question index when a worker starts, so its first resident does not wait for it.
@@ -86,6 +95,13 @@ class Config:
             disclosure_review_body=env.get("DISCLOSURE_REVIEW_BODY", cls.disclosure_review_body),
             disclosure_court=env.get("DISCLOSURE_COURT", cls.disclosure_court),
             disclosure_contact=env.get("DISCLOSURE_CONTACT", cls.disclosure_contact),
+            template_reminder_id=env.get("WECHAT_TEMPLATE_REMINDER_ID", ""),
+            smtp_host=env.get("SMTP_HOST", ""),
+            smtp_port=_int(env.get("SMTP_PORT"), cls.smtp_port),
+            smtp_user=env.get("SMTP_USER", ""),
+            smtp_password=env.get("SMTP_PASSWORD", ""),
+            smtp_from=env.get("SMTP_FROM", ""),
+            smtp_security=(env.get("SMTP_SECURITY") or cls.smtp_security).strip().lower(),
             load_demo=_bool(env.get("LOAD_DEMO"), True),
             matcher_warmup=_bool(env.get("MATCHER_WARMUP"), True),
             log_level=env.get("LOG_LEVEL", "INFO"),

@@ -33,8 +33,9 @@ from typing import Any
 from sqlalchemy import bindparam, delete, false, or_, select, update
 from sqlmodel import col
 
+from core import mailer
 from core.config import Config
-from core.db import get_engine, is_sqlite, session_scope, utcnow
+from core.db import get_engine, is_sqlite, rowcount, session_scope, utcnow
 from core.models.core import Follower, Village
 from core.models.outbox import DispatchWorker, OutboxMessage
 from core.wechat_api import (
@@ -175,8 +176,8 @@ class Dispatcher:
         """Rows left `sending` by dead dispatchers: re-queue where safe, else mark for review."""
         now = utcnow()
         with session_scope(self.url) as s:
-            workers = s.execute(select(DispatchWorker.worker_id, DispatchWorker.host, DispatchWorker.pid,
-                                       DispatchWorker.heartbeat_at)).all()
+            workers = s.execute(select(col(DispatchWorker.worker_id), col(DispatchWorker.host),
+                                       col(DispatchWorker.pid), col(DispatchWorker.heartbeat_at))).all()
             alive, dead = set(), []
             for wid, host, pid, beat in workers:
                 gone = (host == self.host and not _pid_alive(pid)) or now - beat > self.lease
@@ -189,12 +190,12 @@ class Dispatcher:
                 col(OutboxMessage.claimed_by).is_(None),
                 ~col(OutboxMessage.claimed_by).in_(alive) & (col(OutboxMessage.claimed_at) < now - self.lease),
             )
-            requeued = s.execute(update(OutboxMessage).where(orphan, col(OutboxMessage.kind).in_(RESEND_SAFE))
+            requeued = rowcount(s.execute(update(OutboxMessage).where(orphan, col(OutboxMessage.kind).in_(RESEND_SAFE))
                                  .values(status="pending", claimed_by=None, next_attempt_at=now,
-                                         last_error="发送进程中断，已重新排队（微信会去重）")).rowcount
-            reviewed = s.execute(update(OutboxMessage).where(orphan, ~col(OutboxMessage.kind).in_(RESEND_SAFE))
+                                         last_error="发送进程中断，已重新排队（微信会去重）")))
+            reviewed = rowcount(s.execute(update(OutboxMessage).where(orphan, ~col(OutboxMessage.kind).in_(RESEND_SAFE))
                                  .values(status="review",
-                                         last_error="发送时进程中断，不确定是否已送达，请人工核对")).rowcount
+                                         last_error="发送时进程中断，不确定是否已送达，请人工核对")))
             if dead:
                 s.execute(delete(DispatchWorker).where(col(DispatchWorker.worker_id).in_(dead)))
         if requeued or reviewed:
@@ -205,7 +206,7 @@ class Dispatcher:
     def claim(self, limit: int) -> list[dict[str, Any]]:
         now = utcnow()
         t = OutboxMessage
-        pick = (select(t.id).where(col(t.status) == "pending", col(t.next_attempt_at) <= now)
+        pick = (select(col(t.id)).where(col(t.status) == "pending", col(t.next_attempt_at) <= now)
                 .order_by(col(t.priority), col(t.id)).limit(limit))
         if self.kinds:
             pick = pick.where(col(t.kind).in_(self.kinds))
@@ -213,7 +214,8 @@ class Dispatcher:
             pick = pick.with_for_update(skip_locked=True)
         stmt = (update(t).where(col(t.id).in_(pick.scalar_subquery()), col(t.status) == "pending")
                 .values(status="sending", claimed_by=self.worker_id, claimed_at=now, attempts=col(t.attempts) + 1)
-                .returning(t.id, t.kind, t.openid, t.village_id, t.payload, t.attempts, t.created_at))
+                .returning(col(t.id), col(t.kind), col(t.openid), col(t.village_id), col(t.payload), col(t.attempts),
+                           col(t.created_at)))
         with session_scope(self.url) as s:
             rows = [dict(r._mapping) for r in s.execute(stmt).all()]
         rows.sort(key=lambda r: r["id"])
@@ -256,7 +258,7 @@ class Dispatcher:
         if not outcomes:
             return
         now = utcnow()
-        t = OutboxMessage.__table__
+        t = OutboxMessage.__table__  # type: ignore[attr-defined]
         params = [{"rid": o.row_id, "st": o.status, "err": o.error,
                    "sent": now if o.status == "sent" else None,
                    "nxt": o.retry_at or now} for o in outcomes]
@@ -371,7 +373,7 @@ def _send_mass(d: Dispatcher, row: dict[str, Any], payload: dict[str, Any]) -> O
     vid = int(row["village_id"])
     with session_scope(d.url, readonly=True) as s:
         # Tag syncs of this village's followers go first, so the mass send reaches them.
-        waiting = s.execute(select(OutboxMessage.id).join(Follower, Follower.openid == OutboxMessage.openid)
+        waiting = s.execute(select(col(OutboxMessage.id)).join(Follower, col(Follower.openid) == OutboxMessage.openid)
                             .where(col(OutboxMessage.kind) == "tag_sync",
                                    col(OutboxMessage.status).in_(("pending", "sending")),
                                    col(Follower.village_id) == vid).limit(1)).first()
@@ -403,7 +405,7 @@ def _send_tag_sync(d: Dispatcher, row: dict[str, Any], payload: dict[str, Any]) 
     with session_scope(d.url, readonly=True) as s:
         follower = s.get(Follower, openid)
         village_id = follower.village_id if follower and follower.subscribed else None
-        village_tags = {int(t) for t in s.execute(select(Village.wechat_tag_id)
+        village_tags = {int(t) for t in s.execute(select(col(Village.wechat_tag_id))
                                                   .where(col(Village.wechat_tag_id).is_not(None))).scalars()}
     want = d.village_tag(village_id) if village_id is not None else None
     info = d.api.get_user_info(openid)
@@ -417,7 +419,21 @@ def _send_tag_sync(d: Dispatcher, row: dict[str, Any], payload: dict[str, Any]) 
     return None
 
 
+def _send_email(d: Dispatcher, row: dict[str, Any], payload: dict[str, Any]) -> Outcome | None:
+    """A staff e-mail (deadline reminders). Refused → failed or retried like WeChat errors; a
+    connection lost while handing the message over → review (it may have been accepted)."""
+    try:
+        mailer.send(d.config, payload["to"], payload["subject"], payload["text"],
+                    message_id=f"<cunwu-outbox-{row['id']}@{(d.config.smtp_from.rpartition('@')[2] or 'localhost')}>")
+    except mailer.MailNotSent as exc:
+        return d._failure(row, exc, exc.retryable, str(exc))
+    except mailer.MailOutcomeUnknown as exc:
+        return Outcome(row["id"], "review", f"不确定是否已送达：{exc}")
+    return None
+
+
 _SENDERS: dict[str, Callable[[Dispatcher, dict[str, Any], dict[str, Any]], Outcome | None]] = {
+    "email": _send_email,
     "custom_text": _send_custom,
     "template": _send_template,
     "mass_tag": _send_mass,

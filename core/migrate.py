@@ -4,7 +4,9 @@ from __future__ import annotations
 from alembic import command
 from alembic.config import Config as AlembicConfig
 
+import core.models  # noqa: F401 - registers every table for compare_metadata
 from core.config import ROOT
+from core.db import get_engine
 
 
 def alembic_config(url: str) -> AlembicConfig:
@@ -24,9 +26,6 @@ def pending_changes(url: str) -> list:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
     from sqlmodel import SQLModel
-
-    import core.models  # noqa: F401
-    from core.db import get_engine
 
     with get_engine(url).connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"compare_type": True})

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from core.db import utcnow
+from core.db import rowcount, utcnow
 from core.models.outbox import OutboxMessage
 
 
@@ -69,4 +69,4 @@ def resolve_review(session: Session, row_id: int, resolution: str, who: str = ""
     query = update(OutboxMessage).where(col(OutboxMessage.id) == row_id, col(OutboxMessage.status) == "review")
     if notice_ids is not None:
         query = query.where(col(OutboxMessage.notice_id).in_(notice_ids))
-    return bool(session.execute(query.values(**values)).rowcount)
+    return bool(rowcount(session.execute(query.values(**values))))

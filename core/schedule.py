@@ -17,14 +17,14 @@ from core.config import Config
 from core.db import session_scope, utcnow
 from core.models.core import Village
 from core.models.notices import Notice, NoticeVillage
-from core.notices import finance
+from core.notices import finance, signoff
 from core.notices.service import (
     claim_status,
     enqueue_notice,
     mark_published,
     notify_creator,
 )
-from core.notices.timing import due_times, local_text, next_due
+from core.notices.timing import TZ, due_times, local_text, next_due, parse_rule
 
 log = logging.getLogger("core.schedule")
 
@@ -39,7 +39,7 @@ def publish_due_job(config: Config) -> None:
 def publish_due(config: Config, now: datetime | None = None) -> dict[str, int]:
     """Publish every notice due by `now`; returns counts (published, missed, rows)."""
     now = now or utcnow()
-    counts = {"published": 0, "missed": 0, "rows": 0}
+    counts = {"published": 0, "missed": 0, "rows": 0}  # + "held" when issues wait for a sign-off
     with session_scope(config.database_url, readonly=True) as s:
         due = s.exec(select(Notice.id, Notice.publish_at)
                      .where(Notice.status == "scheduled", col(Notice.publish_at) <= now)
@@ -48,7 +48,7 @@ def publish_due(config: Config, now: datetime | None = None) -> dict[str, int]:
         try:
             with session_scope(config.database_url) as s:
                 notice = s.get(Notice, notice_id)
-                if notice is None or notice.status != "scheduled" or notice.publish_at != seen:
+                if notice is None or notice.status != "scheduled" or seen is None or notice.publish_at != seen:
                     continue  # another clock took it
                 if notice.recurrence:
                     _run_series(s, config, notice, seen, now, counts)
@@ -109,6 +109,9 @@ def _run_series(s: Session, config: Config, series: Notice, seen: datetime, now:
         if series.finance_body and not _finance_body(s, series, issue):
             counts["missed"] += 1
             continue
+        if signoff.hold_if_required(s, issue, now, config.template_notice_id):
+            counts["held"] = counts.get("held", 0) + 1  # waits for the 村务监督委员会; released by their confirmation
+            continue
         mark_published(s, issue, now)
         result = enqueue_notice(s, issue, template_id=config.template_notice_id, now=now)
         counts["published"] += 1
@@ -128,6 +131,7 @@ def _issue(s: Session, series: Notice, due: datetime, now: datetime) -> Notice |
                    masking_note=series.masking_note, created_by=series.created_by, created_at=now)
     s.add(issue)
     s.flush()
+    assert issue.id is not None
     for vid in s.exec(select(NoticeVillage.village_id).where(NoticeVillage.notice_id == series.id)).all():
         s.add(NoticeVillage(notice_id=issue.id, village_id=vid))
     s.flush()
@@ -135,21 +139,35 @@ def _issue(s: Session, series: Notice, due: datetime, now: datetime) -> Notice |
 
 
 def _finance_body(s: Session, series: Notice, issue: Notice) -> bool:
-    """Fill the issue from the village's latest figures; flag it when there is nothing new."""
+    """Fill the issue from the village's figures (the latest month; for a quarterly series the
+    last complete quarter); flag it when there is nothing new."""
     vid = s.exec(select(NoticeVillage.village_id).where(NoticeVillage.notice_id == series.id)).first()
     village = s.get(Village, vid) if vid is not None else None
-    fin = finance.latest(s, vid) if vid is not None else None
-    if village is None or fin is None:
+    quarterly = parse_rule(series.recurrence).kind == "quarterly"
+    title = body = ""
+    if village is None or vid is None:
         reason = "还没有录入财务数据"
+    elif quarterly:
+        due_day = (issue.due_at or issue.publish_at or utcnow()).astimezone(TZ).date()
+        year, quarter = finance.previous_quarter(due_day)
+        rows = finance.quarter_rows(s, vid, year, quarter)
+        if rows:
+            title, body = finance.quarter_notice_text(village, year, quarter, rows)
+        reason = f"{year}年第{quarter}季度还没有录入财务数据"
     else:
-        title, body = finance.notice_text(village, fin)
+        fin = finance.latest(s, vid)
+        if fin is not None:
+            title, body = finance.notice_text(village, fin)
+        reason = "还没有录入财务数据"
+    if title:
         already = s.exec(select(Notice.id).where(Notice.series_id == series.id, Notice.title == title,
-                                                 Notice.status == "published")).first()
+                                                 col(Notice.status).in_(("published", "scheduled",
+                                                                         signoff.AWAITING)))).first()
         if already is None:
             issue.title, issue.body = title, body
             s.add(issue)
             return True
-        reason = f"{fin.period} 的数据已经公开过，本期没有录入新的数据"
+        reason = f"{title}已经公开过，本期没有录入新的数据"
     issue.status = "missed"
     issue.flag_reason = reason
     s.add(issue)

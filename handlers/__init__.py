@@ -5,7 +5,7 @@ priority are tried in.
 """
 from __future__ import annotations
 
-from handlers import apply, ask, binding, events, help, media, notices  # noqa: F401 - registers handlers
+from handlers import apply, ask, binding, events, help, media, notices, staff_duties  # noqa: F401 - registers handlers
 from handlers.router import PASS, Context, Reply, command_text, dispatch
 
 __all__ = ["PASS", "Context", "Reply", "command_text", "dispatch"]

@@ -1,20 +1,21 @@
 """Applying for government information by chat (依申请公开), and checking progress.
 
-The flow collects what Art. 29 of the 政府信息公开条例 requires, one question at a time, with its
-state in the conversation table (any worker can take the next message). ID number and phone are
-kept encrypted even there. `上一步` goes back, `修改 N` edits a line of the summary, `取消` drops
-everything; on `确认` the application is stored and gets its tracking number and due date.
+The flow collects what Art. 29 of the 政府信息公开条例 requires, one question at a time, declared as
+a step table on the shared machinery of handlers/steps.py (state in the conversation table, so any
+worker can take the next message; cancel, `上一步`, `修改 N`, expiry and questions asked mid-form are
+handled there). ID number and phone are kept encrypted even in the conversation row. On `确认` the
+application is stored and gets its tracking number and due date.
 """
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
 
-from sqlmodel import col, select
+from sqlmodel import select
 
 from core import fieldcrypt
 from core.models.core import Conversation
-from core.models.requests import DisclosureRequest, RequestEvent
+from core.models.requests import DisclosureRequest
 from core.requests import validation as v
 from core.requests.kinds import (
     APPLICANT_TYPES,
@@ -31,57 +32,44 @@ from core.requests.service import (
     APPLICANT_STAFF,
     ApplicationData,
     TransitionError,
+    applicant_request,
+    applicant_requests,
     cn,
     create_application,
+    latest_progress,
     transition,
     workdays_left,
 )
 from core.requests.workdays import beijing_date
 from handlers.context import Context
-from handlers.router import PASS, Reply, command, command_text, dispatch, flow
+from handlers.router import PASS, Reply, command, command_text
+from handlers.steps import (
+    CANCEL_WORDS,
+    CONFIRM,
+    Fallback,
+    Flow,
+    Goto,
+    Invalid,
+    Option,
+    Step,
+    choice_error,
+    choice_step,
+    choose,
+    normalize,
+)
 
 FLOW = "apply"
-CANCEL_WORDS = {"取消", "算了", "不申请了", "退出", "不要了", "取消申请"}
-BACK_WORDS = {"上一步", "返回", "上一个", "返回上一步", "退回"}
-CONFIRM_WORDS = {"确认", "确定", "提交", "确认提交", "是", "对", "好", "好的", "没问题", "1"}
+# Cancel, back, edit, help and expiry are the shared ones of handlers/steps.py; these are the extra
+# cancel words of this flow.
+APPLY_CANCEL_WORDS = CANCEL_WORDS | {"不申请了", "取消申请"}
 OTHER_DOC_WORDS = {"其他证件", "其它证件", "其他", "其它", "没有身份证", "护照"}
 OTHER_DOC_TYPES = ["passport", "hk_macao_permit", "taiwan_permit", "residence_permit", "foreigner_pr", "other"]
-ORG_CATEGORY_ORDER = list(ORG_CATEGORIES)
 EXIT_HINT = "（发“上一步”返回，发“取消”退出）"
 
 
 # --------------------------------------------------------------------------- steps
 def _is_org(d: dict) -> bool:
     return d.get("applicant_type") == "org"
-
-
-# step -> (is it required for this application, is it answered)
-REQUIRED: dict[str, Callable[[dict], bool]] = {
-    "type": lambda d: True,
-    "org_name": _is_org,
-    "org_category": _is_org,
-    "org_code": _is_org,
-    "name": lambda d: True,
-    "id": lambda d: True,
-    "phone": lambda d: True,
-    "description": lambda d: True,
-    "form": lambda d: True,
-    "delivery": lambda d: True,
-    "address": lambda d: d.get("delivery") == "post",
-    "email": lambda d: d.get("delivery") == "email",
-}
-ANSWER_KEY = {"type": "applicant_type", "id": "id_enc", "phone": "phone_enc"}
-
-
-def _answered(step: str, d: dict) -> bool:
-    return bool(d.get(ANSWER_KEY.get(step, step)))
-
-
-def next_step(d: dict) -> str:
-    for step, required in REQUIRED.items():
-        if required(d) and not _answered(step, d):
-            return step
-    return "confirm"
 
 
 def _numbered(options: list[str]) -> str:
@@ -150,103 +138,122 @@ def summary(d: dict) -> str:
 
 
 # --------------------------------------------------------------------------- answers
-def _choice(text: str, options: list[str], labels: list[str]) -> str | None:
-    """A numbered choice, by number or by (part of) its label."""
-    t = v.clean(text).rstrip("。.")
-    if t.isdigit() and 1 <= int(t) <= len(options):
-        return options[int(t) - 1]
-    for opt, label in zip(options, labels):
-        if t and (t == label or t in label or label in t):
-            return opt
+TYPE_OPTIONS = [Option("person", "公民个人", ("个人", "公民", "自然人", "我自己", "自己", "本人", "老百姓", "村民")),
+                Option("org", "法人或其他组织", ("单位", "企业", "公司", "组织", "法人", "合作社", "社会组织"))]
+ORG_CATEGORY_WORDS = {
+    "business": ("企业", "公司", "商业", "厂", "合作社", "个体户"),
+    "research": ("科研", "研究所", "研究院", "大学", "学校", "高校"),
+    "charity": ("公益", "慈善", "协会", "基金会", "志愿"),
+    "legal": ("律所", "律师", "律师事务所", "法律"),
+}
+ORG_CATEGORY_OPTIONS = [Option(k, label, ORG_CATEGORY_WORDS.get(k, ())) for k, label in ORG_CATEGORIES.items()]
+OTHER_DOC_WORDS_BY_TYPE = {
+    "hk_macao_permit": ("港澳通行证", "回乡证"),
+    "taiwan_permit": ("台胞证", "台湾通行证"),
+    "residence_permit": ("居住证",),
+    "foreigner_pr": ("永久居留证", "绿卡", "外国人"),
+}
+OTHER_DOC_OPTIONS = [Option(t, ID_TYPES[t], OTHER_DOC_WORDS_BY_TYPE.get(t, ())) for t in OTHER_DOC_TYPES]
+FORM_OPTIONS = [Option("paper", "纸质", ("纸的", "纸质的", "纸", "打印", "打印的", "纸版", "纸质版", "书面", "纸面", "复印件")),
+                Option("electronic", "电子", ("电子的", "电子版", "电子档", "网上", "手机上", "发手机", "扫描件", "pdf"))]
+DELIVERY_WORDS = {
+    "pickup": ("自取", "自己拿", "自己去拿", "我去拿", "去拿", "自己领", "去领", "来拿", "上门取", "自己取", "现场领取"),
+    "post": ("寄给我", "寄过来", "寄到家", "寄到家里", "寄", "快递", "邮政", "邮寄给我", "寄来"),
+    "email": ("邮箱", "发邮箱", "email", "邮件", "发邮件", "电子邮箱"),
+    "wechat": ("发微信", "微信上", "微信发", "公众号", "在这里", "这里发"),
+}
+
+
+def delivery_options(d: dict) -> list[Option]:
+    return [Option(o, DELIVERIES[o], DELIVERY_WORDS.get(o, ())) for o in DELIVERY_BY_FORM[d.get("form") or "paper"]]
+
+
+def _parse_text(key: str, validate: Callable[[str], str]) -> Callable[[Context, str, dict], None]:
+    def parse(_ctx: Context, text: str, d: dict) -> None:
+        d[key] = validate(text)
+    return parse
+
+
+def _parse_id(ctx: Context, text: str, d: dict) -> Goto | None:
+    if normalize(v.clean(text)) in OTHER_DOC_WORDS:
+        return Goto("id_other")
+    number = v.resident_id(text, today=beijing_date(ctx.now))
+    d.update(id_type="resident_id", id_enc=fieldcrypt.for_config(ctx.config).encrypt(number),
+             id_masked=v.mask_id(number))
     return None
 
 
-def _choice_error(options: list[str]) -> str:
-    return f"请回复 1 到 {len(options)} 之间的数字。{EXIT_HINT}"
+def _parse_other_doc(_ctx: Context, text: str, d: dict) -> Goto:
+    got = choose(text, OTHER_DOC_OPTIONS)
+    if got is None:
+        raise Invalid(choice_error(OTHER_DOC_OPTIONS))
+    d["id_type_pending"] = got
+    return Goto("id_other_no")
 
 
-def answer(ctx: Context, step: str, text: str, d: dict) -> str | None:
-    """Store the answer of `step` in `d`; returns an error message, or None when accepted.
-    A step may also redirect to a sub-step by returning the special prefix '>'."""
-    crypt = fieldcrypt.for_config(ctx.config)
-    if step == "type":
-        opts = ["person", "org"]
-        got = _choice(text, opts, ["公民个人", "法人或其他组织"])
-        if got is None:
-            t = v.clean(text)
-            got = "person" if t in ("个人", "公民", "自然人") else "org" if t in ("单位", "企业", "公司", "组织", "法人") else None
-        if got is None:
-            return _choice_error(opts)
-        d["applicant_type"] = got
-    elif step == "org_name":
-        d["org_name"] = v.org_name(text)
-    elif step == "org_category":
-        got = _choice(text, ORG_CATEGORY_ORDER, list(ORG_CATEGORIES.values()))
-        if got is None:
-            return _choice_error(ORG_CATEGORY_ORDER)
-        d["org_category"] = got
-    elif step == "org_code":
-        d["org_code"] = v.credit_code(text)
-    elif step == "name":
-        d["name"] = v.person_name(text)
-    elif step == "id":
-        if v.clean(text) in OTHER_DOC_WORDS:
-            return ">id_other"
-        number = v.resident_id(text, today=beijing_date(ctx.now))
-        d.update(id_type="resident_id", id_enc=crypt.encrypt(number), id_masked=v.mask_id(number))
-    elif step == "id_other":
-        got = _choice(text, OTHER_DOC_TYPES, [ID_TYPES[t] for t in OTHER_DOC_TYPES])
-        if got is None:
-            return _choice_error(OTHER_DOC_TYPES)
-        d["id_type_pending"] = got
-        return ">id_other_no"
-    elif step == "id_other_no":
-        id_type = d.get("id_type_pending", "other")
-        number = (v.resident_id(text, today=beijing_date(ctx.now)) if id_type == "residence_permit"
-                  else v.other_document(text))
-        d.update(id_type=id_type, id_enc=crypt.encrypt(number), id_masked=v.mask_id(number))
-        d.pop("id_type_pending", None)
-    elif step == "phone":
-        number = v.phone(text)
-        d.update(phone_enc=crypt.encrypt(number), phone_masked=v.mask_phone(number))
-    elif step == "description":
-        d["description"] = v.description(text)
-    elif step == "form":
-        opts = ["paper", "electronic"]
-        got = _choice(text, opts, ["纸质", "电子"])
-        if got is None:
-            return _choice_error(opts)
-        if d.get("delivery") and d["delivery"] not in DELIVERY_BY_FORM[got]:
-            d.pop("delivery")  # e.g. 邮寄 no longer fits 电子: ask again
-        d["form"] = got
-    elif step == "delivery":
-        opts = DELIVERY_BY_FORM[d.get("form") or "paper"]
-        got = _choice(text, opts, [DELIVERIES[o] for o in opts])
-        if got is None:
-            return _choice_error(opts)
-        d["delivery"] = got
-    elif step == "address":
-        d["address"] = v.address(text)
-    elif step == "email":
-        d["email"] = v.email(text)
-    return None
+def _parse_other_doc_no(ctx: Context, text: str, d: dict) -> None:
+    id_type = d.get("id_type_pending", "other")
+    number = (v.resident_id(text, today=beijing_date(ctx.now)) if id_type == "residence_permit"
+              else v.other_document(text))
+    d.update(id_type=id_type, id_enc=fieldcrypt.for_config(ctx.config).encrypt(number), id_masked=v.mask_id(number))
+    d.pop("id_type_pending", None)
 
 
-def _go(ctx: Context, step: str, d: dict, push: str | None, prefix: str = "") -> str:
-    hist = list(d.get("_hist", []))
-    if push:
-        hist.append(push)
-    d["_hist"] = hist[-30:]
-    ctx.set_step(step, d)
-    return prefix + prompt(step, d)
+def _parse_phone(ctx: Context, text: str, d: dict) -> None:
+    number = v.phone(text)
+    d.update(phone_enc=fieldcrypt.for_config(ctx.config).encrypt(number), phone_masked=v.mask_phone(number))
+
+
+def _form_chosen(d: dict, form: str) -> None:
+    if d.get("delivery") and d["delivery"] not in DELIVERY_BY_FORM[form]:
+        d.pop("delivery")  # e.g. 邮寄 no longer fits 电子: ask again
+
+
+def _ask(step: str) -> Callable[[Context, dict], str]:
+    return lambda _ctx, d: prompt(step, d)
+
+
+def _choice(step: str, key: str, options: object, **kw: object) -> Step:
+    """A choice step with this module's prompt text (the options listed as numbers)."""
+    built = choice_step(key, "", options, **kw)  # type: ignore[arg-type]
+    built.prompt = _ask(step)
+    return built
+
+
+def _never(_d: dict) -> bool:
+    return False
+
+
+# The form, in order. A step is asked when it is needed and not answered yet; `修改 N` on the summary
+# and `上一步` go back to any of them.
+STEPS: dict[str, Step] = {
+    "type": _choice("type", "applicant_type", TYPE_OPTIONS),
+    "org_name": Step(_ask("org_name"), _parse_text("org_name", v.org_name), needed=_is_org, key="org_name",
+                     ask_first=True),
+    "org_category": _choice("org_category", "org_category", ORG_CATEGORY_OPTIONS, needed=_is_org),
+    "org_code": Step(_ask("org_code"), _parse_text("org_code", v.credit_code), needed=_is_org, key="org_code"),
+    "name": Step(_ask("name"), _parse_text("name", v.person_name), key="name", ask_first=True),
+    "id": Step(_ask("id"), _parse_id, key="id_enc"),
+    "id_other": Step(_ask("id_other"), _parse_other_doc, needed=_never),
+    "id_other_no": Step(_ask("id_other_no"), _parse_other_doc_no, needed=_never),
+    "phone": Step(_ask("phone"), _parse_phone, key="phone_enc"),
+    "description": Step(_ask("description"), _parse_text("description", v.description), key="description"),
+    "form": _choice("form", "form", FORM_OPTIONS, after=_form_chosen),
+    "delivery": _choice("delivery", "delivery", delivery_options),
+    "address": Step(_ask("address"), _parse_text("address", v.address), key="address",
+                    needed=lambda d: d.get("delivery") == "post", ask_first=True),
+    "email": Step(_ask("email"), _parse_text("email", v.email), key="email",
+                  needed=lambda d: d.get("delivery") == "email"),
+}
+
+
+def next_step(d: dict) -> str:
+    return APPLY.next_step(d)
 
 
 def start_application(ctx: Context, prefix: str = "") -> str:
     """Begin the flow (also for other handlers that recognise the intent)."""
-    d: dict = {"_hist": []}
-    ctx.start_flow(FLOW, "type", d)
-    return (prefix + "好的，我们来填写政府信息公开申请，一共几个问题，随时可以发“上一步”返回、发“取消”退出。\n\n"
-            + prompt("type", d))
+    return APPLY.start(ctx, prefix=prefix)
 
 
 def submit(ctx: Context, d: dict) -> str:
@@ -254,7 +261,7 @@ def submit(ctx: Context, d: dict) -> str:
     # on the write lock (SQLite), then finds the conversation gone and stores nothing.
     live = ctx.session.exec(select(Conversation).where(Conversation.openid == ctx.follower.openid)
                             .with_for_update().execution_options(populate_existing=True)).first()
-    if live is None or live.flow != FLOW or live.step != "confirm":
+    if live is None or live.flow != FLOW or live.step != CONFIRM:
         ctx.state = None
         return "这份申请已经提交了，发“我的申请”查看。"
     crypt = fieldcrypt.for_config(ctx.config)
@@ -272,85 +279,6 @@ def submit(ctx: Context, d: dict) -> str:
             f"答复期限：{cn(req.due_date)}前（20个工作日，节假日不算）{provisional}\n"
             "如需补正材料，会在7个工作日内一次性告诉您。办理进展会在这里通知您。\n"
             f"查进度发“查询 {req.tracking_no}”或“我的申请”。")
-
-
-@flow(FLOW)
-def apply_flow(ctx: Context) -> str | object:
-    state = ctx.state
-    assert state is not None
-    if state.expired:
-        ctx.end_flow()
-        notice = (f"您之前填写的信息公开申请超过{ctx.config.conversation_ttl_minutes}分钟没有回复，"
-                  "已经作废，内容没有保存。\n")
-        if START_RE.fullmatch(_cmd(ctx.text)):
-            return start_application(ctx, prefix=notice + "\n")
-
-        rest = dispatch(ctx)
-        tail = rest.text or "需要的话请重新发“申请公开”。"
-        return Reply(notice + tail, rest.followups)
-
-    d = dict(state.data)
-    text = ctx.text
-    word = _cmd(text)
-    if word in CANCEL_WORDS:
-        ctx.end_flow()
-        return "已取消，您填写的内容没有保存。需要时再发“申请公开”。"
-    if word in BACK_WORDS:
-        hist = list(d.get("_hist", []))
-        if not hist:
-            return "已经是第一步了。\n" + prompt(state.step, d)
-        previous = hist.pop()
-        d["_hist"] = hist
-        d.pop("_editing", None)
-        ctx.set_step(previous, d)
-        return "好的，回到上一步。\n" + prompt(previous, d)
-    if word in ("帮助", "怎么填", "怎么弄") or v.clean(text) in ("?", "？"):
-        return f"您正在填写信息公开申请{EXIT_HINT}。\n" + prompt(state.step, d)
-    if START_RE.fullmatch(word):
-        return "您正在填写申请，接着回答就行。\n" + prompt(state.step, d)
-    for pattern, func in ((QUERY_RE, query_command), (MINE_RE, my_requests), (LETTER_RE, letter_command)):
-        m = pattern.fullmatch(word)
-        if m:  # checking an earlier application mid-way: answer it, then carry on
-            got = func(ctx, m)
-            got = got if isinstance(got, Reply) else Reply(str(got))
-            tail = f"——您的新申请还在填写中——\n{prompt(state.step, d)}"
-            if got.followups:
-                return Reply(got.text, got.followups + [tail])
-            return Reply(f"{got.text}\n\n{tail}")
-
-    step = state.step
-    if step == "confirm":
-        m = re.fullmatch(r"(?:修改|更改|改)\s*第?\s*(\d{1,2})\s*(?:项|条)?", word)
-        if m:
-            lines = summary_lines(d)
-            n = int(m.group(1))
-            if not 1 <= n <= len(lines):
-                return f"没有第{n}项，请回复 1 到 {len(lines)} 之间的序号，比如“修改 2”。"
-            target = lines[n - 1][0]
-            d["_editing"] = True
-            return _go(ctx, target, d, push="confirm", prefix=f"好的，修改“{lines[n - 1][1]}”。\n")
-        if word in ("修改", "更改", "改"):
-            return "请回复要修改的序号，比如“修改 2”。"
-        if word in CONFIRM_WORDS:
-            if next_step(d) != "confirm":  # should not happen; never store an incomplete application
-                return _go(ctx, next_step(d), d, push=None)
-            return submit(ctx, d)
-        return "请回复“确认”提交，或“修改 序号”修改某项，或“取消”放弃。"
-
-    try:
-        result = answer(ctx, step, text, d)
-    except v.Invalid as exc:
-        ctx.set_step(step, state.data)  # still here: the idle clock restarts
-        return f"{exc}{EXIT_HINT}"
-    if result and result.startswith(">"):
-        return _go(ctx, result[1:], d, push=step)
-    if result:
-        ctx.set_step(step, state.data)
-        return result
-    following = next_step(d)
-    if following == "confirm":
-        d.pop("_editing", None)
-    return _go(ctx, following, d, push=step)
 
 
 # --------------------------------------------------------------------------- commands
@@ -375,9 +303,7 @@ def _no(m: re.Match[str]) -> str:
 
 def _own(ctx: Context, tracking_no: str) -> DisclosureRequest | None:
     """Only the applicant who filed it (same openid) can see an application."""
-    return ctx.session.exec(select(DisclosureRequest).where(
-        DisclosureRequest.tracking_no == tracking_no,
-        DisclosureRequest.openid == ctx.follower.openid)).first()
+    return applicant_request(ctx.session, tracking_no, ctx.follower.openid)
 
 
 def status_text(ctx: Context, req: DisclosureRequest) -> str:
@@ -398,9 +324,7 @@ def status_text(ctx: Context, req: DisclosureRequest) -> str:
     if req.reply_type:
         lines.append(f"答复结果：{REPLY_TYPES[req.reply_type].label}（{cn(req.concluded_date)}）")
         lines.append(f"看答复书全文发“答复书 {req.tracking_no}”。")
-    last = ctx.session.exec(select(RequestEvent).where(
-        RequestEvent.request_id == req.id, RequestEvent.action != "view_full")
-        .order_by(col(RequestEvent.at).desc(), col(RequestEvent.id).desc())).first()
+    last = latest_progress(ctx.session, req.id) if req.id is not None else None
     if last is not None:
         lines.append(f"最近进展：{cn(last.on_date)} {ACTION_LABELS.get(last.action, last.action)}")
     return "\n".join(lines)
@@ -423,9 +347,7 @@ def query_command(ctx: Context, m: re.Match[str]) -> str:
 
 @command(MINE_RE.pattern, priority=85)
 def my_requests(ctx: Context, _m: re.Match[str]) -> str:
-    rows = list(ctx.session.exec(select(DisclosureRequest).where(
-        DisclosureRequest.openid == ctx.follower.openid)
-        .order_by(col(DisclosureRequest.created_at).desc(), col(DisclosureRequest.id).desc()).limit(10)))
+    rows = applicant_requests(ctx.session, ctx.follower.openid, limit=10)
     if not rows:
         return "您还没有提交过政府信息公开申请。要申请，发“申请公开”。"
     lines = []
@@ -469,4 +391,22 @@ def supplement_command(ctx: Context, m: re.Match[str]) -> str | object:
             f"查进度发“查询 {no}”。")
 
 
-__all__ = ["start_application", "PASS"]
+def _start_command(ctx: Context, prefix: str) -> str:
+    return start_application(ctx, prefix=prefix)
+
+
+APPLY = Flow(
+    FLOW, STEPS, finish=submit,
+    intro="好的，我们来填写政府信息公开申请，一共几个问题，随时可以发“上一步”返回、发“取消”退出。",
+    start_pattern=START_RE, entry=_start_command,
+    confirm=lambda _ctx, d: summary(d),
+    summary=lambda _ctx, d: [(step, label) for step, label, _value in summary_lines(d)],
+    fallbacks=[Fallback(QUERY_RE, query_command), Fallback(MINE_RE, my_requests),
+               Fallback(LETTER_RE, letter_command)],
+    hint=EXIT_HINT, doing="填写信息公开申请", thing="信息公开申请",
+    cancelled="已取消，您填写的内容没有保存。需要时再发“申请公开”。",
+    expired_tail="已经作废，内容没有保存。", restart_hint="需要的话请重新发“申请公开”。",
+    cancel_words=APPLY_CANCEL_WORDS, errors=(v.Invalid,),
+)
+
+__all__ = ["start_application", "PASS", "APPLY"]

@@ -1,35 +1,51 @@
 """Notices by chat: residents read them (`通知`, `最新公示`) and object (`异议 …`); committee members
-draft them (`发通知`: category → text → target → time → 公示期 → preview → `确认发送`)."""
+draft them (`发通知`: category → text → target → time → 公示期 → preview → `确认发送`).
+
+The draft and the objection are step tables on the shared machinery of handlers/steps.py (cancel,
+`上一步`, `修改 N`, expiry, choices by the words people use, one normalisation of the text)."""
 from __future__ import annotations
 
 import re
 from datetime import datetime
 
-from sqlmodel import col, select
-
 from core.models.core import Village
 from core.models.notices import CATEGORIES, Notice
-from core.notices import finance
+from core.notices import finance, signoff
 from core.notices.service import (
     NoticeRefused,
+    check_objection_days,
     create_notice,
     delivery_report,
+    finance_texts,
     latest_for_village,
     member_villages,
     message_text,
+    min_objection_days,
     open_for_objection,
     prepare_body,
     record_objection,
     target_village_ids,
-    visible_filter,
+    villages_by_ids,
+    visible_notice,
 )
 from core.notices.timing import TimingError, local_text, parse_rule, parse_when
 from handlers.context import Context
-from handlers.router import PASS, command, flow
+from handlers.router import command
+from handlers.steps import (
+    CANCEL_WORDS,
+    Flow,
+    Invalid,
+    Option,
+    Step,
+    choice_step,
+    cn_number,
+    normalize,
+    numbered,
+    parse_days,
+)
 
 FLOW = "notice_draft"
 OBJECTION_FLOW = "notice_objection"
-CANCEL_WORDS = ("取消", "算了", "不发了", "退出")
 NOT_MEMBER = "抱歉，只有村委会成员可以发通知。如需开通，请联系镇里的管理员。想看通知，发“通知”。"
 
 
@@ -46,7 +62,7 @@ def list_notices(ctx: Context, _m: re.Match[str]) -> str:
     for n in notices:
         flag = "（公示中）" if n.objection_until and n.objection_until > ctx.now else ""
         lines.append(f"{n.id}. 【{n.category}】{n.title}{flag} {local_text(n.published_at or ctx.now)}")
-    lines.append("看全文回复“通知 编号”，比如“通知 %d”。" % notices[0].id)
+    lines.append(f"看全文回复“通知 编号”，比如“通知 {notices[0].id}”。")
     if any(n.objection_until and n.objection_until > ctx.now for n in notices):
         lines.append("对公示中的内容有意见，回复“异议 编号 您的意见”。")
     return "\n".join(lines)
@@ -55,8 +71,7 @@ def list_notices(ctx: Context, _m: re.Match[str]) -> str:
 @command(r"(?:通知|公示)\s*(?:第|编号)?\s*(\d{1,9})\s*号?", priority=71)
 def show_notice(ctx: Context, m: re.Match[str]) -> str:
     village = ctx.village
-    notice = ctx.session.exec(select(Notice).where(Notice.id == int(m.group(1)), Notice.status == "published",
-                                                   visible_filter(village.id if village else None))).first()
+    notice = visible_notice(ctx.session, int(m.group(1)), village.id if village else None)
     if notice is None:
         return f"没有找到编号 {m.group(1)} 的本村通知。发“通知”看最新的。"
     return message_text(notice, limit=1800)
@@ -81,8 +96,7 @@ def object_command(ctx: Context, m: re.Match[str]) -> str:
         return ("现在有几条公示：" + "；".join(f"{n.id}.{n.title}" for n in open_) +
                 "。请回复“异议 编号 您的意见”。")
     if not text:
-        ctx.start_flow(OBJECTION_FLOW, "text", {"notice_id": notice.id})
-        return f"请说说您对《{notice.title}》的意见（一条消息写完），回复“取消”不提了。"
+        return OBJECTION.start(ctx, {"notice_id": notice.id, "title": notice.title})
     return _record(ctx, notice, text)
 
 
@@ -93,34 +107,39 @@ def _record(ctx: Context, notice: Notice, text: str) -> str:
             "村委会核实后会答复。")
 
 
-@flow(OBJECTION_FLOW)
-def objection_flow(ctx: Context) -> object:
-    state = ctx.state
-    assert state is not None
-    if state.expired:
-        return PASS
+def _objection_prompt(_ctx: Context, d: dict) -> str:
+    return f"请说说您对《{d.get('title', '这条公示')}》的意见（一条消息写完），回复“取消”不提了。"
+
+
+def _objection_text(_ctx: Context, text: str, d: dict) -> None:
+    d["text"] = text
+
+
+def _objection_done(ctx: Context, d: dict) -> str:
     ctx.end_flow()
-    if ctx.text in CANCEL_WORDS:
-        return "好的，不提了。"
-    notice = ctx.session.get(Notice, state.data.get("notice_id"))
+    notice = ctx.session.get(Notice, d.get("notice_id"))
     if notice is None or not notice.objection_until or notice.objection_until <= ctx.now:
         return "这条公示的公示期已经结束了，异议没有记录。有问题请打村委会电话。"
-    return _record(ctx, notice, ctx.text)
+    return _record(ctx, notice, d["text"])
+
+
+OBJECTION = Flow(
+    OBJECTION_FLOW, {"text": Step(_objection_prompt, _objection_text, key="text")}, finish=_objection_done,
+    doing="提异议", thing="异议", cancelled="好的，不提了。", expired_tail="没有记录。",
+    hint="（回复“取消”不提了）",
+)
 
 
 # --------------------------------------------------------------------------- committee
-@command(r"(?:发通知|发布通知|发公示|新通知)", priority=85)
-def start_draft(ctx: Context, _m: re.Match[str]) -> str:
+START_RE = re.compile(r"(?:发通知|发布通知|发公示|新通知)")
+
+
+@command(START_RE.pattern, priority=85)
+def start_draft(ctx: Context, _m: re.Match[str] | None = None, prefix: str = "") -> str:
     villages = member_villages(ctx.session, ctx.follower.openid)
     if not villages:
-        return NOT_MEMBER
-    ctx.start_flow(FLOW, "category", {"villages": [v.id for v in villages]})
-    return _category_question()
-
-
-def _category_question() -> str:
-    options = "\n".join(f"{i}. {c}" for i, c in enumerate(CATEGORIES, 1))
-    return f"发什么通知？回复数字：\n{options}\n随时回复“取消”作废。"
+        return prefix + NOT_MEMBER
+    return DRAFT.start(ctx, {"villages": [v.id for v in villages]}, prefix=prefix)
 
 
 @command(r"(?:发送情况|通知报告|发送报告)\s*(\d{1,9})", priority=85)
@@ -139,108 +158,137 @@ def _notice_villages(ctx: Context, notice: Notice) -> list[int]:
     return target_village_ids(ctx.session, notice)
 
 
-@flow(FLOW)
-def draft_flow(ctx: Context) -> object:
-    state = ctx.state
-    assert state is not None
-    text = ctx.text
-    if state.expired:
-        return PASS if text not in CANCEL_WORDS else "草稿已经过期作废了。要发通知请重新发“发通知”。"
-    if text in CANCEL_WORDS:
-        ctx.end_flow()
-        return "好的，草稿已作废，什么也没发出去。"
-    data = dict(state.data)
-    step = state.step
-    if step == "category":
-        idx = int(text) - 1 if text.isdigit() else next((i for i, c in enumerate(CATEGORIES) if c in text), -1)
-        if not 0 <= idx < len(CATEGORIES):
-            return f"请回复 1 到 {len(CATEGORIES)} 的数字。\n" + _category_question()
-        data["category"] = CATEGORIES[idx]
-        ctx.set_step("text", data)
-        extra = "\n财务公开可以回复“自动”，按最新录入的收支数据生成。" if data["category"] == "村级财务" else ""
-        return f"请发通知内容：第一行是标题，下面是正文。{extra}"
-    if step == "text":
-        return _take_text(ctx, data, text)
-    if step == "target":
-        return _take_target(ctx, data, text)
-    if step == "time":
-        try:
-            when = parse_when(text, ctx.now)
-        except TimingError as exc:
-            return str(exc)
-        if when.rule is None and data.get("finance") == "series":
-            data["finance"] = "once"
-        data["at"] = when.at.isoformat() if when.at else None
-        data["rule"] = when.rule.spec if when.rule else ""
-        ctx.set_step("period", data)
-        return "公示几天？回复数字，比如 7（公示期内村民可以提异议）；不需要公示期回复 0。"
-    if step == "period":
-        if not text.isdigit() or not 0 <= int(text) <= 60:
-            return "请回复 0 到 60 的数字，比如 7。"
-        data["days"] = int(text)
-        ctx.set_step("preview", data)
-        return _preview(ctx, data)
-    if step == "preview":
-        if text in ("确认发送", "确认", "确定发送", "发送"):
-            return _confirm(ctx, data)
-        if text in ("修改", "重来", "重新写"):
-            ctx.set_step("category", {"villages": data["villages"]})
-            return _category_question()
-        return "请回复“确认发送”发出，“修改”重新填写，或“取消”作废。"
-    ctx.end_flow()
-    return PASS
+# --------------------------------------------------------------------------- the draft, as a step table
+CATEGORY_WORDS = {
+    "村级财务": ("财务", "财务公开", "账目", "收支", "村财务", "账"),
+    "惠农补贴": ("补贴", "惠农", "种粮补贴", "补助"),
+    "社会救助": ("救助", "低保", "特困", "临时救助"),
+    "救灾": ("灾", "受灾", "灾情", "救灾物资"),
+    "其他": ("其它", "别的", "停水", "停电", "开会", "会议"),
+}
+CATEGORY_OPTIONS = [Option(c, c, CATEGORY_WORDS.get(c, ())) for c in CATEGORIES]
+ALL_WORDS = ("全部", "都发", "所有", "全都", "都要", "全部村", "所有村")
+TIME_QUESTION = "什么时候发？回复“现在”，或“12月5日 9:00”，或“每月5号9点”。"
 
 
-def _take_text(ctx: Context, data: dict, text: str) -> str:
-    if data["category"] == "村级财务" and text in ("自动", "自动生成"):
-        villages = [v for v in _villages(ctx, data["villages"]) if finance.latest(ctx.session, v.id) is not None]  # type: ignore[arg-type]
+def _category_prompt(_ctx: Context, _d: dict) -> str:
+    return f"发什么通知？回复数字：\n{numbered(CATEGORY_OPTIONS)}\n随时回复“取消”作废。"
+
+
+def _category_chosen(d: dict, category: str) -> None:
+    if d.get("category") and d["category"] != category:
+        for key in ("title", "body", "note", "finance", "auto"):  # the text is checked per category
+            d.pop(key, None)
+
+
+def _text_prompt(_ctx: Context, d: dict) -> str:
+    extra = "\n财务公开可以回复“自动”，按最新录入的收支数据生成。" if d.get("category") == "村级财务" else ""
+    return f"请发通知内容：第一行是标题，下面是正文。{extra}"
+
+
+def _looks_like_a_time(ctx: Context, text: str) -> bool:
+    one_line = text.strip()
+    if "\n" in one_line or len(one_line) > 20:
+        return False
+    try:
+        parse_when(one_line, ctx.now)
+    except TimingError:
+        return False
+    return True
+
+
+def _take_text(ctx: Context, text: str, d: dict) -> None:
+    if d["category"] == "村级财务" and normalize(text) in ("自动", "自动生成"):
+        villages = [v for v in _villages(ctx, d["villages"]) if finance.latest(ctx.session, v.id) is not None]  # type: ignore[arg-type]
         if not villages:
-            return "还没有录入财务数据，不能自动生成。请直接发内容，或先录入数据。"
-        data["finance"] = "series"
-        data["title"], data["body"] = "村级财务收支公开", ""
+            raise Invalid("还没有录入财务数据，不能自动生成。请直接发通知内容（第一行是标题，下面是正文），"
+                          "或者先录入数据。")
+        d["finance"], d["auto"] = "series", True
+        d["title"], d["body"], d["note"] = "村级财务收支公开", "", ""
     else:
+        if len(text) < 4:
+            raise Invalid("内容太短了，请发完整的通知：第一行是标题，下面是正文。")
+        if _looks_like_a_time(ctx, text):  # e.g. after a refused "自动": not the notice itself
+            raise Invalid("这像是发送时间，还没到这一步。请先发通知内容：第一行是标题，下面是正文。")
         lines = text.split("\n", 1)
         title = lines[0].strip()[:60]
         body = lines[1].strip() if len(lines) > 1 else title
-        if len(text) < 4:
-            return "内容太短了，请发完整的通知：第一行是标题，下面是正文。"
-        try:
-            masked, note = prepare_body(data["category"], body)
-        except NoticeRefused as exc:
-            return str(exc)
-        data["title"], data["body"], data["note"], data["finance"] = title, masked, note, ""
-    villages = _villages(ctx, data["villages"])
+        masked, note = prepare_body(d["category"], body)
+        d["title"], d["body"], d["note"], d["finance"] = title, masked, note, ""
+        d.pop("auto", None)
+    villages = _villages(ctx, d["villages"])
     if len(villages) == 1:
-        data["targets"] = [villages[0].id]
-        ctx.set_step("time", data)
-        return f"发给{villages[0].name}。什么时候发？回复“现在”，或“12月5日 9:00”，或“每月5号9点”。"
-    ctx.set_step("target", data)
-    options = "\n".join(f"{i}. {v.name}" for i, v in enumerate(villages, 1))
+        d["targets"] = [villages[0].id]
+
+
+def _several_villages(d: dict) -> bool:
+    return len(d.get("villages") or []) > 1
+
+
+def _target_prompt(ctx: Context, d: dict) -> str:
+    options = numbered(v.name for v in _villages(ctx, d["villages"]))
     return f"发给哪个村？回复数字（几个村用空格隔开），或“全部”：\n{options}"
 
 
-def _take_target(ctx: Context, data: dict, text: str) -> str:
-    villages = _villages(ctx, data["villages"])
-    if text in ("全部", "都发", "所有"):
+def _take_target(ctx: Context, text: str, d: dict) -> None:
+    villages = _villages(ctx, d["villages"])
+    t = normalize(text)
+    if t in ALL_WORDS:
         chosen = villages
     else:
-        nums = re.findall(r"\d+", text)
-        if not nums or any(not 1 <= int(n) <= len(villages) for n in nums):
-            return f"请回复 1 到 {len(villages)} 的数字，几个村用空格隔开，或“全部”。"
-        chosen = [villages[int(n) - 1] for n in dict.fromkeys(nums)]
-    data["targets"] = [v.id for v in chosen]
-    ctx.set_step("time", data)
-    return "什么时候发？回复“现在”，或“12月5日 9:00”，或“每月5号9点”。"
+        by_name = [v for v in villages if v.name in t or v.name.removesuffix("村") in t]
+        tokens = [tok for tok in re.split(r"[\s,，、和及]+", t) if tok]
+        nums = [cn_number(tok.strip("第号个")) for tok in tokens]
+        if by_name and not any(n is not None for n in nums):
+            chosen = by_name
+        elif nums and all(n is not None and 1 <= n <= len(villages) for n in nums):
+            chosen = [villages[n - 1] for n in dict.fromkeys(nums)]  # type: ignore[operator]
+        else:
+            raise Invalid(f"请回复 1 到 {len(villages)} 的数字，几个村用空格隔开，或“全部”。")
+    d["targets"] = [v.id for v in chosen]
+
+
+def _time_prompt(ctx: Context, d: dict) -> str:
+    if not _several_villages(d) and d.get("targets"):
+        return f"发给{_villages(ctx, d['targets'])[0].name}。{TIME_QUESTION}"
+    return TIME_QUESTION
+
+
+def _take_time(ctx: Context, text: str, d: dict) -> None:
+    when = parse_when(text, ctx.now)
+    if d.get("auto"):
+        d["finance"] = "series" if when.rule else "once"
+    d["at"] = when.at.isoformat() if when.at else None
+    d["rule"] = when.rule.spec if when.rule else ""
+    d["timed"] = True
+
+
+def _period_prompt(_ctx: Context, d: dict) -> str:
+    low = min_objection_days(d.get("category", ""))
+    if low:
+        return f"公示几天？回复数字，名单公示至少 {low} 天，比如 {low}（公示期内村民可以提异议）。"
+    return "公示几天？回复数字，比如 7（公示期内村民可以提异议）；不需要公示期回复 0。"
+
+
+def _take_period(_ctx: Context, text: str, d: dict) -> None:
+    d["days"] = check_objection_days(d["category"], parse_days(text, most=60))
 
 
 def _villages(ctx: Context, ids: list[int]) -> list[Village]:
-    return list(ctx.session.exec(select(Village).where(col(Village.id).in_(ids)).order_by(Village.name)).all())
+    return villages_by_ids(ctx.session, ids)
 
 
 def _when_text(data: dict) -> str:
     if data.get("rule"):
         return parse_rule(data["rule"]).describe()
     return local_text(datetime.fromisoformat(data["at"])) if data.get("at") else "确认后马上发"
+
+
+def _summary(_ctx: Context, d: dict) -> list[tuple[str, str]]:
+    lines = [("category", "类别"), ("text", "内容")]
+    if _several_villages(d):
+        lines.append(("target", "发给"))
+    return lines + [("time", "时间"), ("period", "公示期")]
 
 
 def _preview(ctx: Context, data: dict) -> str:
@@ -251,17 +299,30 @@ def _preview(ctx: Context, data: dict) -> str:
         title, body = finance.notice_text(v, fin) if fin else ("村级财务收支公开", "（还没有数据）")
         if data["finance"] == "once":
             data["title"], data["body"] = title, body
-            ctx.set_step("preview", data)
         sample = f"【村级财务】{title}\n{body}" + ("\n（每期按当时最新录入的数据生成）" if data.get("rule") else "")
+        others = _villages(ctx, data["targets"])[1:]
+        if others and not data.get("rule"):
+            try:
+                texts = finance_texts(ctx.session, others)
+                sample += "\n其他村各发本村的数据：" + "；".join(
+                    f"{o.name} {texts[o.id][1].split(chr(10), 1)[0]}" for o in others)  # type: ignore[index]
+            except NoticeRefused as exc:
+                sample += f"\n{exc}"
     else:
         sample = f"【{data['category']}】{data['title']}\n{data['body']}"
     if len(sample) > 600:
         sample = sample[:600] + "…"
-    lines = ["请核对：", sample, f"发给：{targets}", f"时间：{_when_text(data)}",
-             f"公示期：{data['days']} 天" if data["days"] else "公示期：无"]
+    shown = {"category": data["category"], "text": "\n" + sample, "target": targets, "time": _when_text(data),
+             "period": f"{data['days']} 天" if data["days"] else "无"}
+    lines = ["请核对："]
+    lines += [f"{i}. {label}：{shown[step]}" for i, (step, label) in enumerate(_summary(ctx, data), 1)]
+    if not _several_villages(data):
+        lines.append(f"发给：{targets}")
     if data.get("note"):
         lines.append(data["note"])
-    lines.append("没问题回复“确认发送”；回复“修改”重填；回复“取消”作废。")
+    if note := signoff.preview_note(ctx.session, data["targets"]):
+        lines.append(note)
+    lines.append("没问题回复“确认发送”；要改哪项回复“修改 序号”，比如“修改 4”；回复“重来”重填；回复“取消”作废。")
     return "\n".join(lines)
 
 
@@ -276,11 +337,38 @@ def _confirm(ctx: Context, data: dict) -> str:
         notices = create_notice(ctx.session, category=data["category"], title=data["title"], body=data["body"],
                                 villages=villages, publish_at=at, recurrence=data.get("rule") or "",
                                 objection_days=int(data.get("days") or 0),
-                                finance_body=data.get("finance") == "series", created_by=ctx.follower.openid,
-                                now=ctx.now)
+                                finance_body=bool(data.get("finance")), created_by=ctx.follower.openid,
+                                now=ctx.now, template_id=ctx.config.template_notice_id)
     except (NoticeRefused, TimingError) as exc:
-        return f"{exc}\n请回复“修改”重填，或“取消”作废。"
+        return f"{exc}\n请回复“修改 序号”改一项，或“取消”作废。"
     ctx.end_flow()
     ids = "、".join(str(n.id) for n in notices)
     when = "一两分钟内发出" if not data.get("at") and not data.get("rule") else f"按时发出（{_when_text(data)}）"
+    if notices[0].status == signoff.AWAITING:
+        when = f"{signoff.LABEL}：本村要求村务监督委员会确认后才发出，已请他们确认"
     return f"已确认，通知编号 {ids}，{when}。发“发送情况 {notices[0].id}”可以看发送结果。"
+
+
+def _start_command(ctx: Context, prefix: str) -> str:
+    return start_draft(ctx, None, prefix=prefix)
+
+
+DRAFT = Flow(
+    FLOW,
+    {
+        "category": choice_step("category", "", CATEGORY_OPTIONS, after=_category_chosen),
+        "text": Step(_text_prompt, _take_text, key="title"),
+        "target": Step(_target_prompt, _take_target, key="targets", needed=_several_villages),
+        "time": Step(_time_prompt, _take_time, key="timed"),
+        "period": Step(_period_prompt, _take_period, answered=lambda d: "days" in d),
+    },
+    finish=_confirm, confirm=_preview, summary=_summary, start_pattern=START_RE, entry=_start_command,
+    hint="（发“上一步”返回，发“取消”作废）", doing="起草通知", thing="通知草稿",
+    cancelled="好的，草稿已作废，什么也没发出去。", expired_tail="已经作废，什么也没发出去。",
+    restart_hint="要发通知请重新发“发通知”。",
+    confirm_words=frozenset({"确认发送", "确认", "确定发送", "发送", "确定", "发吧", "发"}),
+    confirm_retry="请回复“确认发送”发出，“修改 序号”改一项，“重来”重新填写，或“取消”作废。",
+    cancel_words=CANCEL_WORDS | {"不发了"}, bare_edit_restarts=True, keep_on_restart=("villages",),
+    errors=(TimingError, NoticeRefused),
+)
+DRAFT.steps["category"].prompt = _category_prompt

@@ -13,6 +13,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from handlers.context import PASS, Context, Reply
 
@@ -21,6 +22,7 @@ __all__ = ["PASS", "Context", "Reply", "command", "flow", "event", "message_kind
 
 FlowHandler = Callable[[Context], "Reply | str | object"]
 CommandHandler = Callable[[Context, re.Match[str]], "Reply | str | object"]
+C = TypeVar("C", bound=Callable[..., object])  # a decorated handler keeps its own signature
 
 
 @dataclass(order=True)
@@ -43,9 +45,9 @@ def flow(name: str) -> Callable[[FlowHandler], FlowHandler]:
     return deco
 
 
-def command(pattern: str, priority: int = 50) -> Callable[[CommandHandler], CommandHandler]:
+def command(pattern: str, priority: int = 50) -> Callable[[C], C]:
     """Register a command; `pattern` is matched (re.fullmatch) against the normalised text."""
-    def deco(func: CommandHandler) -> CommandHandler:
+    def deco(func: C) -> C:
         _commands.append(_Command(-priority, re.compile(pattern, re.S), func))
         _commands.sort()
         return func

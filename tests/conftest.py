@@ -1,16 +1,20 @@
 """Shared fixtures: a fresh database per test (SQLite and PostgreSQL), the app on a real port.
 
+The schema is migrated once per session (see sqlite_template / pg_template) and copied per test.
 PostgreSQL tests use 127.0.0.1:5432 (user postgres, trust auth, database `test`): each test gets
-its own database created from there and dropped afterwards. Where PostgreSQL is absent they skip
+its own database created from the session's template and dropped afterwards. Where PostgreSQL is absent they skip
 with a message, unless CUNWU_REQUIRE_PG=1 (set by .ci/run), where they fail instead.
 """
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -59,34 +63,74 @@ def redis_or_skip() -> str:
     return REDIS_URL
 
 
-def make_pg_database() -> tuple[str, "callable"]:
+def _pg_admin(sql: str) -> None:
     import psycopg
 
-    name = f"cunwu_t_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(sql)
+
+
+def _pg_url(name: str) -> str:
     base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    return f"postgresql+psycopg://{base.split('://', 1)[1]}/{name}"
+
+
+def make_pg_database(template: str | None = None) -> tuple[str, Callable[[], None]]:
+    """A new PostgreSQL database (a copy of `template` when given) and the function that drops it."""
+    name = f"cunwu_t_{uuid.uuid4().hex[:12]}"
+    _pg_admin(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
 
     def drop() -> None:
         db.dispose_all()
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    return f"postgresql+psycopg://{base.split('://', 1)[1]}/{name}", drop
+        _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return _pg_url(name), drop
+
+
+# The schema is built once per test session (per xdist worker): Alembic runs against one SQLite
+# file and one PostgreSQL template database; each test then gets a copy (a file copy, or
+# CREATE DATABASE … TEMPLATE). Template names are unique per session, so several workers and
+# several people running the suite at once never share one; each session drops its own.
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("schema") / "template.db"
+    db.init_db(f"sqlite:///{path}")
+    db.dispose_all()
+    with closing(sqlite3.connect(path)) as conn:  # everything into the main file, so a copy of it is whole
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str]:
+    require_pg()
+    name = f"cunwu_tpl_{uuid.uuid4().hex[:12]}"
+    _pg_admin(f'CREATE DATABASE "{name}"')
+    try:
+        db.init_db(_pg_url(name))
+        db.dispose_all()  # CREATE DATABASE … TEMPLATE needs the template free of connections
+        yield name
+    finally:
+        db.dispose_all()
+        _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _copy_sqlite(template: Path, tmp_path: Path) -> str:
+    target = tmp_path / "test.db"
+    shutil.copyfile(template, target)
+    return f"sqlite:///{target}"
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, migrated, empty database: once on SQLite, once on PostgreSQL."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'test.db'}"
-        db.init_db(url)
+        url = _copy_sqlite(request.getfixturevalue("sqlite_template"), tmp_path)
         db.configure(url)
         yield url
         db.dispose_all()
         return
     require_pg()
-    url, drop = make_pg_database()
-    db.init_db(url)
+    url, drop = make_pg_database(template=request.getfixturevalue("pg_template"))
     db.configure(url)
     try:
         yield url
@@ -95,9 +139,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def sqlite_url(tmp_path: Path) -> Iterator[str]:
-    url = f"sqlite:///{tmp_path / 'test.db'}"
-    db.init_db(url)
+def sqlite_url(sqlite_template: Path, tmp_path: Path) -> Iterator[str]:
+    url = _copy_sqlite(sqlite_template, tmp_path)
     db.configure(url)
     yield url
     db.dispose_all()
@@ -128,11 +171,16 @@ class LiveServer:
 
         self.server = make_server("127.0.0.1", 0, app, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # serve_forever checks for shutdown every poll_interval (0.5 s by default, paid by every
+        # test's teardown); 20 ms keeps teardown short without busy-waiting.
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02},
+                                       daemon=True)
         self.thread.start()
 
     def stop(self) -> None:
         self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from core import db
 from core.config import ROOT
 from core.models.staff import StaffUser
 from tests.admin_support import PASSWORD, csrf_of, login, make_staff, post_form
+from tests.cli_support import Ran, run_cli
 
 
 def test_every_page_needs_login(live, villages):
@@ -147,10 +148,9 @@ def test_town_staff_only_opens_accounts_for_its_own_villages(live, villages):
     assert names == {"shimen"}
 
 
-def _cli(db_url: str, *args: str, input: str | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DATABASE_URL": db_url, "LOAD_DEMO": "0"}
-    return subprocess.run([sys.executable, "-m", "bot", "staff", *args], cwd=ROOT, env=env, input=input,
-                          capture_output=True, text=True, timeout=60)
+def _cli(db_url: str, *args: str, input: str | None = None) -> Ran:
+    """`python -m bot staff …` in process (click's runner); `serve` below runs as a real subprocess."""
+    return run_cli(["staff", *args], {"DATABASE_URL": db_url, "LOAD_DEMO": "0"}, input, timeout=60)
 
 
 def test_cli_staff_add_prompts_for_password_and_validates(live, villages, db_url):

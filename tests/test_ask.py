@@ -7,20 +7,18 @@ process must reach an app that is already running.
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from sqlmodel import select
 
+from bot.simulator import WeChatServer, http_poster, voice_xml
 from core import db
 from core.models.catalog import UnansweredQuestion
 from core.models.core import Conversation, Village
 from core.models.outbox import OutboxMessage
-from bot.simulator import WeChatServer, http_poster, voice_xml
+from tests.cli_support import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 WECHAT_LIMIT = 2048
@@ -146,9 +144,7 @@ def test_greetings_are_not_recorded_as_unanswered(wechat: WeChatServer, demo: st
 
 
 def _import(db_url: str, path: Path) -> None:
-    env = {**os.environ, "DATABASE_URL": db_url, "LOG_LEVEL": "WARNING"}
-    out = subprocess.run([sys.executable, "-m", "bot", "import", str(path)], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=120)
+    out = run_cli(["import", str(path)], {"DATABASE_URL": db_url, "LOG_LEVEL": "WARNING"})
     assert out.returncode == 0, out.stderr
 
 

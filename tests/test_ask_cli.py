@@ -2,9 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,14 +9,14 @@ from sqlmodel import select
 
 from core import db
 from core.models.catalog import UnansweredQuestion
+from tests.cli_support import Ran, run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def ask(db_url: str, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": db_url, "LOG_LEVEL": "WARNING"}
-    return subprocess.run([sys.executable, "-m", "bot", "ask", *args], cwd=ROOT, env=env, input=stdin,
-                          capture_output=True, text=True, timeout=120)
+def ask(db_url: str, *args: str, stdin: str | None = None, sub: bool = False) -> Ran:
+    """`python -m bot ask …`, in process (the first test runs it as a real subprocess)."""
+    return run_cli(["ask", *args], {"DATABASE_URL": db_url, "LOG_LEVEL": "WARNING"}, stdin, subprocess_=sub)
 
 
 @pytest.fixture
@@ -31,7 +28,7 @@ def demo(db_url: str) -> str:
 
 
 def test_json_lines_from_stdin(demo: str) -> None:
-    out = ask(demo, "--json", "-", stdin="低保怎么申请\n\n医保\n今天天气怎么样\n")
+    out = ask(demo, "--json", "-", stdin="低保怎么申请\n\n医保\n今天天气怎么样\n", sub=True)
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert len(lines) == 3                               # blank lines are skipped
@@ -75,11 +72,9 @@ def test_plain_output_for_staff(demo: str) -> None:
 
 
 def test_staff_synonym_reaches_the_answers(demo: str) -> None:
-    env = {**os.environ, "DATABASE_URL": demo, "LOG_LEVEL": "WARNING"}
     before = json.loads(ask(demo, "--json", "嘎嘎钱一亩发多少").stdout)
     assert not before["matches"] or before["matches"][0]["title"] != "耕地地力保护补贴标准和补贴面积"
-    out = subprocess.run([sys.executable, "-m", "bot", "synonym", "add", "耕地地力保护补贴", "嘎嘎钱"], cwd=ROOT,
-                         env=env, capture_output=True, text=True, timeout=120)
+    out = run_cli(["synonym", "add", "耕地地力保护补贴", "嘎嘎钱"], {"DATABASE_URL": demo, "LOG_LEVEL": "WARNING"})
     assert out.returncode == 0, out.stderr
     after = json.loads(ask(demo, "--json", "嘎嘎钱一亩发多少").stdout)
     assert after["kind"] == "answer" and after["matches"][0]["title"] == "耕地地力保护补贴标准和补贴面积"

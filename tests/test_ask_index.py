@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from core import db
 from content import index
+from core import db
 
 
 @pytest.fixture

@@ -1,19 +1,18 @@
-"""`python -m bot chat`: a newcomer tries the bot with no official account."""
+"""`python -m bot chat`: a newcomer tries the bot with no official account (the first test as a real
+subprocess, the others in process through click's runner)."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
+
+from tests.cli_support import Ran, run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def run_bot(args: list[str], db_url: str, stdin: str = "", extra_env: dict[str, str] | None = None,
-            timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": db_url, "LOG_LEVEL": "WARNING", **(extra_env or {})}
-    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=ROOT, env=env, input=stdin,
-                          capture_output=True, text=True, timeout=timeout)
+            timeout: float = 120, sub: bool = False) -> Ran:
+    env = {"DATABASE_URL": db_url, "LOG_LEVEL": "WARNING", "MATCHER_WARMUP": "0", **(extra_env or {})}
+    return run_cli(args, env, stdin, subprocess_=sub, timeout=timeout)
 
 
 def test_chat_answers_help_and_binds_a_village(sqlite_url: str) -> None:
@@ -21,7 +20,7 @@ def test_chat_answers_help_and_binds_a_village(sqlite_url: str) -> None:
 
     add_villages(TEST_VILLAGES)
     out = run_bot(["chat", "--openid", "o_cli"], sqlite_url, "帮助\n绑定 青石村\n/image\n",
-                  {"LOAD_DEMO": "0"})
+                  {"LOAD_DEMO": "0", "MATCHER_WARMUP": "1"}, sub=True)
     assert out.returncode == 0, out.stderr
     assert "申请公开" in out.stdout
     assert "已绑定石门乡青石村" in out.stdout

@@ -13,10 +13,10 @@ import pytest
 import requests
 from sqlmodel import func, select
 
+from bot.simulator import WeChatServer, http_poster, text_xml
 from core import db
 from core.models.core import InboundMessage
 from core.models.outbox import OutboxMessage
-from bot.simulator import WeChatServer, http_poster, text_xml
 from tests.conftest import TEST_AES_KEY, TEST_APPID, TEST_TOKEN, free_port
 
 ROOT = Path(__file__).resolve().parent.parent

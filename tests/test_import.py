@@ -1,15 +1,12 @@
 """`python -m bot import`: the three formats counties have, and clear errors that import nothing.
 
 Files are generated here (openpyxl for the county 标准目录 layout with merged headers and √ marks),
-imported through the real CLI in a subprocess, and checked as rows in the database, on SQLite and
-PostgreSQL.
+imported through the CLI (in process through click's runner; the first test as a real subprocess),
+and checked as rows in the database, on SQLite and PostgreSQL.
 """
 from __future__ import annotations
 
 import csv
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -17,9 +14,9 @@ from sqlmodel import select
 
 from core import db
 from core.models.catalog import CatalogItem, ContentVersion, ServiceGuide, Synonym
+from tests.cli_support import Ran, run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
-EVAL = ROOT.parent / "shared" / "eval"
 
 CATALOG_HEADER = ["序号", "领域", "一级事项", "二级事项", "公开内容", "公开依据", "公开时限", "公开主体",
                   "公开渠道和载体", "公开对象", "公开方式", "公开层级", "别名"]
@@ -27,10 +24,8 @@ GUIDE_HEADER = ["事项名称", "办理对象", "申请条件", "办理材料", 
                 "咨询电话", "监督电话", "常见问题"]
 
 
-def bot(args: list[str], db_url: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": db_url, "LOG_LEVEL": "WARNING"}
-    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=120)
+def bot(args: list[str], db_url: str, *, sub: bool = False) -> Ran:
+    return run_cli(args, {"DATABASE_URL": db_url, "LOG_LEVEL": "WARNING"}, subprocess_=sub)
 
 
 def catalog_rows() -> list[CatalogItem]:
@@ -126,7 +121,7 @@ def guide_row(name: str, materials: str = "身份证、户口簿") -> list[str]:
 # ----------------------------------------------------------------------------- formats
 def test_county_xlsx_two_sheets_via_cli(db_url: str, tmp_path: Path) -> None:
     path = county_xlsx(tmp_path / "标准目录.xlsx", {"社会救助": SOCIAL, "农村危房改造": HOUSING})
-    out = bot(["import", str(path)], db_url)
+    out = bot(["import", str(path)], db_url, sub=True)
     assert out.returncode == 0, out.stderr
     assert "新增 5 条" in out.stdout
     items = {i.name: i for i in catalog_rows()}
@@ -143,17 +138,54 @@ def test_county_xlsx_two_sheets_via_cli(db_url: str, tmp_path: Path) -> None:
     assert version() == 1
 
 
-def test_flat_csv_of_the_eval_layout(db_url: str) -> None:
-    out = bot(["import", str(EVAL / "catalog.csv"), str(EVAL / "guides.csv")], db_url)
+EVAL_CATALOG_HEADER = CATALOG_HEADER[:-1]  # the tuning set's flat layout has no 别名 column
+EVAL_DOMAINS = {  # 领域 → (一级事项, [二级事项, …]); 序号 restarts per 领域 as in that layout
+    "社会救助": ("最低生活保障", ["最低生活保障对象名单", "最低生活保障标准", "特困人员救助供养名单"]),
+    "涉农补贴": ("耕地地力保护补贴", ["耕地地力保护补贴发放名单", "补贴标准和发放程序"]),
+    "农村危房改造": ("改造对象", ["危房改造对象名单"]),
+    "就业": ("就业服务", ["公益性岗位招聘信息", "职业培训补贴申领条件"]),
+}
+
+
+def eval_layout_files(tmp_path: Path) -> tuple[Path, Path]:
+    """A catalog and a guides file in the flat layout of the matcher's tuning set (UTF-8 without BOM,
+    LF line ends, 12 columns with no 别名, 序号 per 领域, full-width punctuation and 《》 in the cells)."""
+    rows: list[list[str]] = []
+    for domain, (level1, names) in EVAL_DOMAINS.items():
+        for seq, name in enumerate(names, 1):
+            rows.append([str(seq), domain, level1, name,
+                         f"按村公示{name}的对象姓名、所在村民小组和金额；不公开身份证号、银行账号等个人隐私。",
+                         "《政府信息公开条例》《社会救助暂行办法》", "信息形成或变更之日起20个工作日内",
+                         "县民政局、乡镇人民政府", "村务公开栏、县政府网站", "全社会", "主动", "县级、乡级、村级"])
+    guides = [[name, "持有本县户籍的城乡居民家庭", "家庭月人均收入低于本县标准，且家庭财产符合规定。",
+               "申请书；身份证和户口簿；家庭收入和财产状况声明。", "1.向乡镇便民服务中心申请；2.入户调查；3.公示；4.审批。",
+               "30个工作日", "不收费", "乡镇便民服务中心", "0599-6221001", "0599-6221099",
+               "问：可以村委会代办吗？答：可以，由村委会代为提交。"]
+              for name in ("最低生活保障申请", "特困人员救助供养申请", "临时救助申请")]
+    catalog = tmp_path / "catalog.csv"
+    guide = tmp_path / "guides.csv"
+    for path, header, body in ((catalog, EVAL_CATALOG_HEADER, rows), (guide, GUIDE_HEADER, guides)):
+        with open(path, "w", encoding="utf-8", newline="") as fh:
+            w = csv.writer(fh, lineterminator="\n")
+            w.writerow(header)
+            w.writerows(body)
+    return catalog, guide
+
+
+def test_flat_csv_of_the_eval_layout(db_url: str, tmp_path: Path) -> None:
+    catalog, guides = eval_layout_files(tmp_path)
+    out = bot(["import", str(catalog), str(guides)], db_url)
     assert out.returncode == 0, out.stderr
-    with open(EVAL / "catalog.csv", encoding="utf-8-sig") as fh:
+    with open(catalog, encoding="utf-8-sig") as fh:
         expected = list(csv.DictReader(fh))
     items = catalog_rows()
-    assert len(items) == len(expected)
+    assert len(items) == len(expected) == 8
     first = next(i for i in items if i.name == expected[0]["二级事项"])
     assert first.content == expected[0]["公开内容"] and first.domain == expected[0]["领域"]
-    with open(EVAL / "guides.csv", encoding="utf-8-sig") as fh:
-        assert len(guide_rows()) == len(list(csv.DictReader(fh)))
+    assert first.level1 == "最低生活保障" and first.seq == 1
+    assert {i.name: i.seq for i in items}["补贴标准和发放程序"] == 2       # 序号 restarts per 领域
+    with open(guides, encoding="utf-8-sig") as fh:
+        assert len(guide_rows()) == len(list(csv.DictReader(fh))) == 3
     with db.session_scope(readonly=True) as s:   # the generic synonyms are seeded with the first import
         assert s.exec(select(Synonym)).first() is not None
 

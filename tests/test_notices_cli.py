@@ -1,10 +1,7 @@
-"""`python -m bot village|member|finance|notice|outbox …` as an operator runs them (subprocesses)."""
-from __future__ import annotations
+"""`python -m bot village|member|finance|notice|outbox …` as an operator runs them.
 
-import os
-import subprocess
-import sys
-from pathlib import Path
+In process through click's runner; the first command of the first test runs as a real subprocess."""
+from __future__ import annotations
 
 from sqlmodel import select
 
@@ -12,24 +9,22 @@ from core.db import session_scope, utcnow
 from core.models.core import Follower, Town, Village
 from core.models.notices import CommitteeMember, Notice
 from core.schedule import publish_due
+from tests.cli_support import run_cli
 from tests.fake_wechat import FakeWeChat
 from tests.notice_helpers import fake_config
 
-ROOT = Path(__file__).resolve().parent.parent
 
-
-def run(db_url: str, *args: str, ok: bool = True, base: str = "http://127.0.0.1:9") -> str:
-    env = dict(os.environ, DATABASE_URL=db_url, LOG_LEVEL="WARNING", WECHAT_API_BASE=base, WECOM_API_BASE=base,
-               WECHAT_APPID="wx0000000000000000", WECHAT_APPSECRET="dev-secret")
-    env.pop("REDIS_URL", None)
-    p = subprocess.run([sys.executable, "-m", "bot", *args], cwd=ROOT, env=env, capture_output=True, text=True,
-                       timeout=60)
+def run(db_url: str, *args: str, ok: bool = True, base: str = "http://127.0.0.1:9", sub: bool = False) -> str:
+    env = dict(DATABASE_URL=db_url, LOG_LEVEL="WARNING", WECHAT_API_BASE=base, WECOM_API_BASE=base,
+               WECHAT_APPID="wx0000000000000000", WECHAT_APPSECRET="dev-secret", REDIS_URL=None)
+    p = run_cli(args, env, subprocess_=sub, timeout=60)
     assert (p.returncode == 0) == ok, p.stdout + p.stderr
     return p.stdout + p.stderr
 
 
 def test_villages_members_notices_and_report(db_url: str) -> None:
-    assert "已添加村：青石村" in run(db_url, "village", "add", "青石村", "--town", "石门乡", "--phone", "0599-6810001")
+    assert "已添加村：青石村" in run(db_url, "village", "add", "青石村", "--town", "石门乡", "--phone", "0599-6810001",
+                                 sub=True)
     run(db_url, "member", "add", "--village", "青石村", "--openid", "o_clerk", "--role", "会计")
     assert "没有这个村" in run(db_url, "member", "add", "--village", "无此村", "--openid", "x", ok=False)
     out = run(db_url, "village", "set-channel", "青石村", "--channels", "custom,wecom",

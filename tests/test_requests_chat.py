@@ -10,12 +10,12 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
+from bot.simulator import WeChatServer, event_xml, http_poster
 from core import db
 from core.models.core import Conversation
 from core.models.outbox import OutboxMessage
 from core.models.requests import DisclosureRequest
 from core.requests import service
-from bot.simulator import WeChatServer, event_xml, http_poster
 from tests.conftest import TEST_AES_KEY, LiveServer
 
 ID_NO = "11010519491231002X"

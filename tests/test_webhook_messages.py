@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from sqlmodel import select
 
+from bot.simulator import WeChatServer, event_xml, message_xml, voice_xml
 from core import db
 from core.models.core import Conversation, Follower
 from core.models.outbox import OutboxMessage
-from bot.simulator import WeChatServer, event_xml, message_xml, voice_xml
 
 
 def follower(openid: str) -> Follower:

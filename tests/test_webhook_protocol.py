@@ -11,7 +11,7 @@ import pytest
 import requests
 from wechatpy.crypto import WeChatCrypto
 
-from bot.simulator import WeChatServer, http_poster, message_xml, text_xml
+from bot.simulator import WeChatServer, text_xml
 from core.wechat import WebhookRejected, decrypt_body, parse_inbound, signature_of
 from tests.conftest import TEST_AES_KEY, TEST_TOKEN, LiveServer, make_config
 

@@ -4,12 +4,22 @@ from __future__ import annotations
 import multiprocessing as mp
 import socket
 import time
+import uuid
 from collections.abc import Iterator
 
 import pytest
 
-from core.wechat_api import (CachedToken, DBTokenStore, MassSendResult, RedisTokenStore, SendNotAttempted,
-                            SendOutcomeUnknown, TokenStore, WeChatAPI, WeChatAPIError)
+from core.wechat_api import (
+    CachedToken,
+    DBTokenStore,
+    MassSendResult,
+    RedisTokenStore,
+    SendNotAttempted,
+    SendOutcomeUnknown,
+    TokenStore,
+    WeChatAPI,
+    WeChatAPIError,
+)
 from tests.conftest import TEST_APPID, redis_or_skip
 from tests.fake_wechat import FakeWeChat
 
@@ -33,8 +43,14 @@ def api(fake: FakeWeChat, sqlite_url: str) -> WeChatAPI:
 
 
 # --------------------------------------------------------------------------- shared token
-def _worker(base_url: str, store_kind: str, url: str, barrier, out) -> None:  # type: ignore[no-untyped-def]
-    store: TokenStore = DBTokenStore(TEST_APPID, url) if store_kind == "db" else RedisTokenStore(TEST_APPID, url)
+def redis_prefix() -> str:
+    """Redis is shared by every test run on the machine (xdist workers, other people): own keys per test."""
+    return f"cunwu:test:{uuid.uuid4().hex[:12]}"
+
+
+def _worker(base_url: str, store_kind: str, url: str, barrier, out, prefix: str = "") -> None:  # type: ignore[no-untyped-def]
+    store: TokenStore = (DBTokenStore(TEST_APPID, url) if store_kind == "db"
+                         else RedisTokenStore(TEST_APPID, url, prefix=prefix))
     api = WeChatAPI(TEST_APPID, SECRET, store=store, api_base=base_url)
     barrier.wait()
     try:
@@ -44,11 +60,11 @@ def _worker(base_url: str, store_kind: str, url: str, barrier, out) -> None:  # 
         out.put(("error", repr(exc)))
 
 
-def _two_processes_share_one_token(fake: FakeWeChat, store_kind: str, url: str) -> None:
+def _two_processes_share_one_token(fake: FakeWeChat, store_kind: str, url: str, prefix: str = "") -> None:
     fake.slow("stable_token", 0.5)  # the second process arrives while the first is still fetching
     ctx = mp.get_context("fork")
     barrier, out = ctx.Barrier(2), ctx.Queue()
-    procs = [ctx.Process(target=_worker, args=(fake.base_url, store_kind, url, barrier, out)) for _ in range(2)]
+    procs = [ctx.Process(target=_worker, args=(fake.base_url, store_kind, url, barrier, out, prefix)) for _ in range(2)]
     for p in procs:
         p.start()
     results = [out.get(timeout=30) for _ in procs]
@@ -67,10 +83,10 @@ def test_token_is_fetched_once_for_two_processes(fake: FakeWeChat, db_url: str) 
 
 def test_token_in_redis_is_fetched_once_for_two_processes(fake: FakeWeChat) -> None:
     url = redis_or_skip()
-    store = RedisTokenStore(TEST_APPID, url)
-    store.redis.delete(store.key, store.lock_key)
+    prefix = redis_prefix()
+    store = RedisTokenStore(TEST_APPID, url, prefix=prefix)
     try:
-        _two_processes_share_one_token(fake, "redis", url)
+        _two_processes_share_one_token(fake, "redis", url, prefix)
         cached = store.get()
         assert cached is not None and cached.token == fake.current_token()
         assert store.redis.pttl(store.key) > 7000 * 1000  # the value expires with the token
@@ -282,10 +298,12 @@ def test_from_config_uses_database_or_redis(fake_wechat: FakeWeChat, sqlite_url:
 
 @pytest.mark.parametrize("kind", ["db", "redis"])
 def test_lease_of_a_crashed_refresher_runs_out(fake: FakeWeChat, sqlite_url: str, kind: str) -> None:
+    prefix = redis_prefix()
+
     def store(lease: float) -> TokenStore:
         if kind == "db":
             return DBTokenStore(TEST_APPID, sqlite_url, lease_seconds=lease, wait_seconds=5)
-        return RedisTokenStore(TEST_APPID, redis_or_skip(), prefix="cunwu:test_lease", lease_seconds=lease,
+        return RedisTokenStore(TEST_APPID, redis_or_skip(), prefix=prefix, lease_seconds=lease,
                                wait_seconds=5)
 
     crashed = store(0.6)

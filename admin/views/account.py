@@ -1,17 +1,20 @@
-"""Login, logout and changing one's own password."""
+"""Login, logout, changing one's own password, and where one's deadline reminders go."""
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+import re
+
+from flask import current_app, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from admin import auth, bp
 from admin.views.common import form_str
+from core import mailer, staff_link
 from core.db import session_scope
 from core.models.staff import StaffUser
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> str | Response:
+def login() -> str | Response | tuple[str, int]:
     next_url = auth.safe_next(request.values.get("next"))
     if request.method == "GET":
         return render_template("login.html", next_url=next_url or "", username="")
@@ -37,7 +40,7 @@ def logout() -> Response:
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
-def change_password() -> str | Response:
+def change_password() -> str | Response | tuple[str, int]:
     me = auth.current_staff()
     if request.method == "GET":
         return render_template("password.html")
@@ -67,3 +70,50 @@ def change_password() -> str | Response:
     auth.start_session(fresh)  # other sessions of this account are now logged out
     flash("密码已修改。")
     return redirect(url_for("admin.dashboard"))
+
+
+# --------------------------------------------------------------------------- reminders (微信提醒)
+EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,100}\.[^@\s]{2,}$")
+
+
+def _reminder_page(code: str | None = None, error: str | None = None, status: int = 200) -> tuple[str, int]:
+    me = auth.current_staff()
+    with session_scope(readonly=True) as s:
+        user = s.get(StaffUser, me.id)
+    return render_template("account_reminders.html", user=user, code=code, error=error,
+                           minutes=staff_link.LINK_MINUTES,
+                           mail_ready=mailer.configured(current_app.config["BOT_CONFIG"])), status
+
+
+@bp.get("/account/reminders")
+def account_reminders() -> tuple[str, int]:
+    """Where deadline reminders reach this staff member: their WeChat (linked by a one-time code)
+    and/or e-mail."""
+    return _reminder_page()
+
+
+@bp.post("/account/reminders")
+def account_reminders_update() -> tuple[str, int] | Response:
+    me = auth.current_staff()
+    action = form_str("action", 16)
+    code = error = None
+    with session_scope() as s:
+        user = s.get(StaffUser, me.id)
+        assert user is not None
+        if action == "code":
+            code = staff_link.new_code(s, user)
+        elif action == "unlink":
+            staff_link.unlink(s, user)
+        elif action == "email":
+            email = form_str("email", 120)
+            if email and not EMAIL_RE.match(email):
+                error = "邮箱地址格式不对。"
+            else:
+                user.email = email or None
+                s.add(user)
+    if action == "code":
+        return _reminder_page(code=code)
+    if error:
+        return _reminder_page(error=error, status=400)
+    flash({"unlink": "已解除微信绑定。", "email": "邮箱已保存。"}.get(action, "已保存。"))
+    return redirect(url_for("admin.account_reminders"))

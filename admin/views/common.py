@@ -33,7 +33,7 @@ class Page:
     total: int
 
     def url_args(self, page: int) -> dict[str, Any]:
-        args = {k: v for k, v in request.args.items() if k != "page"}
+        args: dict[str, Any] = {k: v for k, v in request.args.items() if k != "page"}
         args["page"] = page
         return args
 
@@ -41,7 +41,7 @@ class Page:
 def paginate(s: Session, query: Any, page_size: int = PAGE_SIZE) -> Page:
     total = s.exec(select(func.count()).select_from(query.order_by(None).subquery())).one()
     pages = max(1, ceil(total / page_size))
-    page = min(max(1, int_arg("page", 1)), pages)
+    page = min(max(1, int_arg("page", 1) or 1), pages)
     items = list(s.exec(query.offset((page - 1) * page_size).limit(page_size)).all())
     return Page(items=items, page=page, pages=pages, total=total)
 

@@ -60,7 +60,7 @@ def catalog() -> str:
             query = query.where(_search(CatalogItem, q, ["name", "level1", "keywords", "content", "domain"]))
         if domain:
             query = query.where(CatalogItem.domain == domain)
-        page = paginate(s, query.order_by(CatalogItem.domain, col(CatalogItem.seq).nulls_last(), CatalogItem.id))
+        page = paginate(s, query.order_by(col(CatalogItem.domain), col(CatalogItem.seq).nulls_last(), col(CatalogItem.id)))
         guides = s.exec(select(func.count()).select_from(ServiceGuide)).one()
     return render_template("catalog.html", page=page, q=q, domain=domain, domains=domains, guides=guides)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, or_
 from sqlmodel import Session, select
 from werkzeug.wrappers import Response
@@ -17,13 +17,14 @@ from core.db import session_scope, utcnow
 from core.models.core import Town, Village
 from core.models.notices import CATEGORIES, Notice, NoticeVillage, Objection
 from core.models.outbox import OutboxMessage
-from core.notices.service import KIND_LABELS, NoticeRefused, cancel, create_notice
+from core.notices import signoff
+from core.notices.service import KIND_LABELS, NoticeRefused, cancel, create_notice, min_objection_days
 from core.notices.service import STATUS_LABELS as ROW_STATUS_LABELS
 from core.notices.timing import TZ, TimingError
 from core.outbox import REVIEW_RESOLUTIONS, resolve_review
 
 STATUS_LABELS = {"draft": "草稿", "scheduled": "待发布", "published": "已发布", "cancelled": "已取消",
-                 "missed": "错过发布时间"}
+                 "missed": "错过发布时间", signoff.AWAITING: signoff.LABEL}
 DELIVERY_LABELS = ROW_STATUS_LABELS
 
 
@@ -128,7 +129,10 @@ def notice_detail(notice_id: int) -> str:
         objections = list(s.exec(select(Objection).where(Objection.notice_id.in_(family))  # type: ignore[attr-defined]
                                  .order_by(Objection.created_at.desc())).all())
         villages = {v.id: v.name for v in s.exec(select(Village)).all()}
-    return render_template("notice_detail.html", notice=notice, issues=issues, counts=counts, totals=totals,
+        signoffs = signoff.signoffs(s, notice.id)  # type: ignore[arg-type]
+        signoff_members = ([m for v in signoff.pending_villages(s, notice) for m in signoff.supervisors(s, v.id)]  # type: ignore[arg-type]
+                           if notice.status == signoff.AWAITING else [])
+    return render_template("notice_detail.html", signoffs=signoffs, signoff_members=signoff_members, notice=notice, issues=issues, counts=counts, totals=totals,
                            rows=rows, state=state, targets=targets.get(notice.series_id or notice.id, []),
                            objections=objections, villages=villages, status_labels=STATUS_LABELS,
                            delivery_labels=DELIVERY_LABELS, kind_labels=KIND_LABELS,
@@ -155,6 +159,8 @@ def _recurrence() -> str:
         return f"monthly:{form_str('repeat_day', 2) or '1'}@{hm}"
     if kind == "weekly":
         return f"weekly:{form_str('repeat_weekday', 1) or '1'}@{hm}"
+    if kind == "quarterly":
+        return f"quarterly:1:{form_str('repeat_day', 2) or '1'}@{hm}"
     return ""
 
 
@@ -187,17 +193,21 @@ def notice_new() -> str | tuple[str, int] | Response:
             publish_at = _parse_local(form_str("publish_at", 16)) if when == "later" else None
             if when == "later" and publish_at is not None and publish_at <= utcnow():
                 raise NoticeRefused("定时发布的时间要晚于现在。")
-            objection_text = form_str("objection_days", 3) or "0"
+            category = form_str("category", 16)
+            objection_text = form_str("objection_days", 3) or str(min_objection_days(category))
             if not objection_text.isdigit():
                 raise NoticeRefused("公示期请填天数。")
             created = create_notice(
                 s, category=form_str("category", 16), title=form_str("title", 120), body=form_str("body", 20000),
                 villages=chosen, town_wide=town_wide, link=form_str("link", 500) or None, publish_at=publish_at,
                 recurrence=recurrence, objection_days=int(objection_text),
-                finance_body=form.get("finance_body") == "1" and bool(recurrence),
-                created_by=f"staff:{current_staff().username}"[:64])
+                finance_body=form.get("finance_body") == "1",
+                created_by=f"staff:{current_staff().username}"[:64],
+                template_id=current_app.config["BOT_CONFIG"].template_notice_id)
             first_id = created[0].id
             note = created[0].masking_note
+            if created[0].status == signoff.AWAITING:
+                note = "；".join(x for x in (note, f"{signoff.LABEL}，确认后才发出") if x)
     except (NoticeRefused, TimingError) as exc:
         with session_scope(readonly=True) as s:
             ctx = _form_context(s, sc)
@@ -212,6 +222,22 @@ def notice_cancel(notice_id: int) -> Response:
         notice = _visible_notice(s, notice_id)
         done = cancel(s, notice)
     flash("已取消，还没发出的消息不会再发。" if done else "这条通知已经发出或已取消，不能再取消。")
+    return redirect(url_for("admin.notice_detail", notice_id=notice_id))
+
+
+@bp.post("/notices/<int:notice_id>/signoff")
+def notice_signoff(notice_id: int) -> Response:
+    """Enter a named 村务监督委员会 member's confirmation (given on paper or in person)."""
+    member = form_str("member", 12)
+    try:
+        with session_scope() as s:
+            _visible_notice(s, notice_id)
+            result = signoff.confirm_by_member(s, notice_id, int(member) if member.isdigit() else 0, via="admin",
+                                               recorded_by=staff_label())
+            message = result.reply()
+    except signoff.SignoffRefused as exc:
+        message = str(exc)
+    flash(message)
     return redirect(url_for("admin.notice_detail", notice_id=notice_id))
 
 

@@ -59,5 +59,5 @@ def question_handled(question_id: int) -> Response:
             row.note = (row.note + "\n" if row.note else "") + stamp
         s.add(row)
     flash("已改回未处理。" if undo else "已标记为处理过。")
-    return redirect(request.form.get("back") if (request.form.get("back") or "").startswith("/admin/questions")
-                    else url_for("admin.questions"))
+    back = request.form.get("back") or ""
+    return redirect(back if back.startswith("/admin/questions") else url_for("admin.questions"))

@@ -81,6 +81,7 @@ def village_update(village_id: int) -> Response:
         aliases = [a.strip() for a in form_str("aliases", 512).replace(",", "、").replace("，", "、").split("、")]
         village.aliases = "、".join(a for a in aliases if a)
         village.channels = ",".join(chosen) or "custom"
+        village.require_signoff = request.form.get("require_signoff") == "1"
         key = form_str("wecom_robot_key", 128)
         if request.form.get("clear_wecom"):
             village.wecom_robot_key = None

@@ -1,5 +1,6 @@
 """All tables. Import every domain module here so metadata (and Alembic) sees them."""
 # Domain modules register themselves by being imported (keep this list additive).
+import core.models.alerts  # noqa: F401,E402
 import core.models.catalog  # noqa: F401,E402
 import core.models.notices  # noqa: F401,E402
 import core.models.requests  # noqa: F401,E402

@@ -32,6 +32,8 @@ class Village(SQLModel, table=True):
     wecom_robot_key: str | None = Field(default=None, max_length=128)
     # Preferred delivery channels for notices, comma separated: tag_mass, template, custom, wecom.
     channels: str = Field(default="custom", max_length=128)
+    # The 村务监督委员会 must confirm each of the village's notices before it is sent.
+    require_signoff: bool = Field(default=False)
     created_at: datetime = Field(default_factory=utcnow)
 
 

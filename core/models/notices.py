@@ -38,7 +38,9 @@ class Notice(SQLModel, table=True):
     """A notice, a recurring series of notices, or one published issue of a series.
 
     status: draft → scheduled → published; or cancelled; or missed (its due time passed while the
-    clock was down, too long ago to still matter: flagged for the committee, not sent).
+    clock was down, too long ago to still matter: flagged for the committee, not sent); or
+    awaiting_signoff (待监督委员会确认: a target village requires its 村务监督委员会 to confirm
+    before anything is sent; see core/notices/signoff.py).
     A series stays `scheduled` with `publish_at` = its next due time.
     """
 
@@ -113,3 +115,19 @@ class VillageFinance(SQLModel, table=True):
     note: str = Field(default="", max_length=500)
     entered_by: str = Field(default="cli", max_length=64)
     entered_at: datetime = Field(default_factory=utcnow)
+
+
+class NoticeSignoff(SQLModel, table=True):
+    """A 村务监督委员会 member's confirmation of a notice for one village: who, when, how."""
+
+    __tablename__ = "notice_signoff"
+    __table_args__ = (UniqueConstraint("notice_id", "village_id", name="uq_notice_signoff_village"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    notice_id: int = Field(foreign_key="notice.id", index=True)
+    village_id: int = Field(foreign_key="village.id", index=True)
+    member_id: int | None = None  # no FK: the record stays when the member later leaves
+    member_name: str = Field(default="", max_length=64)
+    via: str = Field(default="chat", max_length=16)  # chat | admin | cli
+    recorded_by: str = Field(default="", max_length=64)  # the staff account for admin/cli entries
+    at: datetime = Field(default_factory=utcnow)

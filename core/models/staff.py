@@ -33,4 +33,12 @@ class StaffUser(SQLModel, table=True):
     failed_logins: int = Field(default=0)
     locked_until: datetime | None = None
     last_login_at: datetime | None = None
+    # Where deadline reminders reach this person: a linked WeChat account (linked by sending
+    # `绑定后台 CODE` to the official account) and/or an e-mail address.
+    wechat_openid: str | None = Field(default=None, max_length=64, unique=True, index=True)
+    wechat_linked_at: datetime | None = None
+    email: str | None = Field(default=None, max_length=120)
+    # One-time link code: only its hash is stored; single use, short-lived.
+    link_code_hash: str | None = Field(default=None, max_length=64, index=True)
+    link_code_expires: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)

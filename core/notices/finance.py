@@ -1,8 +1,10 @@
-"""Village finance figures and the 村级财务收支 notice written from them."""
+"""Village finance figures and the 村级财务收支 notice written from them (a month's, or a quarter's
+when the village publishes quarterly)."""
 from __future__ import annotations
 
 import json
 import re
+from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from sqlmodel import Session, col, select
@@ -90,6 +92,52 @@ def notice_text(village: Village, fin: VillageFinance) -> tuple[str, str]:
             lines += [f"  {i['name']} {yuan(int(i['fen']))}" for i in rows]
     if fin.note:
         lines.append(fin.note)
+    phone = f"，电话 {village.phone}" if village.phone else ""
+    lines.append(f"如有疑问请联系村委会{phone}。")
+    return title, "\n".join(lines)
+
+
+def previous_quarter(day: date) -> tuple[int, int]:
+    """(year, quarter) of the last complete quarter before `day`: a notice due on 2027-01-05
+    publishes 2026 Q4."""
+    q = (day.month - 1) // 3 + 1
+    return (day.year - 1, 4) if q == 1 else (day.year, q - 1)
+
+
+def quarter_periods(year: int, quarter: int) -> list[str]:
+    first = 3 * (quarter - 1) + 1
+    return [f"{year}-{m:02d}" for m in range(first, first + 3)]
+
+
+def quarter_rows(session: Session, village_id: int, year: int, quarter: int) -> list[VillageFinance]:
+    return list(session.exec(select(VillageFinance).where(VillageFinance.village_id == village_id,
+                                                          col(VillageFinance.period).in_(quarter_periods(year, quarter)))
+                             .order_by(col(VillageFinance.period))).all())
+
+
+_QUARTER_NAMES = {1: "第一季度", 2: "第二季度", 3: "第三季度", 4: "第四季度"}
+
+
+def quarter_notice_text(village: Village, year: int, quarter: int, rows: list[VillageFinance]) -> tuple[str, str]:
+    """Title and body of a quarter's 村级财务收支 notice: totals, each month, and the months with
+    no figures named (so a missing month is visible, not silently left out)."""
+    title = f"{village.name}{year}年{_QUARTER_NAMES[quarter]}村级财务收支公开"
+    income = sum(r.income_fen for r in rows)
+    expense = sum(r.expense_fen for r in rows)
+    lines = [f"{year}年{_QUARTER_NAMES[quarter]} 收入合计 {yuan(income)}，支出合计 {yuan(expense)}。"]
+    have = {r.period: r for r in rows}
+    for period in quarter_periods(year, quarter):
+        month = int(period[5:])
+        row = have.get(period)
+        if row is None:
+            lines.append(f"{month}月：未录入数据。")
+            continue
+        lines.append(f"{month}月：收入 {yuan(row.income_fen)}，支出 {yuan(row.expense_fen)}"
+                     + (f"，月末结余 {yuan(row.balance_fen)}" if row.balance_fen is not None else "") + "。")
+        for item in json.loads(row.items or "[]"):
+            lines.append(f"  {item.get('kind', '')} {item['name']} {yuan(int(item['fen']))}")
+        if row.note:
+            lines.append(f"  {row.note}")
     phone = f"，电话 {village.phone}" if village.phone else ""
     lines.append(f"如有疑问请联系村委会{phone}。")
     return title, "\n".join(lines)

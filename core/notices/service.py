@@ -12,16 +12,18 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, insert, or_, update
 from sqlmodel import Session, col, select
 
-from core.db import utcnow
+from core.db import rowcount, utcnow
 from core.models.core import Follower, Village
 from core.models.notices import (
     CATEGORIES,
+    LIST_CATEGORIES,
     CommitteeMember,
     Notice,
     NoticeVillage,
     Objection,
 )
 from core.models.outbox import OutboxMessage
+from core.notices import finance, signoff
 from core.notices.masking import check_public_text
 from core.notices.timing import local_text, next_due, parse_rule
 from core.outbox import enqueue
@@ -46,22 +48,46 @@ def prepare_body(category: str, body: str) -> tuple[str, str]:
     return result.text, result.note()
 
 
+# Lists naming recipients (低保/救助 and 惠农补贴 lists, 救灾 relief) are posted for at least 7 days so
+# residents can object (see the README's notices section); other notices may have no 公示期.
+MIN_OBJECTION_DAYS = {c: 7 for c in LIST_CATEGORIES}
+MAX_OBJECTION_DAYS = 60
+
+
+def min_objection_days(category: str) -> int:
+    return MIN_OBJECTION_DAYS.get(category, 0)
+
+
+def check_objection_days(category: str, days: int) -> int:
+    """The 公示期 in days, or a plain refusal naming the category's minimum."""
+    low = min_objection_days(category)
+    if not low <= days <= MAX_OBJECTION_DAYS:
+        if low and 0 <= days < low:
+            raise NoticeRefused(f"“{category}”是名单公示，公示期不能少于 {low} 天，请填 {low} 到 "
+                                f"{MAX_OBJECTION_DAYS} 天。")
+        raise NoticeRefused(f"公示期请在 {low} 到 {MAX_OBJECTION_DAYS} 天之间。")
+    return days
+
+
 def create_notice(session: Session, *, category: str, title: str, body: str, villages: list[Village],
                   town_wide: bool = False, link: str | None = None, publish_at: datetime | None = None,
-                  recurrence: str = "", objection_days: int = 0, finance_body: bool = False,
+                  recurrence: str = "", objection_days: int | None = None, finance_body: bool = False,
                   created_by: str = "cli", late_limit_hours: int = 48,
-                  now: datetime | None = None) -> list[Notice]:
-    """Create a scheduled notice (or series). A finance series is per village, since each
-    village's body comes from its own figures: one notice per village is returned then."""
+                  now: datetime | None = None, template_id: str = "") -> list[Notice]:
+    """Create a scheduled notice (or series). A finance notice is per village, since each
+    village's body comes from its own figures: one notice per village is returned then (a
+    series fills its body at each run; a one-off takes each village's latest figures now).
+    A notice for a village that requires its 村务监督委员会's sign-off waits for it.
+    `objection_days` None means the category's minimum 公示期; a shorter one is refused.
+    `template_id` (the notice template) reaches supervisors outside WeChat's 48-hour window."""
     now = now or utcnow()
     if category not in CATEGORIES:
         raise NoticeRefused(f"类别只能是：{'、'.join(CATEGORIES)}")
     if not villages and not town_wide:
         raise NoticeRefused("请指定发给哪个村，或全镇。")
-    if not 0 <= objection_days <= 60:
-        raise NoticeRefused("公示期请在 0 到 60 天之间。")
     if recurrence:
         parse_rule(recurrence)
+    note = ""
     if finance_body:
         if category != "村级财务":
             raise NoticeRefused("按财务数据生成正文只用于“村级财务”类别。")
@@ -75,25 +101,55 @@ def create_notice(session: Session, *, category: str, title: str, body: str, vil
         title = check_public_text(title).text
     if link and not link.startswith(("http://", "https://")):
         raise NoticeRefused("链接要以 http:// 或 https:// 开头。")
+    objection_days = check_objection_days(category, min_objection_days(category) if objection_days is None
+                                          else objection_days)
     if publish_at is None and recurrence:
-
         publish_at = next_due(recurrence, now - timedelta(seconds=1))
+    texts: dict[int, tuple[str, str]] = {}
+    if finance_body and not recurrence:
+        texts = finance_texts(session, villages)
     groups = [[v] for v in villages] if finance_body else [villages]
     notices = []
     for group in groups:
-        notice = Notice(category=category, title=title[:120] if title else f"{group[0].name}村级财务收支公开",
-                        body="" if finance_body else body, link=link, town_wide=town_wide,
+        series = finance_body and bool(recurrence)
+        if series:
+            n_title, n_body = title or f"{group[0].name}村级财务收支公开", ""
+        elif finance_body:
+            n_title, n_body = texts[group[0].id]  # type: ignore[index]
+        else:
+            n_title, n_body = title, body
+        notice = Notice(category=category, title=n_title[:120], body=n_body, link=link, town_wide=town_wide,
                         status="scheduled", publish_at=publish_at or now, recurrence=recurrence,
-                        finance_body=finance_body, objection_days=objection_days,
+                        finance_body=series, objection_days=objection_days,
                         late_limit_hours=late_limit_hours, created_by=created_by,
-                        masking_note="" if finance_body else note, created_at=now)
+                        masking_note=note, created_at=now)
         session.add(notice)
         session.flush()
         for v in group:
+            assert notice.id is not None and v.id is not None
             session.add(NoticeVillage(notice_id=notice.id, village_id=v.id))
+        session.flush()
+        if not notice.recurrence:
+            signoff.hold_if_required(session, notice, now, template_id)
         notices.append(notice)
     session.flush()
     return notices
+
+
+def finance_texts(session: Session, villages: list[Village]) -> dict[int, tuple[str, str]]:
+    """Each village's own title and body from its latest figures (refused if one has none)."""
+    out: dict[int, tuple[str, str]] = {}
+    missing = []
+    for v in villages:
+        assert v.id is not None
+        fin = finance.latest(session, v.id)
+        if fin is None:
+            missing.append(v.name)
+            continue
+        out[v.id] = finance.notice_text(v, fin)
+    if missing:
+        raise NoticeRefused(f"{'、'.join(missing)}还没有录入财务数据，不能按数据生成。请先录入，或不发给这些村。")
+    return out
 
 
 def target_village_ids(session: Session, notice: Notice) -> list[int]:
@@ -235,15 +291,19 @@ def claim_status(session: Session, notice_id: int, seen_publish_at: datetime, ne
                                                   col(Notice.status) == "scheduled",
                                                   col(Notice.publish_at) == seen_publish_at)
                              .values(**new_values))
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 def cancel(session: Session, notice: Notice) -> bool:
-    """Cancel a scheduled notice or series; rows not yet sent are dropped too."""
-    if notice.status != "scheduled":
+    """Cancel a scheduled notice or series (or one waiting for sign-off); rows not yet sent are
+    dropped too, and so are a series' issues still waiting for the 村务监督委员会."""
+    if notice.status not in ("scheduled", signoff.AWAITING):
         return False
     notice.status = "cancelled"
     session.add(notice)
+    if notice.recurrence:
+        session.execute(update(Notice).where(col(Notice.series_id) == notice.id, col(Notice.status) == signoff.AWAITING)
+                        .values(status="cancelled"))
     session.execute(update(OutboxMessage).where(col(OutboxMessage.notice_id) == notice.id,
                                                 col(OutboxMessage.status) == "pending")
                     .values(status="cancelled"))
@@ -273,6 +333,7 @@ def open_for_objection(session: Session, village_id: int, now: datetime) -> list
 def record_objection(session: Session, notice: Notice, openid: str, village_id: int | None,
                      text: str, now: datetime) -> Objection:
     masked = check_public_text(text).text  # the committee sees it; IDs still do not belong in it
+    assert notice.id is not None
     obj = Objection(notice_id=notice.id, openid=openid, village_id=village_id, text=masked[:1000],
                     created_at=now)
     session.add(obj)
@@ -300,7 +361,8 @@ class Report:
 
     def lines(self) -> list[str]:
         n = self.notice
-        out = [f"通知 {n.id}：【{n.category}】{n.title}", f"对象：{self.targets}  状态：{n.status}"]
+        out = [f"通知 {n.id}：【{n.category}】{n.title}",
+               f"对象：{self.targets}  状态：{NOTICE_STATUS_LABELS.get(n.status, n.status)}"]
         if n.recurrence:
             out.append(f"周期：{parse_rule(n.recurrence).describe()}，下次：{local_text(n.publish_at) if n.publish_at else '-'}")
         elif n.published_at:
@@ -310,7 +372,8 @@ class Report:
         if n.flag_reason:
             out.append(f"注意：{n.flag_reason}")
         for issue in self.issues:
-            out.append(f"  第{issue.id}号 {local_text(issue.due_at) if issue.due_at else ''} {issue.status}"
+            out.append(f"  第{issue.id}号 {local_text(issue.due_at) if issue.due_at else ''} "
+                       f"{NOTICE_STATUS_LABELS.get(issue.status, issue.status)}"
                        + (f"（{issue.flag_reason}）" if issue.flag_reason else ""))
         c = self.counts
         out.append(f"已发送 {c.get('sent', 0)}，失败 {c.get('failed', 0)}，待发送 {c.get('pending', 0) + c.get('sending', 0)}，"
@@ -332,7 +395,9 @@ class Report:
 
 
 KIND_LABELS = {"custom_text": "客服消息", "template": "模板消息", "mass_tag": "标签群发", "wecom_robot": "企业微信群机器人",
-               "tag_sync": "标签同步"}
+               "tag_sync": "标签同步", "email": "邮件"}
+NOTICE_STATUS_LABELS = {"draft": "草稿", "scheduled": "待发布", "publishing": "发布中", "published": "已发布",
+                        "cancelled": "已取消", "missed": "错过发布时间", signoff.AWAITING: signoff.LABEL}
 STATUS_LABELS = {"sent": "已发送", "failed": "失败", "pending": "待发送", "sending": "发送中", "review": "需核对",
                  "skipped": "无法送达", "cancelled": "已取消"}
 
@@ -370,3 +435,13 @@ def member_villages(session: Session, openid: str) -> list[Village]:
     if not ids:
         return []
     return list(session.exec(select(Village).where(col(Village.id).in_(ids)).order_by(Village.name)).all())
+
+
+def villages_by_ids(session: Session, ids: list[int]) -> list[Village]:
+    return list(session.exec(select(Village).where(col(Village.id).in_(ids)).order_by(col(Village.name))).all())
+
+
+def visible_notice(session: Session, notice_id: int, village_id: int | None) -> Notice | None:
+    """A published notice the resident of `village_id` may read (their village's or town-wide)."""
+    return session.exec(select(Notice).where(col(Notice.id) == notice_id, col(Notice.status) == "published",
+                                             visible_filter(village_id))).first()

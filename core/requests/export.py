@@ -73,7 +73,7 @@ def register_rows(session: Session, year: int) -> list[list[object]]:
             DELIVERIES.get(r.delivery, r.delivery), STATUS_LABELS.get(r.status, r.status), r.due_date,
             "是" if r.due_provisional else "", r.extension_days or "", r.extension_reason or "", r.supplement_due,
             r.concluded_date, outcome, REFUSAL_GROUNDS.get(r.reply_reason or "", ("",))[0],
-            dates.get((r.id, "deliver")), dates.get((r.id, "archive")), r.handler or "",
+            dates.get((r.id or 0, "deliver")), dates.get((r.id or 0, "archive")), r.handler or "",
         ])
     return rows
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from core.models.requests import RequestCounter
 
@@ -19,8 +19,8 @@ def format_no(year: int, seq: int) -> str:
 def allocate(session: Session, year: int) -> tuple[str, int]:
     for _ in range(5):
         row = session.execute(
-            update(RequestCounter).where(RequestCounter.year == year)
-            .values(last=RequestCounter.last + 1).returning(RequestCounter.last)
+            update(RequestCounter).where(col(RequestCounter.year) == year)
+            .values(last=col(RequestCounter.last) + 1).returning(col(RequestCounter.last))
         ).first()
         if row is not None:
             return format_no(year, int(row[0])), int(row[0])

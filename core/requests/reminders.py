@@ -2,6 +2,7 @@
 
 Runs often but acts once per request per day: the reminder row (unique per request and day) is
 the record that it was raised, so restarts and a second clock by mistake do not repeat it.
+Pushes the reminders to the handling officer and the county office (core/requests/alerts.py).
 Also refreshes provisional due dates, so they correct themselves once `chinesecalendar` is
 upgraded with the new year's holidays.
 """
@@ -16,6 +17,7 @@ from sqlmodel import Session, col, select
 from core.config import Config
 from core.db import session_scope, utcnow
 from core.models.requests import DisclosureRequest, RequestReminder
+from core.requests.alerts import push_alerts
 from core.requests.kinds import CLOCK_STATUSES
 from core.requests.service import (
     SYSTEM_STAFF,
@@ -36,6 +38,7 @@ def _remember(session: Session, req: DisclosureRequest, day: date, kind: str, le
                                                         RequestReminder.on_date == day)).first()
     if exists is not None:
         return False
+    assert req.id is not None
     try:
         with session.begin_nested():
             session.add(RequestReminder(request_id=req.id, on_date=day, kind=kind, due_date=req.due_date,
@@ -71,6 +74,7 @@ def run_reminders(config: Config, now: datetime | None = None) -> dict[str, list
             left = workdays_left(req, today)
             if left is None:
                 continue
+            push_alerts(s, config, req, left, now)  # the officer (and county office) in WeChat / e-mail
             kind = "overdue" if left < 0 else "due_soon" if left <= DUE_SOON_WORKDAYS else None
             if kind is None:
                 continue

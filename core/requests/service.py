@@ -136,6 +136,7 @@ def create_application(session: Session, config: Config, app: ApplicationData, *
     )
     session.add(req)
     session.flush()
+    assert req.id is not None
     session.add(RequestEvent(request_id=req.id, action="submit", from_status=None, to_status=req.status,
                              staff=staff or APPLICANT_STAFF, on_date=received, at=now,
                              note=f"渠道：{CHANNELS.get(channel, channel)}"))
@@ -296,6 +297,7 @@ def transition(session: Session, config: Config, req: DisclosureRequest, action:
     if to_status is not None:
         req.status = to_status
     req.updated_at = now
+    assert req.id is not None
     event = RequestEvent(request_id=req.id, action=action, from_status=from_status, to_status=req.status,
                          staff=staff, on_date=on, end_date=end_date, note=note, at=now)
     session.add(event)
@@ -438,6 +440,7 @@ def detail(session: Session, config: Config, req: DisclosureRequest, *, full: bo
             raise TransitionError("查看完整证件号码和电话须写明经办人（--staff）。")
         crypt = fieldcrypt.for_config(config)
         id_number, phone = crypt.decrypt(req.id_enc), crypt.decrypt(req.phone_enc)
+        assert req.id is not None
         session.add(RequestEvent(request_id=req.id, action="view_full", from_status=req.status,
                                  to_status=req.status, staff=staff, on_date=beijing_date(now or utcnow()),
                                  at=now or utcnow()))
@@ -471,3 +474,23 @@ def row_view(req: DisclosureRequest, today: date) -> dict:
 
 def open_requests(session: Session) -> list[DisclosureRequest]:
     return list(session.exec(select(DisclosureRequest).where(col(DisclosureRequest.status).in_(OPEN_STATUSES))))
+
+
+# --------------------------------------------------------------------------- an applicant's own view
+def applicant_request(session: Session, tracking_no: str, openid: str) -> DisclosureRequest | None:
+    """Only the applicant who filed it (same openid) can see an application."""
+    return session.exec(select(DisclosureRequest).where(
+        col(DisclosureRequest.tracking_no) == tracking_no, col(DisclosureRequest.openid) == openid)).first()
+
+
+def applicant_requests(session: Session, openid: str, limit: int = 10) -> list[DisclosureRequest]:
+    return list(session.exec(select(DisclosureRequest).where(col(DisclosureRequest.openid) == openid)
+                             .order_by(col(DisclosureRequest.created_at).desc(), col(DisclosureRequest.id).desc())
+                             .limit(limit)))
+
+
+def latest_progress(session: Session, request_id: int) -> RequestEvent | None:
+    """The last step staff took on an application (viewing the full ID number is not progress)."""
+    return session.exec(select(RequestEvent).where(
+        col(RequestEvent.request_id) == request_id, col(RequestEvent.action) != "view_full")
+        .order_by(col(RequestEvent.at).desc(), col(RequestEvent.id).desc())).first()

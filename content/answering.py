@@ -1,0 +1,90 @@
+"""Answering one resident question: the matcher's answer, numbered choices, or an honest fallback.
+
+Used by the webhook's question handler (`handlers/ask.py`), by conversation steps that answer a
+question asked mid-form (`handlers/steps.py`) and by `python -m bot ask`, so all three say the same.
+The result is plain message parts; the caller decides how they are sent and what state to keep.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from sqlmodel import Session, col, select
+
+from content import index
+from content.matcher import MatchResult
+from content.replies import Composed, Option, choices_text, compose_answer, fallback_text
+from core.db import utcnow
+from core.models.catalog import UnansweredQuestion
+from core.models.core import Village
+
+# Particles that change nothing about what is asked; dropped from the key that groups repeats.
+_PARTICLES = re.compile(r"[的了吗呢啊呀吧嘛哦么]")
+
+
+@dataclass
+class Outcome:
+    """What the bot says to a question (one or more messages), and the options it leaves open."""
+
+    result: MatchResult
+    parts: list[str]
+    step: str | None = None                       # "choices" | "followup" | None
+    data: dict = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(self.parts)
+
+
+def options_data(options: list[Option], key: str | None = None) -> dict:
+    return {"key": key, "options": [[o.label, o.target] for o in options]}
+
+
+def answer_doc(session: Session, key: str, village: Village | None,
+               matches: list | None = None) -> tuple[Composed, str | None]:
+    doc = index.doc_by_key(session, key)
+    if doc is None:
+        return Composed(["这条内容已经更新或删除了，请重新提问。"]), None
+    return compose_answer(session, doc, matches or [], village), doc.key
+
+
+def record_unanswered(session: Session, question: str, normalized: str, *, openid: str,
+                      village: Village | None) -> UnansweredQuestion:
+    """Keep the question for staff; repeats of one (normalised) question from one village count up.
+
+    Per village, because village clerks see (and answer) their own village's questions."""
+    normalized = _PARTICLES.sub("", (normalized or question).replace(" ", ""))[:200] or question[:200]
+    now = utcnow()
+    row = session.exec(select(UnansweredQuestion).where(
+        UnansweredQuestion.normalized == normalized, col(UnansweredQuestion.handled) == False,  # noqa: E712
+        UnansweredQuestion.village_id == (village.id if village else None))
+        .order_by(col(UnansweredQuestion.id))).first()
+    if row is None:
+        row = UnansweredQuestion(openid=openid, village_id=village.id if village else None, question=question,
+                                 normalized=normalized, first_asked_at=now, last_asked_at=now)
+    else:
+        row.times_asked += 1
+        row.last_asked_at = now
+        row.question = question
+        row.openid = openid or row.openid
+    session.add(row)
+    session.flush()
+    return row
+
+
+def respond(session: Session, question: str, village: Village | None, *, openid: str = "",
+            record: bool = True) -> Outcome:
+    """Answer one question the way a resident gets it."""
+    result = index.match(session, question, village.name if village else None, limit=4)
+    if result.kind == "answer":
+        composed = compose_answer(session, result.matches[0].doc, result.matches, village)
+        data = options_data(composed.options, result.matches[0].doc.key)
+        return Outcome(result, list(composed.parts), "followup" if composed.options else None, data)
+    if result.kind == "choices":
+        docs = [m.doc for m in result.matches]
+        options = [Option(d.title, f"doc:{d.key}") for d in docs]
+        return Outcome(result, [choices_text(docs)], "choices", options_data(options))
+    if record:
+        normalized = index.get_matcher(session).norm.question(question)
+        record_unanswered(session, question, normalized, openid=openid, village=village)
+    return Outcome(result, [fallback_text(session, village)])
