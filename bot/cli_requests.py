@@ -3,13 +3,17 @@ from __future__ import annotations
 
 import sys
 from datetime import date
+from pathlib import Path
 
 import click
+from sqlmodel import select
 
 from bot.cli_group import cli, setup
 from core.db import session_scope, utcnow
 from core.fieldcrypt import generate_key
-from core.requests import service
+from core.models.core import Town
+from core.models.requests import Agency
+from core.requests import agencies, documents, service
 from core.requests import validation as v
 from core.requests.export import annual_report, write_annual_xlsx, write_register_xlsx
 from core.requests.kinds import (
@@ -45,6 +49,15 @@ def _parse_date(value: str | None) -> date | None:
     return None
 
 
+def _agency_ids(s, name: str | None) -> list[int] | None:  # type: ignore[no-untyped-def]
+    if not name:
+        return None
+    agency = s.exec(select(Agency).where(Agency.name == name.strip())).first()
+    if agency is None:
+        _fail(f"没有“{name}”这个机关。用 agency list 查看。")
+    return [agency.id]
+
+
 @cli.group("request")
 def request_group() -> None:
     """依申请公开：登记、办理、答复、台账与年报。"""
@@ -55,13 +68,16 @@ def request_group() -> None:
 @click.option("--due-soon", is_flag=True, help="Only applications due within 5 working days.")
 @click.option("--status", type=click.Choice(list(STATUS_LABELS)), default=None)
 @click.option("--year", type=int, default=None)
-def list_cmd(overdue: bool, due_soon: bool, status: str | None, year: int | None) -> None:
+@click.option("--agency", "agency_name", default=None, help="Only this agency's requests (e.g. 石门乡人民政府).")
+def list_cmd(overdue: bool, due_soon: bool, status: str | None, year: int | None, agency_name: str | None) -> None:
     """List applications (ID numbers and phones masked)."""
     config = setup()
     del config
     today = beijing_date(utcnow())
     with session_scope(readonly=True) as s:
-        rows = service.list_requests(s, today=today, status=status, year=year, overdue=overdue, due_soon=due_soon)
+        ids = _agency_ids(s, agency_name)
+        rows = service.list_requests(s, today=today, status=status, year=year, overdue=overdue, due_soon=due_soon,
+                                     agency_ids=ids)
         if not rows:
             click.echo("没有符合条件的申请。")
             return
@@ -97,7 +113,8 @@ def show_cmd(tracking_no: str, full: bool, staff: str | None, letter: bool) -> N
             r = d["request"]
             left = service.workdays_left(r, today)
             lines = [
-                f"编号：{r.tracking_no}    状态：{STATUS_LABELS[r.status]}    渠道：{CHANNELS.get(r.channel, r.channel)}",
+                f"编号：{r.tracking_no}    状态：{STATUS_LABELS[r.status]}    渠道：{CHANNELS.get(r.channel, r.channel)}"
+                + (f"    受理机关：{agency.name}" if (agency := s.get(Agency, r.agency_id) if r.agency_id else None) else ""),
                 f"申请人类型：{APPLICANT_TYPES[r.applicant_type]}" + (
                     f"    单位：{r.org_name}（{ORG_CATEGORIES.get(r.org_category or '', '')}，{r.org_code}）" if r.org_name else ""),
                 f"姓名：{r.name}    {ID_TYPES.get(r.id_type, r.id_type)}：{d['id_number']}    电话：{d['phone']}",
@@ -137,21 +154,59 @@ def show_cmd(tracking_no: str, full: bool, staff: str | None, letter: bool) -> N
 @click.option("--text", default=None, help="Extra paragraph for the reply letter.")
 @click.option("--days", type=int, default=None, help="Working days: supplement period or extension length.")
 @click.option("--date", "on", default=None, help="Day the step happened (YYYY-MM-DD, default today).")
+@click.option("--approver", default=None, help="同意延期的负责人 (extend).")
+@click.option("--approved-on", default=None, help="负责人同意的日期 (extend, YYYY-MM-DD).")
+@click.option("--party", default=None, help="第三方名称 (consult).")
+@click.option("--amount", default=None, help="收费金额（元） (fee_notice).")
+@click.option("--pages", type=int, default=None, help="页数 (fee_notice by pages).")
+@click.option("--confirm", "confirmed", is_flag=True, help="已核实没有正当理由 (abandon, fee_lapsed).")
+@click.option("--way", type=click.Choice(list(documents.WAYS)), default=None, help="送达方式 (deliver).")
 def transition_cmd(tracking_no: str, action: str, staff: str, reason: str | None, reply_type: str | None,
-                   ground: str | None, text: str | None, days: int | None, on: str | None) -> None:
-    """Take a workflow step: register, review, request_supplement, supplement_received, abandon,
-    consult, consult_answered, extend, reply, deliver, archive, withdraw."""
+                   ground: str | None, text: str | None, days: int | None, on: str | None,
+                   approver: str | None, approved_on: str | None, party: str | None, amount: str | None,
+                   pages: int | None, confirmed: bool, way: str | None) -> None:
+    """Take a workflow step: register, review (受理), request_supplement, supplement_received, abandon,
+    consult, consult_answered, ask_explain, explanation_received, fee_notice, fee_paid, fee_lapsed,
+    extend, reply, deliver, archive, withdraw."""
     config = setup()
     try:
         with session_scope() as s:
             req = service.require(s, tracking_no)
             service.transition(s, config, req, action, staff, on=_parse_date(on), reason=reason,
-                               reply_type=reply_type, ground=ground, detail=reason, text=text, days=days)
+                               reply_type=reply_type, ground=ground, detail=reason, text=text, days=days,
+                               approver=approver, approved_on=_parse_date(approved_on), party=party,
+                               amount=amount, pages=pages, confirmed=confirmed, way=way)
             due = f"，答复期限 {req.due_date}" if req.due_date and req.status in ("registered", "processing", "consulting") else ""
             flag = f" {PROVISIONAL_FLAG}" if req.due_provisional and due else ""
             click.echo(f"{req.tracking_no}：{service.ACTION_LABELS[action]}完成，现在“{STATUS_LABELS[req.status]}”{due}{flag}。")
             if action == "reply" and req.reply_letter:
                 click.echo("\n" + req.reply_letter)
+    except service.TransitionError as exc:
+        _fail(str(exc))
+
+
+@request_group.command("documents")
+@click.argument("tracking_no")
+@click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False),
+              help="Write each document as a PDF into this folder.")
+def documents_cmd(tracking_no: str, out_dir: str | None) -> None:
+    """The written documents of an application (受理回执, 补正告知书, 答复书 …), optionally as PDFs."""
+    setup()
+    try:
+        with session_scope(readonly=True) as s:
+            req = service.require(s, tracking_no)
+            docs = documents.documents_of(s, req.id)  # type: ignore[arg-type]
+            if not docs:
+                click.echo("还没有出具文书。")
+            for d in docs:
+                served = f"{d.delivered_on} {documents.way_label(d.delivered_way)}送达" if d.delivered_on else "未送达"
+                line = f"{d.issued_on}  {d.title}  给{d.recipient}  {documents.way_label(d.way)}  {served}"
+                if out_dir:
+                    path = Path(out_dir) / f"{req.tracking_no}-{d.id}-{d.title}.pdf"
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.write_bytes(documents.render_pdf(d.body))
+                    line += f"  → {path}"
+                click.echo(line)
     except service.TransitionError as exc:
         _fail(str(exc))
 
@@ -173,9 +228,11 @@ def transition_cmd(tracking_no: str, action: str, staff: str, reason: str | None
 @click.option("--org-code", default=None)
 @click.option("--org-category", type=click.Choice(list(ORG_CATEGORIES)), default=None)
 @click.option("--received", default=None, help="Day received (YYYY-MM-DD, default today).")
+@click.option("--agency", "agency_name", default=None, help="受理机关, e.g. 石门乡人民政府 (see `agency list`); default the county office.")
 def new_cmd(staff: str, channel: str, applicant_type: str, name: str, id_type: str, id_number: str, phone: str,
             description: str, form: str, delivery: str, address: str | None, email: str | None,
-            org_name: str | None, org_code: str | None, org_category: str | None, received: str | None) -> None:
+            org_name: str | None, org_code: str | None, org_category: str | None, received: str | None,
+            agency_name: str | None) -> None:
     """Register an application received at the counter, by post, etc. (it is registered at once)."""
     config = setup()
     try:
@@ -197,7 +254,13 @@ def new_cmd(staff: str, channel: str, applicant_type: str, name: str, id_type: s
     if day and day > beijing_date(utcnow()):
         _fail("收到日期不能晚于今天。")
     with session_scope() as s:
-        req = service.create_application(s, config, data, openid=None, channel=channel, staff=staff, received=day)
+        agency = (s.exec(select(Agency).where(Agency.name == agency_name.strip())).first() if agency_name
+                  else agencies.county_agency(s, config))
+        if agency is None:
+            _fail(f"没有“{agency_name}”这个机关。用 agency list 查看。")
+            return
+        req = service.create_application(s, config, data, openid=None, channel=channel, staff=staff, received=day,
+                                         agency_id=agency.id)
         flag = f" {PROVISIONAL_FLAG}" if req.due_provisional else ""
         click.echo(f"已登记：{req.tracking_no}，收到 {req.received_date}，答复期限 {req.due_date}{flag}")
 
@@ -229,6 +292,11 @@ def annual_report_cmd(year: int, out: str | None) -> None:
         vals = "" if row["values"] is None else " ".join(f"{row['values'][k]:>6}" for k, _l in report["columns"])
         label = ("  " * row["indent"] + row["label"])[:38]
         click.echo(f"{label:<40}{vals}")
+    click.echo("政府信息公开行政复议、行政诉讼情况")
+    for kind, label in report["case_kinds"].items():
+        counts = report["cases"][kind]
+        click.echo(f"  {label}：" + "　".join(f"{rl} {counts[rk]}" for rk, rl in report["case_results"].items())
+                   + f"　总计 {counts['total']}")
     if not report["check"]["balanced"]:
         click.echo(f"注意：勾稽关系不平（一+二={report['check']['in']}，三+四={report['check']['out']}）", err=True)
     if out:
@@ -237,22 +305,24 @@ def annual_report_cmd(year: int, out: str | None) -> None:
 
 @request_group.command("reminders")
 @click.option("--run", "run_now", is_flag=True, help="Run a reminder pass now (as the clock does).")
-def reminders_cmd(run_now: bool) -> None:
+@click.option("--agency", "agency_name", default=None, help="Only this agency's reminders.")
+def reminders_cmd(run_now: bool, agency_name: str | None) -> None:
     """Today's deadline reminders and the overdue list."""
     config = setup()
 
     if run_now:
         out = run_reminders(config)
-        for key, label in (("abandoned", "视为放弃"), ("overdue", "超期"), ("due_soon", "将到期")):
+        for key, label in (("lapsed", "补正或缴费期限已过，待核实"), ("overdue", "超期"), ("due_soon", "将到期")):
             if out[key]:
                 click.echo(f"{label}：{'、'.join(out[key])}")
     today = beijing_date(utcnow())
     with session_scope(readonly=True) as s:
-        rows = reminders_on(s, today)
+        rows = reminders_on(s, today, _agency_ids(s, agency_name))
         if not rows:
             click.echo("今天没有到期提醒。")
         for rem, req in rows:
-            kind = "超期" if rem.kind == "overdue" else f"还剩{rem.workdays_left}个工作日"
+            kind = ("超期" if rem.kind == "overdue" else "补正或缴费期限已过，待核实" if rem.kind == "lapsed"
+                    else f"还剩{rem.workdays_left}个工作日")
             flag = f" {PROVISIONAL_FLAG}" if req.due_provisional else ""
             click.echo(f"{req.tracking_no}  {STATUS_LABELS[req.status]}  答复期限 {req.due_date}  {kind}{flag}")
 
@@ -261,3 +331,62 @@ def reminders_cmd(run_now: bool) -> None:
 def gen_key_cmd() -> None:
     """Print a new FIELD_ENCRYPTION_KEY (put it in the environment; keep it safe)."""
     click.echo(generate_key())
+
+
+@cli.group("agency")
+def agency_group() -> None:
+    """机关：每个乡镇人民政府和县政务公开办的名称、复议机关、法院、联系人。"""
+
+
+@agency_group.command("list")
+def agency_list_cmd() -> None:
+    setup()
+    with session_scope(readonly=True) as s:
+        rows = agencies.all_agencies(s)
+        if not rows:
+            click.echo("还没有机关。")
+        for a in rows:
+            missing = agencies.missing_fields(a)
+            state = f"缺：{'、'.join(missing)}" if missing else "已填好"
+            click.echo(f"{a.name}  复议机关：{a.review_body or '—'}  法院：{a.court or '—'}  "
+                       f"联系人：{a.contact_person or '—'} {a.contact_phone}  {state}")
+
+
+@agency_group.command("set")
+@click.argument("name")
+@click.option("--town", default=None, help="Town name: create/find that town's 乡镇人民政府.")
+@click.option("--rename", default=None)
+@click.option("--review-body", default=None)
+@click.option("--court", default=None)
+@click.option("--contact-person", default=None)
+@click.option("--contact-phone", default=None)
+@click.option("--address", default=None)
+@click.option("--seal-text", default=None)
+def agency_set_cmd(name: str, town: str | None, rename: str | None, review_body: str | None, court: str | None,
+                   contact_person: str | None, contact_phone: str | None, address: str | None,
+                   seal_text: str | None) -> None:
+    """Fill in an agency's record (what its letters state)."""
+    config = setup()
+    with session_scope() as s:
+        agency = s.exec(select(Agency).where(Agency.name == name)).first()
+        if agency is None and town:
+            t = s.exec(select(Town).where(Town.name == town)).first()
+            if t is None:
+                _fail(f"没有“{town}”这个乡镇。")
+                return
+            agency = agencies.for_town(s, t.id)  # type: ignore[arg-type]
+        if agency is None and name.endswith("办公室"):
+            agency = agencies.county_agency(s, config)
+        if agency is None:
+            _fail(f"没有“{name}”这个机关。乡镇的请加 --town 乡镇名。")
+            return
+        values = {"name": rename or agency.name, "review_body": review_body, "court": court,
+                  "contact_person": contact_person, "contact_phone": contact_phone, "address": address,
+                  "seal_text": seal_text}
+        try:
+            agencies.update(agency, {k: v for k, v in values.items() if v is not None})
+        except agencies.AgencyNotReady as exc:
+            _fail(str(exc))
+        s.add(agency)
+        missing = agencies.missing_fields(agency)
+        click.echo(f"已保存 {agency.name}。" + (f"还缺：{'、'.join(missing)}。" if missing else ""))

@@ -112,16 +112,22 @@ def test_catalog_search(live, villages, phone):
 
 
 def test_act_on_a_request_and_see_the_status_change(live, config, villages, browser):
+    from sqlmodel import select
+
+    from core.models.core import Town
     from core.models.requests import DisclosureRequest
+    from core.requests import agencies
     from core.requests.service import ApplicationData, create_application
     from core.requests.validation import id_check_char
+    from tests.requests_support import fill_agencies
 
     id17 = "33112719850612003"
     with db.session_scope() as s:
+        town_id = s.exec(select(Town.id).where(Town.name == "石门乡")).one()
         req = create_application(s, config, ApplicationData(
             applicant_type="person", name="李四", id_number=id17 + id_check_char(id17), phone="13912345678",
             description="本村2025年低保资金发放明细", form="electronic", delivery="wechat"),
-            openid=None, received=date.today())
+            openid=None, received=date.today(), agency_id=agencies.for_town(s, town_id).id)
         rid, no = req.id, req.tracking_no
     make_staff("office", "town", town="石门乡")
     ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
@@ -139,11 +145,12 @@ def test_act_on_a_request_and_see_the_status_change(live, config, villages, brow
         assert page.locator("#status").inner_text() == "已登记，待审核"
         with db.session_scope(readonly=True) as s:
             assert s.get(DisclosureRequest, rid).status == "registered"
+        fill_agencies(config)  # the town's letters need its record
         page.click("form[data-action=review] button[type=submit]")
         page.wait_for_selector("#status:has-text('办理中')")
         page.select_option("form[data-action=reply] select[name=reply_type]", "refuse")
         page.click("form[data-action=reply] button[type=submit]")
-        assert "不予公开须选择理由类别" in page.locator("#action-error").inner_text()
+        assert "不予公开须选择“不予公开的理由”" in page.locator("#action-error").inner_text()
         with db.session_scope(readonly=True) as s:
             assert s.get(DisclosureRequest, rid).status == "processing"
     finally:

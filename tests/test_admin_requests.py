@@ -14,6 +14,7 @@ from core.models.outbox import OutboxMessage
 from core.models.requests import DisclosureRequest, RequestEvent
 from core.requests.validation import id_check_char
 from tests.admin_support import csrf_of, login, make_staff, post_form
+from tests.requests_support import fill_agencies
 
 ID17 = "33112719850612003"
 ID_NUMBER = ID17 + id_check_char(ID17)
@@ -21,10 +22,16 @@ PHONE = "13812345678"
 
 
 def _apply(config, *, received: date | None = None, openid: str | None = "oApplicant_000001",
-           description: str = "2025年青石村道路硬化工程的验收报告") -> int:
+           description: str = "2025年青石村道路硬化工程的验收报告", village: str = "青石村") -> int:
+    """A WeChat application by a resident bound to `village` (so it goes to that town's agency)."""
+    from core.models.core import Follower, Village
     from core.requests.service import ApplicationData, create_application
 
     with db.session_scope() as s:
+        if openid and s.get(Follower, openid) is None:
+            v = s.exec(select(Village).where(Village.name == village)).one()
+            s.add(Follower(openid=openid, village_id=v.id))
+            s.flush()
         req = create_application(s, config, ApplicationData(
             applicant_type="person", name="张三", id_number=ID_NUMBER, phone=PHONE, description=description,
             form="electronic", delivery="wechat"), openid=openid, received=received)
@@ -65,6 +72,7 @@ def test_lists_mask_and_full_view_is_recorded(live, config, villages):
 
 def test_workflow_buttons_drive_the_request_to_archive(live, config, villages):
     rid = _apply(config)
+    fill_agencies(config)
     make_staff("county1", "county")
     s = login(live.url, "county1")
     page = s.get(f"{live.url}/admin/requests/{rid}", timeout=10).text
@@ -75,16 +83,19 @@ def test_workflow_buttons_drive_the_request_to_archive(live, config, villages):
     assert _status(rid) == "processing"
     # A refusal without its ground is refused with the reason, and nothing changes.
     r = _act(s, live, rid, "reply", reply_type="refuse", detail="涉及第三方")
-    assert r.status_code == 400 and "不予公开须选择理由类别" in r.text
+    assert r.status_code == 400 and "不予公开须选择“不予公开的理由”" in r.text
     assert _status(rid) == "processing"
-    # Extending needs a reason.
+    # Extending needs a reason and the 负责人's approval, said with the form's own labels.
     r = _act(s, live, rid, "extend")
-    assert r.status_code == 400 and "必须写明理由" in r.text
+    assert r.status_code == 400 and "延长理由" in r.text and 'data-action="extend"' in r.text
     r = _act(s, live, rid, "extend", reason="需要调取档案", days="10")
+    assert r.status_code == 400 and "同意延期的负责人" in r.text
+    r = _act(s, live, rid, "extend", reason="需要调取档案", days="10", approver="赵主任")
     assert r.status_code == 200
     with db.session_scope(readonly=True) as sess:
         req = sess.get(DisclosureRequest, rid)
         assert req.extension_days == 10 and req.extension_reason == "需要调取档案"
+        assert req.extension_approver == "赵主任" and req.extension_approved_on is not None
     r = _act(s, live, rid, "reply", reply_type="disclose", text="附件：验收报告扫描件")
     assert _status(rid) == "replied"
     assert "予以公开" in r.text and "行政复议" in r.text  # the letter states the remedies
@@ -139,6 +150,7 @@ def test_annual_report_page_and_xlsx_agree(live, config, villages):
     year = date.today().year
     a = _apply(config, description="申请一")
     _apply(config, description="申请二")
+    fill_agencies(config)
     make_staff("county1", "county")
     s = login(live.url, "county1")
     _act(s, live, a, "register")

@@ -17,6 +17,7 @@ from core.models.outbox import OutboxMessage
 from core.models.requests import DisclosureRequest
 from core.requests import service
 from tests.conftest import TEST_AES_KEY, LiveServer
+from tests.requests_support import fill_agencies
 
 ID_NO = "11010519491231002X"
 OPENID = "o_applicant_chat"
@@ -235,6 +236,7 @@ def test_menu_click_starts_the_flow(wechat) -> None:  # type: ignore[no-untyped-
 def test_staff_steps_reach_the_applicant_and_supplement_by_chat(wechat, config) -> None:  # type: ignore[no-untyped-def]
     run_script(lambda t: wechat.say(OPENID, t), PERSON_SCRIPT)
     no = tracking_no(wechat.say(OPENID, "确认"))
+    fill_agencies(config)
     with db.session_scope() as s:
         req = service.require(s, no)
         service.transition(s, config, req, "register", "李文书")
@@ -303,6 +305,7 @@ def test_voice_answers_checks_midway_and_reply_letter(wechat, config) -> None:  
     assert "申请公开什么信息" in voice("幺三八幺二三四五六七八。")
     run_script(lambda t: wechat.say(OPENID, t), PERSON_SCRIPT[5:])
     no = tracking_no(wechat.say(OPENID, "确认"))
+    fill_agencies(config)
     with db.session_scope() as s:
         req = service.require(s, no)
         service.transition(s, config, req, "register", "李文书")

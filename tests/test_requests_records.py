@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from openpyxl import load_workbook
 
@@ -11,6 +12,7 @@ from core import db
 from core.requests import service
 from core.requests.export import annual_report, write_annual_xlsx, write_register_xlsx
 from tests.conftest import make_config
+from tests.requests_support import fill_agencies, pdf_text
 from tests.test_requests_service import ID_NO, PHONE, at, person
 
 ORG_CODE = "91350100M000100Y43"
@@ -43,19 +45,21 @@ def build_year(cfg) -> dict[str, str]:
     act(cfg, nos["refused"], "reply", date(2025, 3, 20), reply_type="refuse", ground="third_party", detail="个人隐私")
     nos["company"] = add(cfg, date(2025, 4, 1), applicant_type="org", org_name="某某农业科技有限公司",
                          org_code=ORG_CODE, org_category="business")
-    act(cfg, nos["company"], "reply", date(2025, 4, 15), reply_type="partial", detail="含商业秘密")
+    act(cfg, nos["company"], "reply", date(2025, 4, 15), reply_type="partial", ground="third_party",
+        detail="第2页所列供货价格")
     nos["lawfirm"] = add(cfg, date(2025, 5, 6), applicant_type="org", org_name="某某律师事务所",
                          org_code=ORG_CODE, org_category="legal")
     act(cfg, nos["lawfirm"], "reply", date(2025, 5, 20), reply_type="not_competent", detail="县自然资源局")
     nos["abandoned"] = add(cfg, date(2025, 6, 3))
     act(cfg, nos["abandoned"], "request_supplement", date(2025, 6, 4), reason="写明年份", days=5)
-    act(cfg, nos["abandoned"], "abandon", date(2025, 6, 16))
+    act(cfg, nos["abandoned"], "abandon", date(2025, 6, 16), confirmed=True)
     nos["open"] = add(cfg, date(2025, 12, 22))  # carried forward into 2026
     return nos
 
 
 def test_annual_report_counts(db_url: str) -> None:
     cfg = make_config(db_url)
+    fill_agencies(cfg)
     build_year(cfg)
     with db.session_scope(readonly=True) as s:
         r = annual_report(s, 2025)
@@ -74,6 +78,7 @@ def test_annual_report_counts(db_url: str) -> None:
 
 def test_xlsx_exports_are_masked(db_url: str, tmp_path: Path) -> None:
     cfg = make_config(db_url)
+    fill_agencies(cfg)
     nos = build_year(cfg)
     reg, ann = tmp_path / "register.xlsx", tmp_path / "annual.xlsx"
     with db.session_scope(readonly=True) as s:
@@ -99,6 +104,7 @@ def test_cli_commands(db_url: str, tmp_path: Path, monkeypatch) -> None:  # type
     monkeypatch.setenv("DATABASE_URL", db_url)
     monkeypatch.setenv("FIELD_ENCRYPTION_KEY", make_config(db_url).field_key or "")
     runner = CliRunner()
+    fill_agencies()
 
     def run(*args: str) -> str:
         result = runner.invoke(cli, list(args), catch_exceptions=False)
@@ -120,6 +126,12 @@ def test_cli_commands(db_url: str, tmp_path: Path, monkeypatch) -> None:  # type
     out = run("request", "transition", no, "reply", "--staff", "王登记", "--type", "refuse", "--ground", "process",
               "--reason", "属于内部讨论记录")
     assert "政府信息公开申请答复书" in out and "行政复议" in out
+    out = run("request", "documents", no, "--out", str(tmp_path / "docs"))
+    assert "政府信息公开申请答复书" in out and "未送达" in out
+    pdfs = sorted((tmp_path / "docs").glob("*.pdf"))
+    assert [p.name.split("-")[-1] for p in pdfs] == ["政府信息公开申请受理回执.pdf", "政府信息公开申请答复书.pdf"]
+    assert all("云岭县人民政府办公室" in pdf_text(p.read_bytes()) for p in pdfs)
+    assert "受理机关：云岭县人民政府办公室" in run("request", "show", no)
     year = no.split("-")[0]
     out = run("request", "export-register", "--year", year, "--out", str(tmp_path / "r.xlsx"))
     assert "1 条" in out and (tmp_path / "r.xlsx").exists()
@@ -129,3 +141,41 @@ def test_cli_commands(db_url: str, tmp_path: Path, monkeypatch) -> None:  # type
                               "--phone", PHONE, "--desc", "某某文件的内容"])
     assert bad.exit_code == 1 and "校验不对" in bad.output
     assert "今天没有到期提醒" in run("request", "reminders") or "答复期限" in run("request", "reminders")
+    assert "云岭县人民政府办公室" in run("agency", "list") and "已填好" in run("agency", "list")
+    assert no in run("request", "list", "--agency", "云岭县人民政府办公室")
+    out = run("agency", "set", "云岭县人民政府办公室", "--contact-person", "李四")
+    assert "已保存 云岭县人民政府办公室。" in out and "李四" in run("agency", "list")
+    out = run("agency", "set", "云岭县人民政府办公室", "--court", "")
+    assert "还缺：人民法院" in out
+    bad = runner.invoke(cli, ["request", "new", "--staff", "王", "--name", "张三", "--id", ID_NO, "--phone", PHONE,
+                              "--desc", "某某文件的内容", "--agency", "没有这个机关"])
+    assert bad.exit_code == 1 and "没有“没有这个机关”这个机关" in bad.output
+
+
+def test_table_four_counts_review_and_suit_cases(db_url: str) -> None:
+    """Table 四: cases filed in the year, by kind and by result as of the year's end."""
+    from core.models.requests import RequestCase
+
+    cfg = make_config(db_url)
+    fill_agencies(cfg)
+    nos = build_year(cfg)
+    with db.session_scope() as s:
+        refused = service.require(s, nos["refused"])
+        with pytest.raises(service.TransitionError, match="不能早于答复日期"):
+            service.record_case(s, refused, "review", date(2025, 3, 1), "王登记")
+        service.record_case(s, refused, "review", date(2025, 4, 2), "王登记", result="upheld",
+                            decided_on=date(2025, 6, 1))
+        late = service.record_case(s, refused, "suit_after_review", date(2025, 6, 20), "王登记")
+        service.record_case(s, service.require(s, nos["company"]), "suit_direct", date(2025, 11, 2), "王登记")
+        service.record_case(s, service.require(s, nos["lawfirm"]), "review", date(2025, 5, 25), "王登记",
+                            result="corrected", decided_on=date(2025, 7, 1))
+        late_id = late.id
+    with db.session_scope() as s:
+        service.decide_case(s, s.get(RequestCase, late_id), "other", date(2026, 2, 1))  # decided next year
+    with db.session_scope(readonly=True) as s:
+        cases = annual_report(s, 2025)["cases"]
+    assert cases["review"] == {"upheld": 1, "corrected": 1, "other": 0, "pending": 0, "total": 2}
+    assert cases["suit_after_review"] == {"upheld": 0, "corrected": 0, "other": 0, "pending": 1, "total": 1}
+    assert cases["suit_direct"]["pending"] == 1
+    with db.session_scope(readonly=True) as s:
+        assert annual_report(s, 2026)["cases"]["suit_after_review"]["total"] == 0  # counted in its filing year

@@ -18,6 +18,7 @@ from core.models.requests import DisclosureRequest, RequestEvent
 from core.requests import service
 from core.requests.service import ApplicationData, TransitionError, transition
 from tests.conftest import make_config
+from tests.requests_support import fill_agencies
 
 BJ = ZoneInfo("Asia/Shanghai")
 ID_NO = "11010519491231002X"
@@ -70,7 +71,9 @@ def outbox(rid: int) -> list[OutboxMessage]:
 
 @pytest.fixture
 def cfg(db_url: str):
-    return make_config(db_url, template_request_id="TPL_REQUEST_STATUS")
+    config = make_config(db_url, template_request_id="TPL_REQUEST_STATUS")
+    fill_agencies(config)
+    return config
 
 
 def test_numbers_dates_and_full_happy_path(cfg) -> None:
@@ -116,7 +119,7 @@ def test_transitions_only_from_the_right_states(cfg) -> None:
                        now=at(date(2025, 11, 5)))
     with pytest.raises(TransitionError, match="答复类型"):
         step(cfg, rid, "reply", date(2025, 11, 5))
-    with pytest.raises(TransitionError, match="理由类别"):
+    with pytest.raises(TransitionError, match="不予公开的理由"):
         step(cfg, rid, "reply", date(2025, 11, 5), reply_type="refuse", detail="x")
     with pytest.raises(TransitionError, match="负责公开的机关"):
         step(cfg, rid, "reply", date(2025, 11, 5), reply_type="not_competent")
@@ -152,20 +155,25 @@ def test_supplement_notice_only_within_seven_working_days(cfg) -> None:
     assert step(cfg, rid, "request_supplement", date(2025, 10, 14), reason="写明年份").status == "awaiting_supplement"
 
 
-def test_no_supplement_in_time_closes_as_abandoned(cfg) -> None:
+def test_no_supplement_in_time_is_closed_by_staff_after_checking(cfg) -> None:
+    """The clock only flags a lapsed supplement period; 视为放弃 needs staff to check for 正当理由."""
     from core.requests.reminders import run_reminders
 
     rid = new_request(cfg, date(2025, 11, 3))
     step(cfg, rid, "request_supplement", date(2025, 11, 4), reason="写明年份", days=5)  # due 11-11
-    assert load(rid).supplement_due == date(2025, 11, 11)
+    assert load(rid).supplement_due == date(2025, 11, 11) and not load(rid).supplement_provisional
     with pytest.raises(TransitionError, match="还没过"):
-        step(cfg, rid, "abandon", date(2025, 11, 11))
-    assert run_reminders(cfg, now=at(date(2025, 11, 11)))["abandoned"] == []
+        step(cfg, rid, "abandon", date(2025, 11, 11), confirmed=True)
+    assert run_reminders(cfg, now=at(date(2025, 11, 11)))["lapsed"] == []
     out = run_reminders(cfg, now=at(date(2025, 11, 12)))
-    assert out["abandoned"] == ["2025-000001"]
+    assert out["lapsed"] == ["2025-000001"]
+    assert load(rid).status == "awaiting_supplement"  # never closed by the clock
+    assert run_reminders(cfg, now=at(date(2025, 11, 12), 15))["lapsed"] == []
+    with pytest.raises(TransitionError, match="正当理由"):
+        step(cfg, rid, "abandon", date(2025, 11, 12))
+    step(cfg, rid, "abandon", date(2025, 11, 12), confirmed=True)
     req = load(rid)
     assert req.status == "closed" and req.outcome == "abandoned" and req.concluded_date == date(2025, 11, 12)
-    assert run_reminders(cfg, now=at(date(2025, 11, 12, ), 15))["abandoned"] == []
     texts = [json.loads(m.payload)["text"] for m in outbox(rid)]
     assert any("视为放弃" in t for t in texts)
 
@@ -174,7 +182,9 @@ def test_consultation_not_counted_and_extension_once(cfg) -> None:
     rid = new_request(cfg, date(2025, 11, 3))
     step(cfg, rid, "register", date(2025, 11, 3))
     step(cfg, rid, "review", date(2025, 11, 4))
-    req = step(cfg, rid, "consult", date(2025, 11, 10), reason="涉及某公司商业秘密，征求该公司意见")
+    with pytest.raises(TransitionError, match="第三方名称"):
+        step(cfg, rid, "consult", date(2025, 11, 10), reason="涉及商业秘密")
+    req = step(cfg, rid, "consult", date(2025, 11, 10), reason="涉及该公司商业秘密", party="云岭某建材公司")
     # while consulting the due date assumes the full 15 working days (11-11 .. 12-01 not counted):
     # 1–4 = 11-04..07, 5 = 11-10, 6–9 = 12-02..05, 10–14 = 12-08..12, 15–19 = 15..19, 20 = 12-22
     assert req.status == "consulting" and req.due_date == date(2025, 12, 22)
@@ -183,22 +193,27 @@ def test_consultation_not_counted_and_extension_once(cfg) -> None:
     with pytest.raises(TransitionError, match="理由"):
         step(cfg, rid, "extend", date(2025, 11, 20))
     with pytest.raises(TransitionError, match="最长20"):
-        step(cfg, rid, "extend", date(2025, 11, 20), reason="档案在外地", days=21)
-    req = step(cfg, rid, "extend", date(2025, 11, 20), reason="需要调取外地档案", days=10)
+        step(cfg, rid, "extend", date(2025, 11, 20), reason="档案在外地", days=21, approver="赵主任")
+    with pytest.raises(TransitionError, match="负责人"):
+        step(cfg, rid, "extend", date(2025, 11, 20), reason="需要调取外地档案", days=10)
+    req = step(cfg, rid, "extend", date(2025, 11, 20), reason="需要调取外地档案", days=10, approver="赵主任",
+               approved_on=date(2025, 11, 19))
     # 10 more working days after 12-05: 12-08..12, 15..19 → 12-19
     assert req.due_date == date(2025, 12, 19) and req.extension_days == 10
+    assert (req.extension_approver, req.extension_approved_on) == ("赵主任", date(2025, 11, 19))
     with pytest.raises(TransitionError, match="只能延长一次"):
-        step(cfg, rid, "extend", date(2025, 11, 21), reason="再延", days=5)
+        step(cfg, rid, "extend", date(2025, 11, 21), reason="再延", days=5, approver="赵主任")
 
 
 def test_extension_not_after_the_deadline(cfg) -> None:
     rid = new_request(cfg, date(2025, 9, 28))  # due 2025-10-31
     with pytest.raises(TransitionError, match="不能延长"):
-        step(cfg, rid, "extend", date(2025, 10, 30), reason="未登记")
+        step(cfg, rid, "extend", date(2025, 10, 30), reason="未登记", approver="赵主任")
     step(cfg, rid, "register", date(2025, 9, 29))
     with pytest.raises(TransitionError, match="已过"):
-        step(cfg, rid, "extend", date(2025, 11, 3), reason="来不及")
-    assert step(cfg, rid, "extend", date(2025, 10, 31), reason="需要汇总多个部门材料").due_date == date(2025, 11, 28)
+        step(cfg, rid, "extend", date(2025, 11, 3), reason="来不及", approver="赵主任")
+    assert step(cfg, rid, "extend", date(2025, 10, 31), reason="需要汇总多个部门材料",
+                approver="赵主任").due_date == date(2025, 11, 28)
 
 
 def test_december_application_is_provisional(cfg) -> None:
@@ -208,8 +223,8 @@ def test_december_application_is_provisional(cfg) -> None:
     req = load(rid)
     if calendar_covers(date(2027, 1, 4)):
         assert not req.due_provisional  # the package was upgraded: a real date now
-    else:  # 12-16..18, 21..25, 28..31, then weekends only: 2027-01-01, 04..08, 11, 12
-        assert req.due_date == date(2027, 1, 12) and req.due_provisional
+    else:  # 12-16..18, 21..25, 28..31, then 元旦 2027-01-01 skipped: 04..08, 11, 12, 13
+        assert req.due_date == date(2027, 1, 13) and req.due_provisional
         with db.session_scope(readonly=True) as s:
             assert service.row_view(s.get(DisclosureRequest, rid), date(2026, 12, 16))["provisional"] is True
 
@@ -250,7 +265,8 @@ def test_reply_letters_state_remedies(cfg) -> None:
     letter = step(cfg, disclosed, "reply", date(2025, 11, 20), reply_type="disclose").reply_letter
     assert "予以公开" in letter and "申请行政复议，也可以" in letter and "行政诉讼" in letter
     partial = registered(cfg, date(2025, 11, 3))
-    letter = step(cfg, partial, "reply", date(2025, 11, 20), reply_type="partial", detail="第3页含个人信息").reply_letter
+    letter = step(cfg, partial, "reply", date(2025, 11, 20), reply_type="partial", ground="third_party",
+                  detail="第3页所列人员的身份证号码").reply_letter
     assert "不予公开的部分不服的" in letter and "先向" in letter and "也可以" in letter
     other = registered(cfg, date(2025, 11, 3))
     letter = step(cfg, other, "reply", date(2025, 11, 20), reply_type="not_competent", detail="县自然资源局").reply_letter
@@ -366,3 +382,53 @@ def test_withdraw_then_archive(cfg) -> None:
     with db.session_scope(readonly=True) as s:
         rows = {r["key"]: r["values"] for r in annual_report(s, 2025)["rows"]}
     assert rows["other.other"]["person"] == 1 and rows["total"]["total"] == 1
+
+
+def test_received_2026_12_20_dates_skip_new_year_2027_stay_provisional_and_never_auto_close(cfg) -> None:
+    """chinesecalendar 1.11.0 has no 2027: dates counted into it skip 元旦 (the statutory holiday),
+    are flagged provisional, including the supplement period, and the clock never closes on them."""
+    from core.models.requests import RequestDocument
+    from core.requests.reminders import run_reminders
+    from core.requests.workdays import calendar_covers
+
+    if calendar_covers(date(2027, 1, 4)):
+        pytest.skip("chinesecalendar now covers 2027: the dates are official, nothing is provisional")
+    rid = new_request(cfg, date(2026, 12, 20))  # a Sunday
+    req = load(rid)
+    # 1–5 = 12-21..25, 6–9 = 12-28..31, 2027-01-01 元旦 skipped, 10–14 = 01-04..08, 15–19 = 11..15, 20 = 01-18
+    assert req.due_date == date(2027, 1, 18) and req.due_provisional
+    step(cfg, rid, "register", date(2026, 12, 21))
+    req = step(cfg, rid, "request_supplement", date(2026, 12, 21), reason="请写明是哪一年的报告", days=15)
+    # 12-22..25 (4), 12-28..31 (8), 元旦 skipped, 01-04..08 (13), 01-11, 01-12 (15)
+    assert req.supplement_due == date(2027, 1, 12) and req.supplement_provisional
+    with db.session_scope(readonly=True) as s:
+        notice = s.exec(select(RequestDocument).where(RequestDocument.request_id == rid,
+                                                      RequestDocument.kind == "supplement")).one()
+        assert "2027年1月12日" in notice.body and "暂按法定节假日和周末推算" in notice.body
+        assert service.row_view(s.get(DisclosureRequest, rid), date(2026, 12, 22))["supplement_provisional"]
+    # The applicant's last valid day (01-12) and the days after: flagged for staff, never closed.
+    assert run_reminders(cfg, now=at(date(2027, 1, 12)))["lapsed"] == []
+    assert run_reminders(cfg, now=at(date(2027, 1, 13)))["lapsed"] == ["2026-000001"]
+    assert run_reminders(cfg, now=at(date(2027, 1, 20)))["lapsed"] == ["2026-000001"]
+    assert load(rid).status == "awaiting_supplement" and load(rid).outcome is None
+    with pytest.raises(TransitionError, match="还没过"):
+        step(cfg, rid, "abandon", date(2027, 1, 12), confirmed=True)
+    with pytest.raises(TransitionError, match="正当理由"):
+        step(cfg, rid, "abandon", date(2027, 1, 13))
+    req = step(cfg, rid, "abandon", date(2027, 1, 13), confirmed=True)
+    assert req.status == "closed" and req.outcome == "abandoned"
+    with db.session_scope(readonly=True) as s:
+        ev = s.exec(select(RequestEvent).where(RequestEvent.request_id == rid, RequestEvent.action == "abandon")).one()
+        assert ev.staff == "李文书" and "已核对" in (ev.note or "")
+
+
+def test_supplement_into_2027_restarts_a_provisional_clock(cfg) -> None:
+    from core.requests.workdays import calendar_covers
+
+    if calendar_covers(date(2027, 1, 4)):
+        pytest.skip("chinesecalendar now covers 2027")
+    rid = registered(cfg, date(2026, 12, 21))
+    step(cfg, rid, "request_supplement", date(2026, 12, 22), reason="写明年份", days=10)
+    req = step(cfg, rid, "supplement_received", date(2026, 12, 31))
+    # clock restarts from 12-31: 元旦 skipped, 01-04..08 (5), 11..15 (10), 18..22 (15), 25..29 (20)
+    assert req.due_date == date(2027, 1, 29) and req.due_provisional

@@ -83,9 +83,10 @@ def test_consultation_days_are_not_counted() -> None:
 @pytest.mark.skipif(COVERS_2027, reason="calendar now covers 2027; see the generic test below")
 def test_deadline_crossing_into_an_uncovered_year_is_provisional() -> None:
     # Tue 2026-12-15: 1–3 = 12-16..18, 4–8 = 21..25, 9–12 = 28..31; 2027 is not in the calendar,
-    # so weekends only: 13 = Fri 2027-01-01, 14–18 = 01-04..08, 19 = 01-11, 20 = 01-12.
+    # so weekends and the statutory holidays: 元旦 Fri 2027-01-01 is skipped, 13–17 = 01-04..08,
+    # 18–20 = 01-11..13 (weekends alone would have said 01-12, a day early).
     result = add_workdays(date(2026, 12, 15), 20)
-    assert result.due == date(2027, 1, 12)
+    assert result.due == date(2027, 1, 13)
     assert result.provisional is True
     assert add_workdays(date(2026, 11, 2), 20).provisional is False
 
@@ -107,3 +108,33 @@ def test_workdays_between_and_zero() -> None:
     assert due(date(2025, 9, 28), 0) == date(2025, 9, 28)
     with pytest.raises(ValueError):
         add_workdays(date(2025, 1, 1), -1)
+
+
+def test_uncovered_year_skips_the_statutory_holidays() -> None:
+    """Years chinesecalendar lacks: weekends plus the days fixed by law (元旦, 春节 from the lunar
+    calendar, 清明, 劳动节, 端午, 中秋, 国庆), always marked provisional."""
+    from core.requests.workdays import statutory_holidays
+
+    if COVERS_2027:
+        pytest.skip("chinesecalendar covers 2027 now")
+    assert is_workday(date(2027, 1, 1)) == (False, False)      # 元旦, a Friday
+    assert is_workday(date(2027, 1, 4)) == (True, False)
+    # 春节 2027: lunar new year is Sat 02-06; 除夕 Fri 02-05 and Mon 02-08 are days off
+    assert not is_workday(date(2027, 2, 5))[0] and not is_workday(date(2027, 2, 8))[0]
+    assert is_workday(date(2027, 2, 9))[0]
+    assert {date(2027, 4, 5), date(2027, 6, 9), date(2027, 9, 15)} <= statutory_holidays(2027)  # 清明 端午 中秋
+    assert not is_workday(date(2027, 10, 1))[0] and not is_workday(date(2027, 10, 3))[0]
+    # 2026-12-20 + 20 working days skips 元旦 2027: 01-18, not 01-15 as weekends alone would say
+    deadline = add_workdays(date(2026, 12, 20), 20)
+    assert deadline.due == date(2027, 1, 18) and deadline.provisional
+
+
+def test_statutory_holidays_agree_with_the_official_calendar() -> None:
+    """For the years the package covers since the 2024 revision, every day the law fixes is a day off."""
+    import chinese_calendar
+
+    from core.requests.workdays import statutory_holidays
+
+    for year in (2025, 2026):
+        assert len(statutory_holidays(year)) == 13
+        assert [d for d in statutory_holidays(year) if chinese_calendar.is_workday(d)] == []

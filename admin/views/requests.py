@@ -1,9 +1,11 @@
 """Disclosure requests (依申请公开) for the county and town disclosure offices.
 
-Lists show masked ID numbers and phones. Full ones are shown on a request's page only when a
-handling officer asks for them, and core.requests.service records who looked. Village clerks have
-no access to requests at all. Every step goes through core.requests.service.transition, which
-enforces the allowed states, the legal deadlines, the audit trail and the applicant's message.
+Each town's 乡镇人民政府 is its own agency: town staff see and act on their agency's requests
+only, the county account sees all and can filter by agency. Lists show masked ID numbers and
+phones. Full ones are shown on a request's page only when a handling officer asks for them, and
+core.requests.service records who looked. Village clerks have no access to requests at all. Every
+step goes through core.requests.service.transition, which enforces the allowed states, the legal
+deadlines, the audit trail, the written document and the applicant's message.
 """
 from __future__ import annotations
 
@@ -27,18 +29,22 @@ from sqlmodel import Session, col, select
 from werkzeug.wrappers import Response
 
 from admin import bp
-from admin.auth import require_roles
+from admin.auth import current_staff, require_roles
 from admin.scope import Scope
 from admin.views.common import form_str, paginate, staff_label
 from core.config import Config
 from core.db import session_scope
-from core.models.requests import DisclosureRequest
-from core.requests import service
+from core.models.requests import Agency, DisclosureRequest, RequestCase, RequestDocument
+from core.models.staff import StaffUser
+from core.requests import agencies, documents, service
 from core.requests import validation as v
+from core.requests.export import agency_title as build_title
 from core.requests.export import annual_report as build_annual_report
 from core.requests.export import write_annual_xlsx, write_register_xlsx
 from core.requests.kinds import (
     APPLICANT_TYPES,
+    CASE_KINDS,
+    CASE_RESULTS,
     CHANNELS,
     CLOCK_STATUSES,
     CLOSE_OUTCOMES,
@@ -61,32 +67,93 @@ from core.requests.workdays import (
 
 DUE_SOON_WORKDAYS = 5
 FILTERS = {"open": "办理中", "overdue": "已超期", "due_soon": "5个工作日内到期", "provisional": "期限待核实",
-           "all": "全部"}
-# What each action's form asks for, beyond the date: (field, label, required).
+           "lapsed": "补正或缴费期限已过，待核实", "all": "全部"}
+# What each action's form asks for, beyond the date: (field, label, required). The service's
+# messages name these labels.
 ACTION_FIELDS: dict[str, list[tuple[str, str, bool]]] = {
-    "request_supplement": [("reason", "需要补正的内容（一次说全）", True), ("days", "补正期限（工作日）", False)],
+    "request_supplement": [("reason", "需要补正的内容", True), ("days", "补正期限（工作日）", False)],
     "supplement_received": [("reason", "补正的内容", False)],
-    "consult": [("reason", "征求意见的第三方和事由", True)],
+    "abandon": [("confirmed", "已核实没有正当理由", True), ("reason", "核实情况", False)],
+    "consult": [("party", "第三方名称", True), ("reason", "涉及第三方的什么权益", True)],
     "consult_answered": [("reason", "第三方意见", False)],
-    "extend": [("reason", "延长理由", True), ("days", f"延长几个工作日（最多{MAX_EXTENSION_DAYS}）", False)],
+    "ask_explain": [("reason", "数量、频次明显超过合理范围的情况", True)],
+    "explanation_received": [("reason", "申请人的说明", False)],
+    "fee_notice": [("amount", "收费金额（元）", True), ("pages", "页数（按页数收费时填）", False)],
+    "fee_paid": [("reason", "缴费情况", False)],
+    "fee_lapsed": [("confirmed", "已核实", True), ("reason", "核实情况", False)],
+    "extend": [("reason", "延长理由", True), ("approver", "同意延期的负责人", True),
+               ("approved_on", "负责人同意的日期（不填就是办理日期）", False),
+               ("days", f"延长几个工作日（最多{MAX_EXTENSION_DAYS}）", False)],
     "reply": [],  # its own form: type, ground, detail, letter text
-    "deliver": [("reason", "送达方式和情况", False)],
+    "deliver": [("way", "送达方式", True), ("reason", "送达情况（比如邮件单号）", False)],
     "withdraw": [("reason", "撤回说明", False)],
 }
+# The step offered first in each state; the others are one click away, one form at a time.
+PRIMARY_ACTION = {"submitted": "register", "registered": "review", "processing": "reply",
+                  "consulting": "consult_answered", "awaiting_supplement": "supplement_received",
+                  "awaiting_fee": "fee_paid", "replied": "deliver", "delivered": "archive", "closed": "archive"}
+
+
+def agency_ids() -> list[int] | None:
+    """Agencies the signed-in account acts for (None = all: the county office)."""
+    user = current_staff()
+    with session_scope(readonly=True) as s:
+        return agencies.visible_ids(s, user.role, user.town_id)
+
+
+def _can_see(req: DisclosureRequest, ids: list[int] | None) -> bool:
+    return ids is None or req.agency_id in ids
+
+
+def _load(s: Session, request_id: int, ids: list[int] | None) -> DisclosureRequest:
+    req = s.get(DisclosureRequest, request_id)
+    if req is None or not _can_see(req, ids):
+        abort(404)
+    return req
+
+
+def _names(s: Session, names: set[str]) -> dict[str, str]:
+    """Usernames recorded by older steps → the person's name, so every entry shows a name."""
+    if not names:
+        return {}
+    rows = s.exec(select(StaffUser).where(col(StaffUser.username).in_(names))).all()
+    return {u.username: u.display_name for u in rows if u.display_name}
+
+
+def _agency_filter(ids: list[int] | None) -> tuple[list[int] | None, str]:
+    """The county may narrow to one agency (?agency=ID); town staff are always narrowed."""
+    chosen = request.args.get("agency", "")
+    if ids is None and chosen.isdigit():
+        return [int(chosen)], chosen
+    return ids, chosen
 
 
 def _config() -> Config:
     return current_app.config["BOT_CONFIG"]
 
 
-def dashboard_counts(s: Session, _sc: Scope) -> dict[str, int]:
+def _lapsed(today: date):  # type: ignore[no-untyped-def]
+    """Waiting for a supplement or a fee past its period: staff check for 正当理由 and close."""
+    return or_((col(DisclosureRequest.status) == "awaiting_supplement") & (col(DisclosureRequest.supplement_due) < today),
+               (col(DisclosureRequest.status) == "awaiting_fee") & (col(DisclosureRequest.fee_due) < today))
+
+
+def dashboard_counts(s: Session, sc: Scope) -> dict[str, int]:
     today = service.today_in_china()
-    open_n = s.exec(select(func.count()).select_from(DisclosureRequest)
-                    .where(col(DisclosureRequest.status).in_(OPEN_STATUSES))).one()
-    provisional = s.exec(select(func.count()).select_from(DisclosureRequest).where(
-        col(DisclosureRequest.status).in_(OPEN_STATUSES), col(DisclosureRequest.due_provisional).is_(True))).one()
-    return {"overdue": len(service.list_requests(s, today=today, overdue=True)), "provisional": int(provisional),
-            "due_soon": len(service.list_requests(s, today=today, due_soon=True, within=DUE_SOON_WORKDAYS)),
+    ids = agencies.visible_ids(s, sc.role, sc.town_id)
+
+    def scoped(q):  # type: ignore[no-untyped-def]
+        return q if ids is None else q.where(col(DisclosureRequest.agency_id).in_(ids))
+
+    open_n = s.exec(scoped(select(func.count()).select_from(DisclosureRequest)
+                           .where(col(DisclosureRequest.status).in_(OPEN_STATUSES)))).one()
+    provisional = s.exec(scoped(select(func.count()).select_from(DisclosureRequest).where(
+        col(DisclosureRequest.status).in_(OPEN_STATUSES), col(DisclosureRequest.due_provisional).is_(True)))).one()
+    lapsed = s.exec(scoped(select(func.count()).select_from(DisclosureRequest).where(_lapsed(today)))).one()
+    return {"overdue": len(service.list_requests(s, today=today, overdue=True, agency_ids=ids)),
+            "provisional": int(provisional), "lapsed": int(lapsed),
+            "due_soon": len(service.list_requests(s, today=today, due_soon=True, within=DUE_SOON_WORKDAYS,
+                                                  agency_ids=ids)),
             "open": int(open_n)}
 
 
@@ -98,8 +165,11 @@ def requests_list() -> str:
     q = (request.args.get("q") or "").strip()[:50]
     year = request.args.get("year", "")
     today = service.today_in_china()
+    ids, chosen = _agency_filter(agency_ids())
     with session_scope(readonly=True) as s:
         query = select(DisclosureRequest)
+        if ids is not None:
+            query = query.where(col(DisclosureRequest.agency_id).in_(ids))
         if status in STATUS_LABELS:
             query = query.where(DisclosureRequest.status == status)
         elif flt == "open":
@@ -111,6 +181,8 @@ def requests_list() -> str:
             query = query.where(col(DisclosureRequest.status).in_(CLOCK_STATUSES),
                                 col(DisclosureRequest.due_date) >= today,
                                 col(DisclosureRequest.due_date) <= add_workdays(today, DUE_SOON_WORKDAYS).due)
+        elif flt == "lapsed":
+            query = query.where(_lapsed(today))
         elif flt == "provisional":
             query = query.where(col(DisclosureRequest.status).in_(OPEN_STATUSES),
                                 col(DisclosureRequest.due_provisional).is_(True))
@@ -124,34 +196,68 @@ def requests_list() -> str:
                                     col(DisclosureRequest.description).like(like)))
         query = query.order_by(col(DisclosureRequest.due_date).asc().nulls_last(), col(DisclosureRequest.id).desc())
         page = paginate(s, query)
-    rows = [service.row_view(r, today) | {"id": r.id} for r in page.items]
+        all_agencies = agencies.all_agencies(s) if current_staff().role == "county" else []
+        names = {a.id: a.name for a in s.exec(select(Agency))}
+        to_post = len(documents.to_print(s, ids)) + len(documents.to_print(s, ids, "email"))
+    rows = [service.row_view(r, today) | {"id": r.id, "agency": names.get(r.agency_id, "")} for r in page.items]
     return render_template("requests.html", page=page, rows=rows, filters=FILTERS, flt=flt, status=status,
                            q=q, year=year, status_labels=STATUS_LABELS, applicant_types=APPLICANT_TYPES,
-                           today=today, years=range(today.year, today.year - 6, -1))
+                           today=today, years=range(today.year, today.year - 6, -1), agencies=all_agencies,
+                           agency=chosen, to_post=to_post)
 
 
-def _allowed_actions(req: DisclosureRequest) -> list[str]:
-    return [a for a, (frm, _to) in service.ACTIONS.items() if req.status in frm]
+def _allowed_actions(req: DisclosureRequest, events: list) -> list[str]:
+    """The steps that apply now: allowed from this state and not already used up."""
+    done = {e.action for e in events}
+    out = []
+    for a, (frm, _to) in service.ACTIONS.items():
+        if req.status not in frm:
+            continue
+        if a == "request_supplement" and "request_supplement" in done:
+            continue
+        if a == "extend" and req.extension_days:
+            continue
+        if a == "explanation_received" and "ask_explain" not in done:
+            continue
+        if a == "abandon" and req.supplement_due and service.today_in_china() <= req.supplement_due:
+            continue
+        if a == "fee_lapsed" and req.fee_due and service.today_in_china() <= req.fee_due:
+            continue
+        out.append(a)
+    return out
 
 
 def _render_detail(request_id: int, *, full: bool = False, error: str | None = None,
-                   status_code: int = 200) -> tuple[str, int]:
+                   status_code: int = 200, act: str | None = None) -> tuple[str, int]:
     today = service.today_in_china()
+    ids = agency_ids()
     with session_scope(readonly=not full) as s:  # the full view writes who looked
-        req = s.get(DisclosureRequest, request_id)
-        if req is None:
-            abort(404)
+        req = _load(s, request_id, ids)
         info = service.detail(s, _config(), req, full=full, staff=staff_label()[:32] if full else None)
         row = service.row_view(req, today)
-        actions = _allowed_actions(req)
-        supplement_sent = any(e.action == "request_supplement" for e in info["events"])
+        actions = _allowed_actions(req, info["events"])
+        agency = s.get(Agency, req.agency_id) if req.agency_id else None
+        missing = agencies.missing_fields(agency)
+        docs = documents.documents_of(s, req.id)  # type: ignore[arg-type]
+        cases = service.cases_of(s, req.id)  # type: ignore[arg-type]
+        people = _names(s, {req.handler or ""} | {e.staff for e in info["events"]})
+        choices = agencies.all_agencies(s) if current_staff().role == "county" else []
+    act = act or request.args.get("act") or ""
+    if act not in actions:
+        act = PRIMARY_ACTION.get(req.status, "")
+        if act not in actions:
+            act = actions[0] if actions else ""
+    stage = service.STAGE_OF_STATUS.get(req.status, "")
     html = render_template(
-        "request_detail.html", req=req, info=info, row=row, full=full, actions=actions, error=error,
+        "request_detail.html", req=req, info=info, row=row, full=full, actions=actions, act=act, error=error,
         action_labels=service.ACTION_LABELS, action_fields=ACTION_FIELDS, status_labels=STATUS_LABELS,
         applicant_types=APPLICANT_TYPES, org_categories=ORG_CATEGORIES, id_types=ID_TYPES, forms=FORMS,
         deliveries=DELIVERIES, channels=CHANNELS, reply_types=REPLY_TYPES, refusal_grounds=REFUSAL_GROUNDS,
-        close_outcomes=CLOSE_OUTCOMES, today=today, supplement_sent=supplement_sent,
-        default_supplement_days=DEFAULT_SUPPLEMENT_DAYS)
+        close_outcomes=CLOSE_OUTCOMES, today=today, stages=[name for name, _a in service.STAGES], stage=stage,
+        default_supplement_days=DEFAULT_SUPPLEMENT_DAYS, agency=agency, missing=missing, docs=docs,
+        doc_kinds=documents.DOCUMENT_KINDS, ways=documents.WAYS, cases=cases, case_kinds=CASE_KINDS,
+        case_results=CASE_RESULTS, people=people, agency_choices=choices,
+        has_receipt=any(d.kind == "receipt" for d in docs))
     return html, status_code
 
 
@@ -159,6 +265,15 @@ def _render_detail(request_id: int, *, full: bool = False, error: str | None = N
 @require_roles("county", "town")
 def request_detail(request_id: int) -> tuple[str, int]:
     return _render_detail(request_id)
+
+
+def _int_field(name: str, label: str) -> int | None:
+    text = form_str(name, 6)
+    if not text:
+        return None
+    if not text.isdigit():
+        raise service.TransitionError(f"“{label}”请填数字。")
+    return int(text)
 
 
 @bp.post("/requests/<int:request_id>/reveal")
@@ -181,23 +296,24 @@ def request_action(request_id: int) -> Response | tuple[str, int]:
     action = form_str("action", 32)
     if action not in service.ACTIONS:
         abort(400)
-    days_text = form_str("days", 4)
+    ids = agency_ids()
     try:
         on = _parse_date(form_str("on", 10))
-        if days_text and not days_text.isdigit():
-            raise service.TransitionError("天数请填数字。")
+        approved_on = _parse_date(form_str("approved_on", 10))
+        days = _int_field("days", "工作日")
+        pages = _int_field("pages", "页数")
         with session_scope() as s:
-            req = s.get(DisclosureRequest, request_id)
-            if req is None:
-                abort(404)
+            req = _load(s, request_id, ids)
             service.transition(
                 s, _config(), req, action, staff_label()[:32], on=on, reason=form_str("reason", 500) or None,
                 reply_type=form_str("reply_type", 32) or None, ground=form_str("ground", 32) or None,
                 detail=form_str("detail", 2000) or None, text=form_str("text", 4000) or None,
-                days=int(days_text) if days_text else None)
+                days=days, approver=form_str("approver", 30) or None, approved_on=approved_on,
+                party=form_str("party", 100) or None, amount=form_str("amount", 20) or None, pages=pages,
+                confirmed=form_str("confirmed", 4) == "1", way=form_str("way", 16) or None)
             tracking_no, label = req.tracking_no, STATUS_LABELS.get(req.status, req.status)
     except service.TransitionError as exc:
-        return _render_detail(request_id, error=str(exc), status_code=400)
+        return _render_detail(request_id, error=str(exc), status_code=400, act=action)
     flash(f"{tracking_no}：{service.ACTION_LABELS[action]}，现在是“{label}”。")
     return redirect(url_for("admin.request_detail", request_id=request_id))
 
@@ -211,11 +327,14 @@ def _year_arg() -> int:
 
 
 def _xlsx_response(writer, year: int, filename: str) -> Response:  # type: ignore[no-untyped-def]
+    ids, _chosen = _agency_filter(agency_ids())
     with tempfile.TemporaryDirectory(prefix="cunwu-xlsx-") as tmp:
         path = Path(tmp) / "out.xlsx"
         with session_scope(readonly=True) as s:
-            writer(s, year, path)
+            writer(s, year, path, ids)
+            who = build_title(s, ids)
         data = path.read_bytes()
+    filename = f"{who}{filename}"
     return send_file(io.BytesIO(data), as_attachment=True, download_name=filename,
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
@@ -224,10 +343,12 @@ def _xlsx_response(writer, year: int, filename: str) -> Response:  # type: ignor
 @require_roles("county", "town")
 def annual_report() -> str:
     year = _year_arg()
+    ids, chosen = _agency_filter(agency_ids())
     with session_scope(readonly=True) as s:
-        report = build_annual_report(s, year)
+        report = build_annual_report(s, year, ids)
+        all_agencies = agencies.all_agencies(s) if current_staff().role == "county" else []
     today = service.today_in_china()
-    return render_template("annual_report.html", report=report, year=year,
+    return render_template("annual_report.html", report=report, year=year, agencies=all_agencies, agency=chosen,
                            years=range(today.year, today.year - 6, -1))
 
 
@@ -299,18 +420,194 @@ def _application_from_form(today: date) -> tuple["service.ApplicationData", str,
 def request_new() -> str | tuple[str, int] | Response:
     """Register an application received at the counter, by letter, e-mail or another platform."""
     today = service.today_in_china()
+    with session_scope() as s:
+        agencies.ensure_all(s, _config())
+    ids = agency_ids()
+    with session_scope(readonly=True) as s:
+        choices = [a for a in agencies.all_agencies(s) if ids is None or a.id in ids]
     context = dict(channels=STAFF_CHANNELS, applicant_types=APPLICANT_TYPES, org_categories=ORG_CATEGORIES,
                    id_types=ID_TYPES, forms=FORMS, deliveries={k: v for k, v in DELIVERIES.items() if k != "wechat"},
-                   today=today)
+                   today=today, agency_choices=choices)
     if request.method == "GET":
         return render_template("request_new.html", form={}, error=None, **context)
     try:
         app, channel, received = _application_from_form(today)
+        chosen = form_str("agency_id", 10)
         with session_scope() as s:
+            if ids is not None:  # town staff register for their own town's agency
+                if not ids:
+                    user = current_staff()
+                    if user.town_id is None:
+                        raise service.TransitionError("您的账号没有所属乡镇，请联系县级管理员。")
+                    ids = [agencies.for_town(s, user.town_id).id]  # type: ignore[list-item]
+                agency_id = int(chosen) if chosen.isdigit() and int(chosen) in ids else ids[0]
+            elif chosen.isdigit() and s.get(Agency, int(chosen)) is not None:
+                agency_id = int(chosen)
+            else:
+                raise service.TransitionError("请选择“受理机关”。")
             req = service.create_application(s, _config(), app, openid=None, channel=channel,
-                                             staff=staff_label()[:32], received=received)
+                                             staff=staff_label()[:32], received=received, agency_id=agency_id)
             rid, no, due = req.id, req.tracking_no, req.due_date
     except (Invalid, service.TransitionError) as exc:
         return render_template("request_new.html", form=request.form, error=str(exc), **context), 400
     flash(f"已登记，编号 {no}，答复期限 {due}。")
     return redirect(url_for("admin.request_detail", request_id=rid))
+
+
+# --------------------------------------------------------------------------- documents, 送达, cases
+@bp.get("/requests/<int:request_id>/documents/<int:doc_id>.pdf")
+@require_roles("county", "town")
+def request_document_pdf(request_id: int, doc_id: int) -> Response:
+    """One document of the request as a printable PDF."""
+    with session_scope(readonly=True) as s:
+        req = _load(s, request_id, agency_ids())
+        doc = s.get(RequestDocument, doc_id)
+        if doc is None or doc.request_id != req.id:
+            abort(404)
+        data, name = documents.render_pdf(doc.body), f"{req.tracking_no}-{doc.title}.pdf"
+    return send_file(io.BytesIO(data), mimetype="application/pdf", as_attachment=False, download_name=name)
+
+
+@bp.post("/requests/<int:request_id>/documents/<int:doc_id>/deliver")
+@require_roles("county", "town")
+def request_document_deliver(request_id: int, doc_id: int) -> Response | tuple[str, int]:
+    """Record the 送达 of one document: date and way."""
+    try:
+        on = _parse_date(form_str("on", 10)) or service.today_in_china()
+        if on > service.today_in_china():
+            raise service.TransitionError("送达日期不能晚于今天。")
+        with session_scope() as s:
+            req = _load(s, request_id, agency_ids())
+            doc = s.get(RequestDocument, doc_id)
+            if doc is None or doc.request_id != req.id:
+                abort(404)
+            documents.record_delivery(s, doc, on, form_str("way", 16), staff_label(), form_str("note", 200))
+            title = doc.title
+    except (service.TransitionError, documents.DocumentError) as exc:
+        return _render_detail(request_id, error=str(exc), status_code=400)
+    flash(f"已记录送达：{title}。")
+    return redirect(url_for("admin.request_detail", request_id=request_id))
+
+
+@bp.post("/requests/<int:request_id>/receipt")
+@require_roles("county", "town")
+def request_receipt(request_id: int) -> Response | tuple[str, int]:
+    try:
+        with session_scope() as s:
+            req = _load(s, request_id, agency_ids())
+            service.issue_receipt(s, req, staff_label()[:32])
+    except service.TransitionError as exc:
+        return _render_detail(request_id, error=str(exc), status_code=400)
+    flash("已出具受理回执。")
+    return redirect(url_for("admin.request_detail", request_id=request_id))
+
+
+@bp.post("/requests/<int:request_id>/agency")
+@require_roles("county")
+def request_set_agency(request_id: int) -> Response | tuple[str, int]:
+    """The county office hands a request to another agency (e.g. filed with the wrong town)."""
+    chosen = form_str("agency_id", 10)
+    with session_scope() as s:
+        req = _load(s, request_id, None)
+        agency = s.get(Agency, int(chosen)) if chosen.isdigit() else None
+        if agency is None:
+            return _render_detail(request_id, error="请选择“受理机关”。", status_code=400)
+        if req.reply_type:
+            return _render_detail(request_id, error="已经答复的申请不能再换受理机关。", status_code=400)
+        req.agency_id = agency.id
+        s.add(req)
+        name = agency.name
+    flash(f"受理机关已改为{name}。")
+    return redirect(url_for("admin.request_detail", request_id=request_id))
+
+
+@bp.post("/requests/<int:request_id>/cases")
+@require_roles("county", "town")
+def request_case_add(request_id: int) -> Response | tuple[str, int]:
+    """Record a 行政复议 / 行政诉讼 case about this request (annual report table 四)."""
+    try:
+        filed = _parse_date(form_str("filed_on", 10))
+        if filed is None:
+            raise service.TransitionError("请填写“收到复议、诉讼的日期”。")
+        decided = _parse_date(form_str("decided_on", 10))
+        with session_scope() as s:
+            req = _load(s, request_id, agency_ids())
+            service.record_case(s, req, form_str("kind", 24), filed, staff_label(),
+                                result=form_str("result", 16) or "pending", decided_on=decided,
+                                note=form_str("note", 200))
+    except service.TransitionError as exc:
+        return _render_detail(request_id, error=str(exc), status_code=400)
+    flash("已登记复议、诉讼情况。")
+    return redirect(url_for("admin.request_detail", request_id=request_id))
+
+
+@bp.post("/requests/<int:request_id>/cases/<int:case_id>")
+@require_roles("county", "town")
+def request_case_decide(request_id: int, case_id: int) -> Response | tuple[str, int]:
+    try:
+        decided = _parse_date(form_str("decided_on", 10))
+        with session_scope() as s:
+            req = _load(s, request_id, agency_ids())
+            case = s.get(RequestCase, case_id)
+            if case is None or case.request_id != req.id:
+                abort(404)
+            service.decide_case(s, case, form_str("result", 16), decided)
+    except service.TransitionError as exc:
+        return _render_detail(request_id, error=str(exc), status_code=400)
+    flash("已记录审理结果。")
+    return redirect(url_for("admin.request_detail", request_id=request_id))
+
+
+@bp.get("/requests/print")
+@require_roles("county", "town")
+def requests_print() -> str:
+    """Documents to print and post: the applicant (or third party) asked for post."""
+    ids, chosen = _agency_filter(agency_ids())
+    with session_scope(readonly=True) as s:
+        names = {a.id: a.name for a in s.exec(select(Agency))}
+        items = [{"doc": d, "req": r, "agency": names.get(r.agency_id, "")} for d, r in documents.to_print(s, ids)]
+        emails = [{"doc": d, "req": r, "agency": names.get(r.agency_id, "")}
+                  for d, r in documents.to_print(s, ids, "email")]
+    return render_template("requests_print.html", items=items, emails=emails, ways=documents.WAYS,
+                           today=service.today_in_china())
+
+
+# --------------------------------------------------------------------------- agencies
+@bp.get("/agencies")
+@require_roles("county", "town")
+def agencies_list() -> str:
+    with session_scope() as s:
+        agencies.ensure_all(s, _config())
+    ids = agency_ids()
+    with session_scope(readonly=True) as s:
+        rows = [(a, agencies.missing_fields(a)) for a in agencies.all_agencies(s) if ids is None or a.id in ids]
+    return render_template("agencies.html", rows=rows)
+
+
+@bp.route("/agencies/<int:agency_id>", methods=["GET", "POST"])
+@require_roles("county", "town")
+def agency_edit(agency_id: int) -> str | tuple[str, int] | Response:
+    """The agency's record: what its letters state (复议机关, court, contact, seal)."""
+    ids = agency_ids()
+    if ids is not None and agency_id not in ids:
+        abort(404)
+    error = None
+    with session_scope() as s:
+        agency = s.get(Agency, agency_id)
+        if agency is None:
+            abort(404)
+        if request.method == "POST":
+            try:
+                agencies.update(agency, {k: form_str(k, 200) for k in agencies.FIELD_LABELS})
+                s.add(agency)
+            except agencies.AgencyNotReady as exc:
+                error = str(exc)
+        missing = agencies.missing_fields(agency)
+        values = {k: getattr(agency, k) for k in agencies.FIELD_LABELS}
+        name = agency.name
+    if request.method == "POST" and error is None:
+        flash(f"已保存{name}的机关信息。" + (f"还缺：{'、'.join(missing)}。" if missing else ""))
+        return redirect(url_for("admin.agency_edit", agency_id=agency_id))
+    html = render_template("agency_edit.html", agency_id=agency_id, values=values, labels=agencies.FIELD_LABELS,
+                           missing=missing, error=error)
+    return (html, 400) if error else html

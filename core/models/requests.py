@@ -13,10 +13,30 @@ from sqlmodel import Field, SQLModel
 from core.db import utcnow
 
 
+class Agency(SQLModel, table=True):
+    """A disclosure body (机关): each 乡镇人民政府 and the county office have their own register,
+    letters and annual report. Letters take the names and contact below from this record."""
+
+    __tablename__ = "agency"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True, index=True)       # 石门乡人民政府
+    kind: str = Field(default="town", max_length=16)                  # town | county
+    town_id: int | None = Field(default=None, foreign_key="town.id", index=True)
+    review_body: str = Field(default="", max_length=100)              # 复议机关
+    court: str = Field(default="", max_length=100)                    # 有管辖权的人民法院
+    contact_person: str = Field(default="", max_length=30)
+    contact_phone: str = Field(default="", max_length=40)
+    address: str = Field(default="", max_length=200)
+    seal_text: str = Field(default="", max_length=100)                # text of the seal (印章)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
 class DisclosureRequest(SQLModel, table=True):
     __tablename__ = "disclosure_request"
 
     id: int | None = Field(default=None, primary_key=True)
+    agency_id: int | None = Field(default=None, foreign_key="agency.id", index=True)
     tracking_no: str = Field(max_length=16, unique=True, index=True)  # 2026-000123
     year: int = Field(index=True)
     seq: int
@@ -48,6 +68,12 @@ class DisclosureRequest(SQLModel, table=True):
     extension_days: int = Field(default=0)
     extension_reason: str | None = Field(default=None, max_length=500)
     supplement_due: date | None = None
+    supplement_provisional: bool = Field(default=False)  # supplement_due counted on a guessed calendar
+    extension_approver: str | None = Field(default=None, max_length=30)  # 负责人 who approved (Art. 33)
+    extension_approved_on: date | None = None
+    fee_amount: str | None = Field(default=None, max_length=20)  # 信息处理费, yuan as written
+    fee_due: date | None = None
+    fee_provisional: bool = Field(default=False)
     reply_type: str | None = Field(default=None, max_length=32)
     reply_reason: str | None = Field(default=None, max_length=64)   # refusal ground code
     reply_detail: str | None = Field(default=None, sa_column=Column(Text))  # reason / competent body
@@ -97,4 +123,45 @@ class RequestReminder(SQLModel, table=True):
     kind: str = Field(max_length=16)  # due_soon | overdue | provisional
     due_date: date | None = None
     workdays_left: int | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class RequestDocument(SQLModel, table=True):
+    """A written document of the request loop (受理回执, 补正告知书, 答复书 …) and its 送达.
+
+    The text is stored as issued; the PDF is rendered from it on download, so a reprint is the
+    same document."""
+
+    __tablename__ = "request_document"
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="disclosure_request.id", index=True)
+    event_id: int | None = Field(default=None, foreign_key="request_event.id")
+    kind: str = Field(max_length=32)       # receipt | supplement | extension | consult | reply | ...
+    title: str = Field(max_length=60)
+    recipient: str = Field(max_length=100)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    issued_on: date
+    issued_by: str = Field(max_length=32)
+    way: str = Field(max_length=16)        # planned 送达 way: pickup | post | email | wechat
+    delivered_on: date | None = None
+    delivered_way: str | None = Field(default=None, max_length=16)
+    delivered_by: str | None = Field(default=None, max_length=32)
+    delivery_note: str | None = Field(default=None, max_length=200)  # e.g. the post's tracking number
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class RequestCase(SQLModel, table=True):
+    """A 行政复议 or 行政诉讼 case about a request (annual report table 四)."""
+
+    __tablename__ = "request_case"
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="disclosure_request.id", index=True)
+    kind: str = Field(max_length=24)       # review | suit_direct | suit_after_review
+    filed_on: date = Field(index=True)
+    result: str = Field(default="pending", max_length=16)  # upheld | corrected | other | pending
+    decided_on: date | None = None
+    note: str | None = Field(default=None, max_length=200)
+    staff: str = Field(max_length=32)
     created_at: datetime = Field(default_factory=utcnow)

@@ -13,13 +13,14 @@ STATUS_LABELS = {
     "processing": "办理中",
     "awaiting_supplement": "待申请人补正",
     "consulting": "征求第三方意见中",
+    "awaiting_fee": "待申请人缴纳信息处理费",
     "replied": "已答复，待送达",
     "delivered": "已送达",
     "closed": "已终止",
     "archived": "已归档",
 }
-OPEN_STATUSES = ("submitted", "registered", "processing", "awaiting_supplement", "consulting")
-# States whose reply deadline is running (a supplement notice stops it).
+OPEN_STATUSES = ("submitted", "registered", "processing", "awaiting_supplement", "consulting", "awaiting_fee")
+# States whose reply deadline is running (a supplement notice stops it; a fee notice pauses it).
 CLOCK_STATUSES = ("submitted", "registered", "processing", "consulting")
 
 APPLICANT_TYPES = {"person": "公民", "org": "法人或其他组织"}
@@ -58,7 +59,7 @@ class ReplyType:
 REPLY_TYPES: dict[str, ReplyType] = {r.code: r for r in [
     ReplyType("already_public", "已主动公开，告知获取方式", "第三十六条第一项", "disclose", "获取方式、途径"),
     ReplyType("disclose", "予以公开", "第三十六条第二项", "disclose"),
-    ReplyType("partial", "部分公开", "第三十七条", "partial", "不予公开部分及理由"),
+    ReplyType("partial", "部分公开", "第三十七条", "partial", "不予公开的部分"),
     ReplyType("refuse", "不予公开", "第三十六条第三项", "refuse", "理由"),
     ReplyType("not_exist", "信息不存在", "第三十六条第四项", "unable.not_held"),
     ReplyType("not_competent", "非本机关负责公开", "第三十六条第五项", "unable.not_held", "负责公开的机关名称及联系方式"),
@@ -68,9 +69,17 @@ REPLY_TYPES: dict[str, ReplyType] = {r.code: r for r in [
     ReplyType("not_gi_request", "不属于政府信息公开申请（信访、投诉、举报）", "第三十九条第一款", "not_handled.petition", "可以提出的渠道"),
     ReplyType("publication", "要求提供公开出版物，告知获取途径", "第三十九条第二款", "not_handled.publication", "获取途径"),
     ReplyType("excessive", "申请数量、频次明显超过合理范围，不予处理", "第三十五条", "not_handled.excessive", "理由"),
-    ReplyType("reissue", "要求确认或重新出具已获取的信息，不予处理", "第三十九条", "not_handled.reissue"),
+    # Not Art. 39 (信访 and publications): such a request is not one to obtain information (Art. 27).
+    ReplyType("reissue", "要求确认或重新出具已获取的信息，不予处理", "第二十七条", "not_handled.reissue"),
     ReplyType("special_law", "工商、不动产登记资料等，依照专门规定办理", "第三十六条第七项", "refuse.inquiry", "办理机关及依据"),
+    # 村务 and other records of self-governing bodies are not 政府信息 (Art. 2); the national template
+    # has no row of its own for it, so it counts under 其他处理.
+    ReplyType("not_gov_info", "不属于政府信息（如村务信息），告知向有关单位提出", "第二条", "other.other",
+              "应当向哪个单位提出（名称、联系方式）"),
 ]}
+# Refusals under 不予公开 whose letter and remedies are those of another reply type, so the same
+# facts always give the same letter: 行政查询事项 is Art. 36(7).
+SAME_AS = {("refuse", "inquiry"): "special_law"}
 
 # Grounds of 不予公开, one per row of the national template.
 REFUSAL_GROUNDS = {
@@ -86,6 +95,16 @@ REFUSAL_GROUNDS = {
 
 # Closures that are not replies, for the "其他处理" rows.
 CLOSE_OUTCOMES = {"abandoned": "逾期未补正，视为放弃", "withdrawn": "申请人撤回", "fee_unpaid": "逾期未缴纳信息处理费"}
+
+# Table 四 of the annual report: 行政复议 and 行政诉讼 cases.
+CASE_KINDS = {"review": "行政复议", "suit_direct": "行政诉讼（未经复议直接起诉）",
+              "suit_after_review": "行政诉讼（复议后起诉）"}
+CASE_RESULTS = {"upheld": "结果维持", "corrected": "结果纠正", "other": "其他结果", "pending": "尚未审结"}
+
+# 信息处理费 (国办函〔2020〕109号): charged only above these amounts.
+FEE_FREE_PER_MONTH = 10   # applications by one applicant in a calendar month
+FEE_FREE_PAGES = 30       # pages of one application
+FEE_PAY_DAYS = 20         # working days to pay after the notice
 
 # Rows of the annual table, in the template's order: (key, label, indent).
 ANNUAL_ROWS: list[tuple[str, str, int]] = [

@@ -1,10 +1,14 @@
-"""Clock job: deadline reminders for staff, overdue list, lapsed supplement periods.
+"""Clock job: deadline reminders for staff, overdue list, lapsed supplement and fee periods.
 
 Runs often but acts once per request per day: the reminder row (unique per request and day) is
 the record that it was raised, so restarts and a second clock by mistake do not repeat it.
 Pushes the reminders to the handling officer and the county office (core/requests/alerts.py).
 Also refreshes provisional due dates, so they correct themselves once `chinesecalendar` is
 upgraded with the new year's holidays.
+
+A lapsed supplement (or fee) period never closes a request by itself: 视为放弃 needs staff to
+check for 正当理由, and the period may have been counted on a guessed holiday calendar. The clock
+raises a "lapsed" reminder; staff confirm the closure in the admin.
 """
 from __future__ import annotations
 
@@ -17,15 +21,10 @@ from sqlmodel import Session, col, select
 from core.config import Config
 from core.db import session_scope, utcnow
 from core.models.requests import DisclosureRequest, RequestReminder
+from core.requests import agencies
 from core.requests.alerts import push_alerts
 from core.requests.kinds import CLOCK_STATUSES
-from core.requests.service import (
-    SYSTEM_STAFF,
-    TransitionError,
-    recompute_deadline,
-    transition,
-    workdays_left,
-)
+from core.requests.service import recompute_deadline, workdays_left
 from core.requests.workdays import beijing_date
 
 log = logging.getLogger("core.requests.reminders")
@@ -53,19 +52,20 @@ def run_reminders(config: Config, now: datetime | None = None) -> dict[str, list
     """One pass; returns the tracking numbers acted on (for tests and the CLI)."""
     now = now or utcnow()
     today = beijing_date(now)
-    out: dict[str, list[str]] = {"due_soon": [], "overdue": [], "abandoned": [], "provisional": []}
+    out: dict[str, list[str]] = {"due_soon": [], "overdue": [], "lapsed": [], "provisional": []}
     with session_scope() as s:
-        lapsed = s.exec(select(DisclosureRequest).where(
-            DisclosureRequest.status == "awaiting_supplement",
-            col(DisclosureRequest.supplement_due).is_not(None),
-            col(DisclosureRequest.supplement_due) < today)).all()
-        for req in lapsed:
-            try:
-                transition(s, config, req, "abandon", SYSTEM_STAFF, now=now,
-                           reason="补正期限届满未补正，视为放弃（条例第三十条）")
-                out["abandoned"].append(req.tracking_no)
-            except TransitionError as exc:  # e.g. an odd date; leave it to staff
-                log.warning("request %s not closed automatically: %s", req.tracking_no, exc)
+        if agencies.assign_unowned(s, config):
+            log.info("requests without an agency assigned to their towns' agencies")
+        waiting = s.exec(select(DisclosureRequest).where(
+            col(DisclosureRequest.status).in_(("awaiting_supplement", "awaiting_fee")))).all()
+        for req in waiting:
+            until = req.supplement_due if req.status == "awaiting_supplement" else req.fee_due
+            if until is None or until >= today:
+                continue
+            if _remember(s, req, today, "lapsed", None):
+                out["lapsed"].append(req.tracking_no)
+                log.warning("申请 %s 的%s期限 %s 已过，请核实有无正当理由后办理", req.tracking_no,
+                            "补正" if req.status == "awaiting_supplement" else "缴费", until)
 
         running = s.exec(select(DisclosureRequest).where(col(DisclosureRequest.status).in_(CLOCK_STATUSES))).all()
         for req in running:
@@ -94,9 +94,12 @@ def reminders_job(config: Config) -> None:
     run_reminders(config)
 
 
-def reminders_on(session: Session, day: date) -> list[tuple[RequestReminder, DisclosureRequest]]:
-    """The day's reminders with their requests (the admin page shows these)."""
-    rows = session.exec(select(RequestReminder, DisclosureRequest)
-                        .where(RequestReminder.on_date == day, RequestReminder.request_id == DisclosureRequest.id)
-                        .order_by(col(DisclosureRequest.due_date))).all()
+def reminders_on(session: Session, day: date,
+                 agency_ids: list[int] | None = None) -> list[tuple[RequestReminder, DisclosureRequest]]:
+    """The day's reminders with their requests, for some agencies (None = all)."""
+    q = select(RequestReminder, DisclosureRequest).where(RequestReminder.on_date == day,
+                                                         RequestReminder.request_id == DisclosureRequest.id)
+    if agency_ids is not None:
+        q = q.where(col(DisclosureRequest.agency_id).in_(agency_ids))
+    rows = session.exec(q.order_by(col(DisclosureRequest.due_date))).all()
     return [(r, q) for r, q in rows]

@@ -2,8 +2,11 @@
 
 China's working days are not Monday-to-Friday: public holidays and 调休 (weekend days worked in
 exchange) move them, so we use the official calendar (`chinese_calendar`). The package only knows
-the years the State Council has published; for a later date we fall back to weekends and mark the
-result *provisional* so staff see it must be re-checked once the year's calendar is out.
+the years the State Council has published; for a later date we fall back to weekends plus the
+statutory holidays whose dates are fixed by law (全国年节及纪念日放假办法, 2024 revision: 元旦, 春节
+from the lunar calendar, 清明, 劳动节, 端午, 中秋, 国庆) and mark the result *provisional*: 调休 and
+bridging days are not known until the State Council publishes them, so staff must re-check it.
+A newer `chinesecalendar` that covers the year corrects the dates by itself.
 """
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
+from lunardate import LunarDate  # type: ignore[import-untyped]
 
 log = logging.getLogger("core.requests.workdays")
 
@@ -31,12 +35,41 @@ def beijing_date(moment: datetime) -> date:
     return moment.astimezone(BEIJING).date()
 
 
+def _qingming(year: int) -> date:
+    """清明 (the solar term) for 2001–2099: the common 21st-century formula, 4 or 5 April."""
+    y = year % 100
+    return date(year, 4, int(y * 0.2422 + 4.81) - y // 4)
+
+
+def _lunar(year: int, month: int, day: int) -> date:
+    return LunarDate(year, month, day).to_solar_date()
+
+
+def statutory_holidays(year: int) -> frozenset[date]:
+    """The days off the law fixes for `year` (without 调休, which only the annual notice sets)."""
+    spring = _lunar(year, 1, 1)
+    days = {date(year, 1, 1), spring - timedelta(days=1), spring, spring + timedelta(days=1),
+            spring + timedelta(days=2), _qingming(year), date(year, 5, 1), date(year, 5, 2),
+            _lunar(year, 5, 5), _lunar(year, 8, 15), date(year, 10, 1), date(year, 10, 2), date(year, 10, 3)}
+    return frozenset(d for d in days if d.year == year)
+
+
+_HOLIDAY_CACHE: dict[int, frozenset[date]] = {}
+
+
+def _fallback_workday(day: date) -> bool:
+    if day.year not in _HOLIDAY_CACHE:
+        _HOLIDAY_CACHE[day.year] = statutory_holidays(day.year)
+    return day.weekday() < 5 and day not in _HOLIDAY_CACHE[day.year]
+
+
 def is_workday(day: date) -> tuple[bool, bool]:
-    """(is a working day, known from the official calendar). Unknown years fall back to weekends."""
+    """(is a working day, known from the official calendar). Unknown years fall back to weekends
+    and the statutory holidays (see the module docstring)."""
     try:
         return bool(chinese_calendar.is_workday(day)), True
     except NotImplementedError:
-        return day.weekday() < 5, False
+        return _fallback_workday(day), False
 
 
 def calendar_covers(day: date) -> bool:
