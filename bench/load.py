@@ -36,6 +36,7 @@ import random
 import re
 import secrets
 import shlex
+import shutil
 import statistics
 import subprocess
 import sys
@@ -333,7 +334,11 @@ HEADER = f"{'run':<28} {'req':>6} {'req/s':>8} {'ratio':>6} {'p50 ms':>7} {'p99 
 def make_db(kind: str) -> tuple[str, object]:
     if kind == "sqlite":
         d = tempfile.mkdtemp(prefix="cunwu-load-")
-        return f"sqlite:///{d}/load.db", lambda: None
+
+        def remove() -> None:
+            db.dispose_all()
+            shutil.rmtree(d, ignore_errors=True)
+        return f"sqlite:///{d}/load.db", remove
     import psycopg
 
     name = f"cunwu_load_{uuid.uuid4().hex[:10]}"
