@@ -109,6 +109,7 @@ from admin.views import (  # noqa: E402,F401
     finance,
     followers,
     notices,
+    objections,
     questions,
     staff_accounts,
     villages,

@@ -4,11 +4,11 @@ from __future__ import annotations
 import re
 import secrets
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from admin.auth import check_password_strength, hash_password
 from core.models.core import Town, Village
-from core.models.staff import ROLES, StaffUser
+from core.models.staff import ROLE_LABELS, ROLES, StaffUser
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{2,64}$")
 
@@ -17,15 +17,19 @@ class AccountError(ValueError):
     """A bad account request, explained in Chinese."""
 
 
+def staff_by_username(s: Session, username: str) -> StaffUser | None:
+    return s.exec(select(StaffUser).where(col(StaffUser.username) == username)).first()
+
+
 def resolve_place(s: Session, role: str, village: str | None, town: str | None) -> tuple[int | None, int | None]:
     """(town_id, village_id) for a role: a village clerk needs a village, town staff a town."""
     if role not in ROLES:
-        raise AccountError(f"角色只能是 {'/'.join(ROLES)}。")
+        raise AccountError("级别只能是：" + "、".join(ROLE_LABELS[r] for r in ROLES) + "。")
     if role == "county":
         return None, None
     if role == "village":
         if not village:
-            raise AccountError("村里的账号要指定村（--village）。")
+            raise AccountError("村级账号请选一个村。")
         v = s.exec(select(Village).where(Village.name == village.strip())).first()
         if v is None:
             raise AccountError(f"没有叫“{village}”的村。")
@@ -35,7 +39,7 @@ def resolve_place(s: Session, role: str, village: str | None, town: str | None) 
                 raise AccountError(f"{village}不属于{town}。")
         return v.town_id, v.id
     if not town:
-        raise AccountError("乡镇的账号要指定乡镇（--town）。")
+        raise AccountError("乡镇账号请选一个乡镇。")
     t = s.exec(select(Town).where(Town.name == town.strip())).first()
     if t is None:
         raise AccountError(f"没有叫“{town}”的乡镇。")
@@ -46,9 +50,9 @@ def create_staff(s: Session, username: str, password: str, role: str, *, village
                  town: str | None = None, display_name: str = "") -> StaffUser:
     username = username.strip()
     if not USERNAME_RE.match(username):
-        raise AccountError("用户名只能用字母、数字、下划线、点和减号，2 到 64 位。")
+        raise AccountError("用户名只能用英文字母、数字、下划线、点和减号，2 到 64 位。")
     if s.exec(select(StaffUser).where(StaffUser.username == username)).first() is not None:
-        raise AccountError(f"用户名 {username} 已经有人用了。")
+        raise AccountError(f"用户名“{username}”已经有人用了。")
     try:
         check_password_strength(password)
     except ValueError as exc:

@@ -1,24 +1,46 @@
-"""Matcher quality on a tuning set (default ../shared/eval): accuracy, one-step rate, declines.
+"""Matcher quality per county: each set imported like a county's files, each question asked the bot's way.
 
-Prints, from the same run, the matcher and two baselines:
+A set is a directory with catalog.csv or catalog.xlsx (any layout the importer reads, with or
+without a 别名 column), guides.csv and questions.csv (问题, 期望类型 catalog/guide/none, 期望事项, 说明).
+Each set is read by the real importer (content.importer.read_files) into a fresh temporary SQLite
+database and every question goes through content.answering.respond, the function the webhook calls.
+
+Per set it prints, from one run:
+  top-1      in-scope questions answered straight with the right item
+  one-step   right answer, or the right item among the numbered choices
+  wrong      in-scope questions answered straight with a wrong item (misinformation)
+  declined   out-of-scope questions that got the fallback
+  ms/q       per question, whole reply (matcher + database + reply text)
+and, over the same docs, the baselines:
   keyword  – WeChat keyword auto-reply: an item answers when the message contains its name or a
              keyword; several → choices; none → fallback.
   wratio   – rapidfuzz.process.extractOne(q, titles, scorer=WRatio): always answers;
   wratio60 – the same with score_cutoff=60 (below → fallback).
+Then the precision–coverage curve of the matcher's confidence (the score of its best candidate,
+whatever it did with it): at each threshold, coverage = share of all questions whose best
+candidate reaches it, precision = share of those whose best candidate is the expected item.
 
-Usage: .venv/bin/python bench/matcher_quality.py [--eval-dir DIR] [--questions CSV]
-                                                [--split all|even|odd] [--misses] [--choices]
-Held-out check on the demo county (bench/heldout/README.md):
-       .venv/bin/python bench/matcher_quality.py --eval-dir content/data --questions bench/heldout/questions.csv
+Sets used to tune the matcher (its weights, thresholds, lexicon) are marked "tuning"; the
+counties under bench/counties/ are held out: nobody working on the matcher reads their
+catalogs or questions, and they are measured only for these aggregate figures.
+
+Usage:
+  .venv/bin/python bench/matcher_quality.py                      # ../shared/eval + bench/counties/*
+  .venv/bin/python bench/matcher_quality.py --set DIR [--set DIR …]
+  .venv/bin/python bench/matcher_quality.py --set content/data::bench/heldout/questions-b.csv --no-aliases
+  options: --misses / --choices (lists; only for tuning sets), --split even|odd, --curve-step N
 """
 from __future__ import annotations
 
 import argparse
 import csv
+import logging
 import re
 import sys
+import tempfile
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -27,13 +49,48 @@ sys.path.insert(0, str(ROOT))
 
 from rapidfuzz import fuzz, process  # noqa: E402
 
-from content.loaders import docs_from_rows, load_catalog_csv, load_guides_csv  # noqa: E402
-from content.matcher import Doc, Match, Matcher, MatchResult  # noqa: E402
-from content.normalize import default_synonyms  # noqa: E402
+from content.matcher import Doc, Match, MatchResult  # noqa: E402
 
 Answerer = Callable[[str], MatchResult]
+COUNTIES = ROOT / "bench" / "counties"
+# Where ../shared/eval lives: beside the checkout (main), or beside the worktrees' parent.
+EVAL_CANDIDATES = (ROOT.parent / "shared" / "eval", ROOT.parent.parent / "shared" / "eval")
+# Sets the matcher was tuned on (by directory name). Everything else is reported as held out.
+TUNING_DIRS = {"eval", "data", "heldout"}
 
 
+@dataclass
+class EvalSet:
+    name: str
+    files: list[Path]           # catalog and guides, as a county would import them
+    questions: Path
+    tuning: bool
+
+
+def parse_set(spec: str) -> EvalSet:
+    """'DIR' or 'DIR::QUESTIONS.csv' (the demo county keeps its questions under bench/heldout)."""
+    dir_part, _, q_part = spec.partition("::")
+    d = Path(dir_part)
+    catalog = next((d / n for n in ("catalog.xlsx", "catalog.csv") if (d / n).is_file()), None)
+    if catalog is None:
+        sys.exit(f"{d}: no catalog.xlsx or catalog.csv")
+    files = [catalog] + [p for p in (d / "guides.csv",) if p.is_file()]
+    questions = Path(q_part) if q_part else d / "questions.csv"
+    if not questions.is_file():
+        sys.exit(f"{questions}: no questions")
+    name = d.name if not q_part else f"{d.name}:{questions.stem}"
+    tuning = d.name in TUNING_DIRS or d.resolve().parent != COUNTIES.resolve()
+    return EvalSet(name, files, questions, tuning)
+
+
+def default_sets() -> list[str]:
+    out = [str(p) for p in EVAL_CANDIDATES if (p / "questions.csv").is_file()][:1]
+    if COUNTIES.is_dir():
+        out += [str(p) for p in sorted(COUNTIES.iterdir()) if (p / "questions.csv").is_file()]
+    return out
+
+
+# ----------------------------------------------------------------------------- baselines
 def keyword_baseline(docs: list[Doc]) -> Answerer:
     def ask(q: str) -> MatchResult:
         hits = [d for d in docs if d.title in q or any(k and k in q for k in d.keywords)]
@@ -55,17 +112,19 @@ def wratio_baseline(docs: list[Doc], cutoff: float | None) -> Answerer:
     return ask
 
 
+# ----------------------------------------------------------------------------- scoring
 def categories(note: str) -> list[str]:
-    return [re.sub(r"[（(].*", "", p).strip() for p in re.split(r"[；;]", note) if p.strip()]
+    return [re.sub(r"[（(].*", "", p).strip() for p in re.split(r"[；;，,、]", note or "") if p.strip()]
 
 
 def evaluate(ask: Answerer, questions: list[dict[str, str]]) -> dict:
     res = {"n_in": 0, "top1": 0, "one_step": 0, "wrong_answer": 0, "n_out": 0, "declined": 0,
-           "cats": defaultdict(lambda: [0, 0]), "misses": [], "choices": [], "ms": 0.0}
+           "cats": defaultdict(lambda: [0, 0]), "misses": [], "choices": [], "ms": 0.0,
+           "conf": [], "n_choices": [], "padded": 0}
     t0 = time.perf_counter()
     for row in questions:
         r = ask(row["问题"])
-        want_type, want = row["期望类型"], row["期望事项"]
+        want_type, want = row["期望类型"].strip(), row["期望事项"].strip()
         ok = False
         if want_type == "none":
             res["n_out"] += 1
@@ -85,6 +144,14 @@ def evaluate(ask: Answerer, questions: list[dict[str, str]]) -> dict:
                 res["choices"].append(f"{row['问题']} → #{right.index(True) + 1} {want} | {got}")
             elif r.kind == "answer":
                 res["wrong_answer"] += 1
+        if r.kind == "choices":
+            res["n_choices"].append(len(r.matches))
+        top = getattr(r, "top", None) or (r.matches[0] if r.matches else None)
+        if top is not None:
+            hit = want_type != "none" and top.doc.type == want_type and top.doc.title == want
+            res["conf"].append((top.score, hit))
+        else:
+            res["conf"].append((0.0, False))
         for c in categories(row.get("说明", "")):
             res["cats"][c][0] += 1
             res["cats"][c][1] += ok
@@ -95,63 +162,126 @@ def evaluate(ask: Answerer, questions: list[dict[str, str]]) -> dict:
     return res
 
 
+def curve(conf: list[tuple[float, bool]], step: float) -> list[tuple[float, float, float, int]]:
+    """(threshold, coverage, precision, answered) for thresholds from 0 up in `step`."""
+    out = []
+    n = len(conf) or 1
+    t = 0.0
+    while t <= 100:
+        ans = [hit for s, hit in conf if s >= t and s > 0]
+        if ans:
+            out.append((t, len(ans) / n, sum(ans) / len(ans), len(ans)))
+        t += step
+    return out
+
+
 def pct(a: int, b: int) -> str:
     return f"{100 * a / b:5.1f} %" if b else "   – "
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--eval-dir", default=str(ROOT.parent / "shared" / "eval"))
-    ap.add_argument("--questions", help="questions CSV (default: questions.csv in --eval-dir)")
-    ap.add_argument("--split", choices=("all", "even", "odd"), default="all",
-                    help="even/odd rows only: tune on one half, check on the other")
-    ap.add_argument("--misses", action="store_true", help="list the matcher's misses")
-    ap.add_argument("--choices", action="store_true",
-                    help="list in-scope questions answered with choices (right item among them)")
-    args = ap.parse_args()
-    ev = Path(args.eval_dir)
-    docs = docs_from_rows(load_catalog_csv(ev / "catalog.csv"), load_guides_csv(ev / "guides.csv"))
-    with open(args.questions or ev / "questions.csv", encoding="utf-8-sig", newline="") as fh:
-        questions = list(csv.DictReader(fh))
+# ----------------------------------------------------------------------------- one set
+def run_set(es: EvalSet, args: argparse.Namespace) -> dict:
+    from sqlmodel import select
+
+    from content import index
+    from content.answering import respond
+    from content.importer import read_files, write_batch
+    from core import db
+
+    with open(es.questions, encoding="utf-8-sig", newline="") as fh:
+        questions = [r for r in csv.DictReader(fh) if (r.get("问题") or "").strip()]
     if args.split != "all":
         questions = questions[args.split == "odd"::2]
-    t0 = time.perf_counter()
-    matcher = Matcher.build(docs, default_synonyms())
-    build_ms = (time.perf_counter() - t0) * 1000
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/eval.db"
+        db.init_db(url)
+        batch = read_files(es.files)
+        if args.no_aliases:
+            for rec in batch.catalog + batch.guides:
+                rec.values.pop("keywords", None)
+        t0 = time.perf_counter()
+        with db.session_scope(url) as s:
+            write_batch(s, batch)
+        with db.session_scope(url, readonly=True) as session:
+            index.get_matcher(session)
+            build_ms = (time.perf_counter() - t0) * 1000
+            docs = index.load_docs(session)
+            from core.models.catalog import CatalogItem
+            n_items = len(session.exec(select(CatalogItem.id)).all())
 
-    systems = {
-        "matcher": lambda q: matcher.match(q),
-        "keyword": keyword_baseline(docs),
-        "wratio": wratio_baseline(docs, None),
-        "wratio60": wratio_baseline(docs, 60),
-    }
-    results = {name: evaluate(ask, questions) for name, ask in systems.items()}
+            def bot(q: str) -> MatchResult:
+                return respond(session, q, None, record=False).result
+
+            systems: dict[str, Answerer] = {"matcher": bot}
+            if not args.no_baselines:
+                systems.update({"keyword": keyword_baseline(docs), "wratio": wratio_baseline(docs, None),
+                                "wratio60": wratio_baseline(docs, 60)})
+            results = {name: evaluate(ask, questions) for name, ask in systems.items()}
+        index.clear_cache()
+        db.dispose_all()
     m = results["matcher"]
-    print(f"eval set: {ev}  docs={len(docs)}  questions={len(questions)} "
-          f"(in scope {m['n_in']}, out of scope {m['n_out']}, split={args.split})  build {build_ms:.0f} ms")
-    print()
-    print(f"{'system':<10} {'top-1':>8} {'one-step':>9} {'wrong ans':>10} {'declined':>9} {'ms/q':>7}")
+    role = "TUNING set (the matcher was tuned on it)" if es.tuning else \
+        "HELD OUT (never read or tuned on; aggregate figures only)"
+    print(f"== {es.name}: {role}")
+    print(f"   {', '.join(str(f) for f in es.files)}; questions {es.questions}")
+    print(f"   {n_items} catalog items, {len(docs) - n_items} guides; {len(questions)} questions "
+          f"(in scope {m['n_in']}, out of scope {m['n_out']}); import + index {build_ms:.0f} ms"
+          + ("; aliases dropped" if args.no_aliases else ""))
+    print(f"   {'system':<10} {'top-1':>8} {'one-step':>9} {'wrong':>8} {'declined':>9} {'ms/q':>7}")
     for name, r in results.items():
-        print(f"{name:<10} {pct(r['top1'], r['n_in']):>8} {pct(r['one_step'], r['n_in']):>9} "
-              f"{pct(r['wrong_answer'], r['n_in']):>10} {pct(r['declined'], r['n_out']):>9} {r['ms']:7.2f}")
+        print(f"   {name:<10} {pct(r['top1'], r['n_in']):>8} {pct(r['one_step'], r['n_in']):>9} "
+              f"{pct(r['wrong_answer'], r['n_in']):>8} {pct(r['declined'], r['n_out']):>9} {r['ms']:7.2f}")
+    sizes = m["n_choices"]
+    if sizes:
+        print(f"   choice lists: {len(sizes)}, mean {sum(sizes) / len(sizes):.1f} options")
+    print("   precision–coverage of the matcher's best-candidate score:")
+    print("     " + "  ".join(f"≥{t:>3.0f}: {100 * c:3.0f}%/{100 * p:3.0f}%" for t, c, p, _ in
+                              curve(m["conf"], args.curve_step) if t >= args.curve_from))
+    print("     (threshold: coverage / precision)")
+    if es.tuning:
+        cats = sorted(m["cats"], key=lambda c: -m["cats"][c][0])
+        print("   by 说明 category (ok = right answer or right item among choices; 范围外 = declined):")
+        print("     " + "  ".join(f"{c} {pct(m['cats'][c][1], m['cats'][c][0]).strip()} (n={m['cats'][c][0]})"
+                                 for c in cats[:12]))
+        if args.misses:
+            print(f"   misses ({len(m['misses'])}):")
+            for line in m["misses"]:
+                print("     " + line)
+        if args.choices:
+            print(f"   choices holding the right item ({len(m['choices'])}):")
+            for line in m["choices"]:
+                print("     " + line)
     print()
-    print("by 说明 category (ok = right answer or right item among choices; for 范围外 = declined)")
-    cats = sorted(m["cats"], key=lambda c: -m["cats"][c][0])
-    print(f"{'category':<8} {'n':>4} " + " ".join(f"{n:>9}" for n in results))
-    for c in cats:
-        n = m["cats"][c][0]
-        cells = " ".join(f"{pct(results[s]['cats'][c][1], n):>9}" for s in results)
-        print(f"{c:<8} {n:>4} {cells}")
-    if args.misses:
-        print()
-        print(f"matcher misses ({len(m['misses'])}):")
-        for line in m["misses"]:
-            print("  " + line)
-    if args.choices:
-        print()
-        print(f"matcher choices holding the right item ({len(m['choices'])}):")
-        for line in m["choices"]:
-            print("  " + line)
+    return m
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--set", action="append", dest="sets", metavar="DIR[::QUESTIONS]",
+                    help="an evaluation set (repeatable); default: ../shared/eval and bench/counties/*")
+    ap.add_argument("--split", choices=("all", "even", "odd"), default="all")
+    ap.add_argument("--no-aliases", action="store_true",
+                    help="drop the 别名 column on import (a county that has none)")
+    ap.add_argument("--no-baselines", action="store_true")
+    ap.add_argument("--misses", action="store_true", help="list misses (tuning sets only)")
+    ap.add_argument("--choices", action="store_true", help="list close calls (tuning sets only)")
+    ap.add_argument("--curve-step", type=float, default=5.0)
+    ap.add_argument("--curve-from", type=float, default=30.0)
+    args = ap.parse_args()
+    logging.disable(logging.INFO)
+    specs = args.sets or default_sets()
+    if not specs:
+        sys.exit("no evaluation sets found (give --set DIR)")
+    summary = []
+    for spec in specs:
+        es = parse_set(spec)
+        m = run_set(es, args)
+        summary.append((es, m))
+    print(f"{'set':<24} {'role':<9} {'top-1':>8} {'one-step':>9} {'wrong':>8} {'declined':>9}")
+    for es, m in summary:
+        print(f"{es.name:<24} {'tuning' if es.tuning else 'held out':<9} {pct(m['top1'], m['n_in']):>8} "
+              f"{pct(m['one_step'], m['n_in']):>9} {pct(m['wrong_answer'], m['n_in']):>8} "
+              f"{pct(m['declined'], m['n_out']):>9}")
 
 
 if __name__ == "__main__":

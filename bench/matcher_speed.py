@@ -22,6 +22,7 @@ import statistics
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,7 +42,6 @@ def village_names(n: int) -> list[str]:
 
 
 def scaled_docs(base: list, size: int, mode: str) -> tuple[list, list[str]]:
-    from content.matcher import Doc
     docs = list(base)
     n_villages = max(0, -(-(size - len(base)) // len(base)))
     villages = village_names(n_villages)
@@ -49,9 +49,8 @@ def scaled_docs(base: list, size: int, mode: str) -> tuple[list, list[str]]:
         for d in base:
             if len(docs) >= size:
                 break
-            docs.append(Doc(key=f"{d.key}@{v}", type=d.type, title=f"{v}村{d.title}", domain=d.domain,
-                            keywords=d.keywords, body=f"{v}村 {d.body}",
-                            village=v if mode == "village" else None))
+            docs.append(replace(d, key=f"{d.key}@{v}", title=f"{v}村{d.title}", body=f"{v}村 {d.body}",
+                                village=v if mode == "village" else None))
     return docs[:size], villages
 
 

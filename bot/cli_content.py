@@ -12,11 +12,12 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlmodel import select
 
 from bot.cli_group import cli, setup
+from content import answering
 from content.answering import respond
 from content.importer import ContentImportError, import_files
 from content.villages import find_village
 from core import db
-from core.models.catalog import Synonym, UnansweredQuestion, bump_content_version
+from core.models.catalog import Synonym, bump_content_version
 
 NOT_READY = "数据库还没初始化，请先运行：python -m bot init-db"
 
@@ -156,15 +157,27 @@ def unanswered(show_all: bool, mark_handled: tuple[int, ...]) -> None:
     setup()
     with db.session_scope(readonly=not mark_handled) as s:
         for qid in mark_handled:
-            row = s.get(UnansweredQuestion, qid)
-            if row is not None:
-                row.handled, row.handled_at = True, db.utcnow()
-                s.add(row)
-        query = select(UnansweredQuestion)
-        if not show_all:
-            query = query.where(UnansweredQuestion.handled == False)  # noqa: E712
-        rows = s.exec(query.order_by(UnansweredQuestion.times_asked.desc(),  # type: ignore[attr-defined]
-                                     UnansweredQuestion.last_asked_at.desc())).all()  # type: ignore[attr-defined]
-        for row in rows:
+            answering.mark_handled(s, qid)
+        for row in answering.unanswered_questions(s, include_handled=show_all):
             mark = "✓" if row.handled else " "
             click.echo(f"{row.id}\t{mark} ×{row.times_asked}\t{row.last_asked_at:%Y-%m-%d}\t{row.question}")
+
+
+@cli.command()
+@click.option("--limit", default=20, show_default=True, help="How many suggestions to list.")
+@needs_schema
+def suggestions(limit: int) -> None:
+    """Aliases residents' own words suggest: picks from numbered choices, and unanswered
+    questions the current catalog now matches. Add one with the admin panel's alias editor."""
+    from content.suggestions import suggest_aliases
+
+    setup()
+    with db.session_scope(readonly=True) as s:
+        rows = suggest_aliases(s, limit)
+    if not rows:
+        click.echo("暂时没有建议。居民从选项里选过的问题、以及现在能匹配上的未答问题，会出现在这里。")
+        return
+    for r in rows:
+        how = "居民选了" if r.source == "picked" else ("现在能直接回答" if r.answered_now else "现在能匹配")
+        alias = f"建议别名“{r.alias}”" if r.alias else "（问题太长，请自己提炼别名）"
+        click.echo(f"×{r.times}\t{how}\t问：{r.question}\t→ 【{r.doc_title}】({r.doc_key})\t{alias}")

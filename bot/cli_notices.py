@@ -15,6 +15,7 @@ from core.models.core import Follower, Town, Village
 from core.models.notices import CATEGORIES, CommitteeMember, Notice, Objection
 from core.models.outbox import OutboxMessage
 from core.notices import finance, signoff
+from core.notices.members import new_link_code, spaced
 from core.notices.service import (
     NoticeRefused,
     cancel,
@@ -171,6 +172,20 @@ def member_add(village_name: str, openid: str, role: str, name: str) -> None:
         m.role, m.name = role, name or m.name
         s.add(m)
         click.echo(f"已设为{v.name}村委会成员（{role}）：{openid}")
+
+
+@member.command("code")
+@click.option("--village", "village_name", required=True)
+@click.option("--name", required=True, help="the member's name, as the village knows them")
+@click.option("--role", default="委员", show_default=True, help="主任 / 会计 / 委员 …")
+def member_code(village_name: str, name: str, role: str) -> None:
+    """A one-time code the member sends to the official account (`村委 1234 5678`) to be linked,
+    so nobody has to find their openid (valid 24 h, once)."""
+    setup()
+    with session_scope() as s:
+        v = _village(s, village_name)
+        row, code = new_link_code(s, v, name=name.strip(), role=role, created_by="cli")
+        click.echo(f"请{name}在公众号里发送：村委 {spaced(code)}（{local_text(row.expires_at)} 前有效，只能用一次）")
 
 
 @member.command("remove")

@@ -11,6 +11,7 @@ from admin.accounts import (
     ensure_demo_admin,
     set_active,
     set_password,
+    staff_by_username,
 )
 from bot.cli_group import cli, setup
 from core import db, staff_link
@@ -59,7 +60,7 @@ def passwd(username: str, password: str | None) -> None:
     pw = _prompt_password(password)
     try:
         with db.session_scope() as s:
-            user = s.exec(select(StaffUser).where(StaffUser.username == username)).first()
+            user = staff_by_username(s, username)
             if user is None:
                 raise AccountError(f"没有账号 {username}。")
             set_password(s, user, pw)
@@ -75,7 +76,7 @@ def disable(username: str, enable: bool) -> None:
     """Disable (or with --enable re-enable) an account; its sessions end at once."""
     setup()
     with db.session_scope() as s:
-        user = s.exec(select(StaffUser).where(StaffUser.username == username)).first()
+        user = staff_by_username(s, username)
         if user is None:
             raise click.ClickException(f"没有账号 {username}。")
         set_active(s, user, enable)
@@ -104,7 +105,7 @@ def reminders(username: str, link_code: bool, email: str | None, unlink: bool) -
     """Where this person's deadline reminders go: linked WeChat and/or e-mail."""
     setup()
     with db.session_scope() as s:
-        user = s.exec(select(StaffUser).where(StaffUser.username == username)).first()
+        user = staff_by_username(s, username)
         if user is None:
             raise click.ClickException(f"没有账号 {username}。")
         if email is not None:

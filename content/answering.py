@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from content import index
 from content.matcher import MatchResult
-from content.replies import Composed, Option, choices_text, compose_answer, fallback_text
+from content.replies import Composed, Option, choices_text, compose_answer, fallback_text, information_offer_text
 from core.db import utcnow
 from core.models.catalog import UnansweredQuestion
 from core.models.core import Village
@@ -83,8 +83,32 @@ def respond(session: Session, question: str, village: Village | None, *, openid:
     if result.kind == "choices":
         docs = [m.doc for m in result.matches]
         options = [Option(d.title, f"doc:{d.key}") for d in docs]
-        return Outcome(result, [choices_text(docs)], "choices", options_data(options))
+        data = options_data(options)
+        data["question"] = question[:500]          # the pick that follows teaches an alias
+        return Outcome(result, [choices_text(docs)], "choices", data)
+    matcher = index.get_matcher(session)
     if record:
-        normalized = index.get_matcher(session).norm.question(question)
-        record_unanswered(session, question, normalized, openid=openid, village=village)
+        record_unanswered(session, question, matcher.norm.question(question), openid=openid, village=village)
+    if matcher.asks_for_information(question):
+        # a document the catalog does not list: one tap starts 依申请公开 (handlers/ask.py)
+        offer = [Option("申请公开", "apply:")]
+        return Outcome(result, [information_offer_text(session, village)], "offer", options_data(offer))
     return Outcome(result, [fallback_text(session, village)])
+
+
+def unanswered_questions(session: Session, *, include_handled: bool = False) -> list[UnansweredQuestion]:
+    """What staff improve the catalog from: the most asked first."""
+    query = select(UnansweredQuestion)
+    if not include_handled:
+        query = query.where(col(UnansweredQuestion.handled) == False)  # noqa: E712
+    return list(session.exec(query.order_by(col(UnansweredQuestion.times_asked).desc(),
+                                            col(UnansweredQuestion.last_asked_at).desc())).all())
+
+
+def mark_handled(session: Session, question_id: int) -> bool:
+    row = session.get(UnansweredQuestion, question_id)
+    if row is None:
+        return False
+    row.handled, row.handled_at = True, utcnow()
+    session.add(row)
+    return True

@@ -312,6 +312,25 @@ def _read_grid(grid: Grid, batch: Batch, *, default_domain: str | None = None) -
         _add_record(batch, kind, values, loc, letters)
 
 
+# Ways the enumerated elements are written in real files → the guideline's word.
+_ENUM_SPELLINGS = {"主动公开": "主动", "依申请公开": "依申请", "乡镇级": "乡级", "乡镇": "乡级", "县": "县级",
+                   "村": "村级", "社会公众": "全社会", "全体": "全社会"}
+
+
+def _enumerated(group: str, text: str) -> tuple[str, str | None]:
+    """Check a 公开对象 / 公开方式 / 公开层级 cell of a flat file against the guideline's values
+    (several may be given, separated by 、); returns (canonical text, problem or None)."""
+    if not text:
+        return text, None
+    allowed = MARK_GROUPS[group]
+    parts = [_ENUM_SPELLINGS.get(p.strip(), p.strip()) for p in _SPLIT.split(text) if p.strip()]
+    wrong = [p for p in parts if p not in allowed]
+    if wrong:
+        return text, (f"只能填 {'、'.join(allowed)}（可以填几个，用“、”隔开），"
+                      f"现在是“{text[:20]}”。")
+    return "、".join(dict.fromkeys(parts)), None
+
+
 def _add_record(batch: Batch, kind: str, values: dict[str, str], loc: Loc,
                 letters: dict[str, str | None] | None = None) -> None:
     """Check one row's values and keep it as a record."""
@@ -323,6 +342,14 @@ def _add_record(batch: Batch, kind: str, values: dict[str, str], loc: Loc,
         if not values.get(name):
             batch.problems.append(f"{loc.at(name, letters.get(name))}：不能为空。")
             ok = False
+    if kind == "catalog":
+        for group in MARK_GROUPS:
+            fixed, problem = _enumerated(group, values.get(group, ""))
+            if problem:
+                batch.problems.append(f"{loc.at(group, letters.get(group))}：{problem}")
+                ok = False
+            else:
+                values = {**values, group: fixed}
     out: dict[str, object] = {}
     for name, attr in columns.items():
         text = values.get(name, "")
@@ -379,8 +406,8 @@ def _read_csv(path: Path, batch: Batch) -> None:
         return
     try:
         rows = [[cell_text(v) for v in row] for row in csv.reader(io.StringIO(text))]
-    except csv.Error as exc:
-        batch.problems.append(f"{loc}：不是有效的 CSV 文件（{exc}）。")
+    except csv.Error:
+        batch.problems.append(f"{loc}：不是有效的 CSV 文件（可能有没配对的引号），请在 Excel 里另存为 CSV 再试。")
         return
     _read_grid(Grid(loc, rows), batch)
 
@@ -408,9 +435,9 @@ def _read_xlsx(path: Path, batch: Batch) -> None:
     loc = Loc(path.name)
     try:
         wb = load_workbook(path, data_only=True)
-    except (InvalidFileException, BadZipFile, KeyError, OSError) as exc:
+    except (InvalidFileException, BadZipFile, KeyError, OSError):
         hint = "如果是老的 .xls 文件，请在 Excel 里另存为 .xlsx。" if path.suffix.lower() == ".xls" else ""
-        batch.problems.append(f"{loc}：打不开，不是有效的 Excel（.xlsx）文件。{hint}（{exc.__class__.__name__}）")
+        batch.problems.append(f"{loc}：打不开，不是有效的 Excel（.xlsx）文件，可能文件坏了或者不是 Excel 文件。{hint}")
         return
     before = len(batch.catalog) + len(batch.guides)
     for ws in wb.worksheets:
@@ -461,7 +488,8 @@ def _read_yaml(path: Path, batch: Batch) -> None:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = Loc(path.name, None, mark.line + 1) if mark else loc
-        batch.problems.append(f"{where}：YAML 格式有错（{getattr(exc, 'problem', '') or exc}）。")
+        col = f"第{mark.column + 1}个字附近，" if mark else ""
+        batch.problems.append(f"{where}：YAML 格式有错（{col}常见原因：冒号后面少了空格、缩进没对齐、引号没配对）。")
         return
     sections: dict[str, list] = {"catalog": [], "guides": [], "synonyms": []}
     if isinstance(doc, list):
@@ -639,6 +667,57 @@ def write_batch(session: Session, batch: Batch, *, replace: bool = False) -> Imp
     session.flush()
     stats.version = bump_content_version(session)
     return stats
+
+
+@dataclass
+class ImportPreview:
+    """What an import would change, computed before anything is written (the admin's 预览)."""
+    catalog_new: list[str] = field(default_factory=list)
+    catalog_updated: list[str] = field(default_factory=list)
+    catalog_unchanged: int = 0
+    catalog_removed: int = 0
+    guides_new: list[str] = field(default_factory=list)
+    guides_updated: list[str] = field(default_factory=list)
+    guides_unchanged: int = 0
+    guides_removed: int = 0
+    synonyms_new: int = 0
+    villages: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def _differs(row: object, values: dict[str, object]) -> bool:
+    return any(getattr(row, attr) != value for attr, value in values.items())
+
+
+def preview_batch(session: Session, batch: Batch, *, replace: bool = False) -> ImportPreview:
+    """New / updated / unchanged, matched the way write_batch matches (catalog by 领域+名称, guides by
+    名称); reads only."""
+    out = ImportPreview(notes=list(batch.notes), villages=len(batch.village_files))
+    items = {} if replace else {(c.domain, c.name): c for c in session.exec(select(CatalogItem)).all()}
+    guides = {} if replace else {g.name: g for g in session.exec(select(ServiceGuide)).all()}
+    if replace:
+        out.catalog_removed = len(session.exec(select(CatalogItem.id)).all())
+        out.guides_removed = len(session.exec(select(ServiceGuide.id)).all())
+    for rec in batch.catalog:
+        row = items.get((str(rec.values["domain"]), str(rec.values["name"])))
+        label = f"{rec.values['domain']}：{rec.values['name']}"
+        if row is None:
+            out.catalog_new.append(label)
+        elif _differs(row, rec.values):
+            out.catalog_updated.append(label)
+        else:
+            out.catalog_unchanged += 1
+    for rec in batch.guides:
+        guide = guides.get(str(rec.values["name"]))
+        if guide is None:
+            out.guides_new.append(str(rec.values["name"]))
+        elif _differs(guide, rec.values):
+            out.guides_updated.append(str(rec.values["name"]))
+        else:
+            out.guides_unchanged += 1
+    existing = {s.terms for s in session.exec(select(Synonym)).all()}
+    out.synonyms_new = len({"、".join(g) for g in batch.synonyms} - existing)
+    return out
 
 
 def import_files(paths: Iterable[str | Path], *, replace: bool = False, url: str | None = None) -> ImportStats:

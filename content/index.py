@@ -82,13 +82,18 @@ def _keywords(text: str) -> tuple[str, ...]:
 
 
 def catalog_doc(item: CatalogItem) -> Doc:
+    """The whole item: name (+ optional aliases), 一级事项 and 领域, content, and the other elements."""
+    more = " ".join(x for x in (item.time_limit, item.subject, item.channel, item.method, item.basis) if x)
     return Doc(key=f"catalog:{item.id}", type="catalog", title=item.name, domain=item.domain,
-               keywords=_keywords(item.keywords), body=f"{item.level1} {item.content}")
+               keywords=_keywords(item.keywords), body=item.content, head=item.level1, more=more)
 
 
 def guide_doc(guide: ServiceGuide) -> Doc:
+    """The whole guide: name, whom and what it is for, then how (materials, steps, place, fees)."""
+    more = " ".join(x for x in (guide.materials, guide.process, guide.time_limit, guide.location, guide.fee) if x)
     return Doc(key=f"guide:{guide.id}", type="guide", title=guide.name, domain=guide.domain,
-               keywords=_keywords(guide.keywords), body=f"{guide.target} {guide.conditions} {guide.faq}")
+               keywords=_keywords(guide.keywords), body=f"{guide.target} {guide.conditions} {guide.faq}",
+               more=more)
 
 
 def synonym_groups(session: Session) -> list[list[str]]:

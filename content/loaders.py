@@ -15,8 +15,10 @@ from content.matcher import Doc
 KEYWORD_COLUMNS = ("别名", "关键词", "别名关键词", "aliases", "keywords")
 _SPLIT = re.compile(r"[、,，;；/|\s]+")
 
-CATALOG_BODY = ("一级事项", "公开内容")
+CATALOG_BODY = ("公开内容",)
+CATALOG_MORE = ("公开时限", "公开主体", "公开渠道和载体", "公开方式", "公开依据")
 GUIDE_BODY = ("办理对象", "申请条件", "常见问题")
+GUIDE_MORE = ("办理材料", "办理流程", "办理时限", "办理地点", "收费标准")
 
 
 def _read(path: str | Path) -> list[dict[str, str]]:
@@ -45,11 +47,13 @@ def docs_from_rows(catalog: Iterable[dict[str, str]] = (), guides: Iterable[dict
         docs.append(Doc(
             key=f"catalog:{i}", type="catalog", title=row["二级事项"], domain=row.get("领域", ""),
             keywords=keywords_of(row), body=" ".join(row.get(c, "") for c in CATALOG_BODY),
-            village=row.get("村") or None,
+            village=row.get("村") or None, head=row.get("一级事项", ""),
+            more=" ".join(row.get(c, "") for c in CATALOG_MORE if row.get(c)),
         ))
     for i, row in enumerate(guides, 1):
         docs.append(Doc(
             key=f"guide:{i}", type="guide", title=row["事项名称"], domain=row.get("领域", ""),
             keywords=keywords_of(row), body=" ".join(row.get(c, "") for c in GUIDE_BODY),
+            more=" ".join(row.get(c, "") for c in GUIDE_MORE if row.get(c)),
         ))
     return docs

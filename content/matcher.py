@@ -3,11 +3,16 @@
 Pipeline, per question:
 1. normalise (width, script, noise, fillers, dialect) and map synonyms to canonical terms;
 2. repair pinyin-typing slips against the catalog's own vocabulary (底保 → 低保);
-3. BM25 over character 1–2-grams as a cheap pre-filter (title/keywords strong, body weak);
-4. re-rank the few candidates on how much of the title the question covers (characters and
-   sounds), how much of the question the document explains, and whether the question's intent
-   (apply / who is on the list / how much) fits the document;
-5. a margin rule: answer only when the best clearly leads, else offer choices, else fall back.
+3. BM25F over character 1–2-grams as a cheap pre-filter: the item's name and aliases, its 一级事项
+   and 领域, and all its other elements (公开内容、依据、时限、主体、渠道…, a guide's fields) as three
+   fields with their own weights;
+4. re-rank the few candidates with a logistic model over evidence features (how much of the name
+   the question covers, in characters and sounds; how much of the question each field explains;
+   whether the question's intent — list, standard, payment, apply, contact, time… — is what the
+   item is about, read from its name and its content). The weights are fitted on the tuning
+   counties (bench/fit_ranker.py → data/ranker.yaml), so a score is a probability of being right;
+5. answer only where the measured precision at that probability is ≥ 97 %; below, numbered
+   choices among the plausible candidates only; fall back where nothing fits.
 """
 from __future__ import annotations
 
@@ -15,26 +20,46 @@ import math
 import re
 from array import array
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from pathlib import Path
 from typing import Iterable, Literal, Sequence
 
 import numpy as np
+import yaml
 from rapidfuzz.distance import LCSseq
 
-from content.normalize import Lexicon, Replacer, TextNormalizer, load_lexicon
-from content.phonetic import common_words, sounds
+from content.normalize import DATA_DIR, Lexicon, Replacer, TextNormalizer, load_lexicon
+from content.phonetic import common_words, everyday_chars, sounds
 
 GAP = "…"          # in a lexicon cue: up to MAX_GAP characters may stand here
 MAX_GAP = 4
 TOPICAL_CUE_SHARE = 0.03  # a cue named by at most this share of titles is topic, not framing
 COMMON_FREQ = 10
 NARROW_FACETS = frozenset({"scope", "hours"})  # intents that only reward items about exactly that
-FUNCTION_WORD_FREQ = 20000  # 什么, 时候, 我们…: never split by a repair   # a span this frequent in everyday Chinese is a word, not a typo
+KIND_FACETS = frozenset({"apply", "info"})     # what kind of document, not what it is about
+FUNCTION_WORD_FREQ = 20000  # a span this frequent in everyday Chinese is a word, not a typo (什么, 我们)
 UNKNOWN_FREQ = 50  # … and one this frequent, absent from all content, is an off-topic concept
+CONTENT_FACET_CHARS = 60    # an item's content names what it is about in its first sentence or so
+EVERYDAY_RANKS = ((300, 0.2), (1200, 0.45), (2500, 0.7))  # weight of a char by how everyday it is
+KNOWN_CHAR_FLOOR = 0.6      # … but a character the catalog uses keeps at least this share
+
+# Evidence per candidate, in this order (data/ranker.yaml holds one weight per name).
+FEATURES = ("cover", "bigram", "rare", "q_title", "q_head", "q_any", "bm25", "head_cover",
+            "kind_fit", "spec_title", "spec_content", "spec_excess", "narrow", "unknown", "guide",
+            "named", "unexplained")
+# Evidence that the best candidate is right, for the answer rule (data/ranker.yaml: confidence).
+CONFIDENCE = ("p_top", "p_second", "p_rest", "z_gap", "z_top", "unknown", "long", "cover", "q_any",
+              "kind_fit", "spec_title", "no_intent")
 
 
 @dataclass(frozen=True)
 class Doc:
+    """A document the matcher can answer with.
+
+    `body` is the main text (公开内容; a guide's 对象/条件/问答), `head` the 一级事项, `more` every
+    other element (依据、时限、主体、渠道…). The index keeps the texts only of documents it answers
+    from directly (notices); catalog items and guides are read back from the database."""
     key: str
     type: str
     title: str
@@ -42,66 +67,106 @@ class Doc:
     keywords: tuple[str, ...] = ()
     body: str = ""
     village: str | None = None
+    head: str = ""
+    more: str = ""
 
 
 @dataclass
 class Match:
     doc: Doc
     score: float
+    evidence: float = field(default=0.0, repr=False, compare=False)   # the model's logit (z)
+    features: tuple[float, ...] = field(default=(), repr=False, compare=False)
 
 
 @dataclass
 class MatchResult:
     kind: Literal["answer", "choices", "fallback"]
     matches: list[Match]
+    top: Match | None = None      # the best candidate whatever was done with it (benchmarks, logs)
 
 
 @dataclass(frozen=True)
 class Tuning:
-    """Weights and thresholds, chosen on the tuning set (bench/matcher_quality.py --split even|odd)."""
+    """BM25 settings and the answer rule; the rule's thresholds come from data/ranker.yaml."""
     k1: float = 1.2
     b: float = 0.75
-    body_weight: float = 0.3
-    body_chars: int = 400          # body beyond this adds little and costs memory
+    head_weight: float = 0.6       # BM25F: 一级事项/领域 grams count this much of a name's
+    body_weight: float = 0.3       # … and the other elements' bigrams this much
+    body_chars: int = 250          # main text beyond this adds little and costs memory
+    more_chars: int = 150          # … and the same for the other elements together
     candidates: int = 30
     max_df_ratio: float = 0.25     # grams in more docs than this say little; skip their postings
     max_df: int = 2000             # … and at any corpus size no more than this (speed at 50k docs)
-    w_title: float = 0.15          # share of the title the question covers (chars & sounds)
-    w_bigram: float = 0.15         # … as adjacent pairs (rewards the title's words, not scattered chars)
-    w_question: float = 0.1       # share of the question's topic the document explains
-    w_rare: float = 0.2            # share of the title's rare characters the question names
-    w_body: float = 0.25            # … counting the body text too
-    w_bm25: float = 0.1           # BM25 relative to the best candidate
-    facet_bonus: float = 8.0       # intent fits (apply → guide, "who" → list, "how much" → standard)
-    facet_penalty: float = 8.0
-    unknown_penalty: float = 5.0   # per everyday word the content never uses (at most 2)
-    answer_min: float = 34.0
-    answer_margin: float = 4.0
-    choice_min: float = 34.0
-    choice_window: float = 12.0
-    sibling_window: float = 15.0   # a catalog item and a guide on one topic: how close to offer both
-    sibling_window_mixed: float = 20.0  # … when the question asks both (申请 + 多少) or the other kind
+    unknown_cap: int = 2
+    answer_min: float = 60.0       # probability ×100 where answers are ≥ 97 % right on tuning sets
+    answer_margin: float = 10.0
+    choice_min: float = 25.0       # below this chance that any candidate is right: fall back
+    choice_ratio: float = 0.4      # a candidate far below the best is not offered (no padding)
+    sibling_window: float = 25.0   # a catalog item and a guide on one topic: how close to offer both
+    sibling_tie: float = 1.0       # siblings this close in evidence (logit) and no intent stated → choices
+
+
+@dataclass(frozen=True)
+class Ranker:
+    """A conditional-logit model over FEATURES (fitted by bench/fit_ranker.py on the tuning counties).
+
+    Each candidate gets z = bias + w·features; "none of them" is one more alternative with z = 0.
+    A candidate's probability is its share of exp(z) among all of them and "none", so it falls
+    both when a sibling is as likely and when the question fits nothing well (out of scope)."""
+    bias: float
+    weights: tuple[float, ...]
+    rule: dict = field(default_factory=dict)
+    conf_bias: float | None = None
+    conf_weights: tuple[float, ...] = ()
+
+    def confidence(self, values: Sequence[float]) -> float:
+        """Chance (0–100) that the best candidate is the right answer, from CONFIDENCE values."""
+        if self.conf_bias is None:
+            return 100.0 * values[0]
+        z = self.conf_bias + sum(w * v for w, v in zip(self.conf_weights, values))
+        z = max(-30.0, min(30.0, z))
+        return round(100.0 / (1.0 + math.exp(-z)), 1)
+
+    def z(self, feats: Sequence[float]) -> float:
+        return max(-30.0, min(30.0, self.bias + sum(w * f for w, f in zip(self.weights, feats))))
+
+    def probabilities(self, zs: Sequence[float]) -> list[float]:
+        top = max(max(zs, default=0.0), 0.0)
+        exps = [math.exp(z - top) for z in zs]
+        total = sum(exps) + math.exp(-top)
+        return [e / total for e in exps]
+
+
+RANKER_FILE = DATA_DIR / "ranker.yaml"
+
+
+@lru_cache(maxsize=4)
+def load_ranker(path: str | None = None) -> Ranker:
+    p = Path(path) if path else RANKER_FILE
+    raw = yaml.safe_load(p.read_text(encoding="utf-8")) if p.is_file() else {}
+    raw = raw or {}
+    w = raw.get("weights") or {}
+    conf = raw.get("confidence") or {}
+    cw = conf.get("weights") or {}
+    return Ranker(float(raw.get("bias", -4.0)), tuple(float(w.get(n, 0.0)) for n in FEATURES),
+                  dict(raw.get("rule") or {}),
+                  float(conf["bias"]) if "bias" in conf else None,
+                  tuple(float(cw.get(n, 0.0)) for n in CONFIDENCE))
 
 
 @dataclass(slots=True)
 class _DocInfo:
     doc: Doc
     title: str          # canonical, no spaces
-    title_bigrams: frozenset[str]
+    core: str           # … without the words that name an intent (名单, 标准, 申请…): its topic
     aliases: tuple[str, ...]               # canonical keywords
+    head: str                              # canonical 一级事项, no spaces
     strong_chars: str                      # distinct characters of title + keywords
-    body_chars: str                        # distinct characters (a str is far smaller than a set)
-    facets: frozenset[str]
-
-
-class _Partition:
-    """Postings of one eligibility group (county-wide, or one village), so filtering is free."""
-
-    def __init__(self) -> None:
-        self.n = 0
-        # gram → array of interleaved (doc index, BM25 term weight) pairs
-        self.strong: dict[str, array] = {}
-        self.body: dict[str, array] = {}
+    head_chars: str                        # … of 一级事项 + 领域
+    body_chars: str                        # … of every other element (a str is far smaller than a set)
+    facets: frozenset[str]                 # intents its name (or its kind) answers
+    content_facets: frozenset[str]         # … and those its content opens with
 
 
 def _grams(text: str, unigrams: bool = True) -> Counter:
@@ -131,20 +196,62 @@ def _bigrams(text: str) -> set[str]:
     return {text[i:i + 2] for i in range(len(text) - 1)}
 
 
+class _Postings:
+    """One BM25 field, frozen: every gram's postings are one slice of two flat arrays.
+
+    Documents are numbered partition by partition (county-wide first, then village by village), so
+    within a slice a partition's postings are contiguous and found by binary search: no per-village
+    dictionaries (at 50,000 village documents those cost hundreds of megabytes)."""
+
+    def __init__(self) -> None:
+        self._build: dict[str, tuple[array, array]] = {}
+        self.slices: dict[str, tuple[int, int]] = {}
+        self.ids = np.zeros(0, dtype=np.int32)
+        self.weights = np.zeros(0, dtype=np.float32)
+
+    def add(self, idx: int, grams: Counter, avgdl: float, k1: float, b: float) -> None:
+        dl = sum(grams.values())
+        norm = k1 * (1 - b + b * dl / avgdl) if avgdl else k1
+        for g, tf in grams.items():
+            entry = self._build.get(g)
+            if entry is None:
+                entry = self._build[g] = (array("i"), array("f"))
+            entry[0].append(idx)
+            entry[1].append(tf * (k1 + 1) / (tf + norm))
+
+    def freeze(self) -> None:
+        total = sum(len(e[0]) for e in self._build.values())
+        self.ids = np.empty(total, dtype=np.int32)
+        self.weights = np.empty(total, dtype=np.float32)
+        pos = 0
+        for g, (ids, ws) in self._build.items():
+            n = len(ids)
+            self.ids[pos:pos + n] = np.frombuffer(ids, dtype=np.int32)
+            self.weights[pos:pos + n] = np.frombuffer(ws, dtype=np.float32)
+            self.slices[g] = (pos, pos + n)
+            pos += n
+        self._build = {}
+
+
 class Matcher:
     """Immutable index over a set of documents; build a new one when content changes."""
 
-    def __init__(self, normalizer: TextNormalizer, tuning: Tuning | None = None) -> None:
+    def __init__(self, normalizer: TextNormalizer, tuning: Tuning | None = None,
+                 ranker: Ranker | None = None) -> None:
         self.norm = normalizer
         self.lex: Lexicon = normalizer.lexicon
-        self.tuning = tuning or Tuning()
+        self.ranker = ranker or load_ranker()
+        rule = {k: float(v) for k, v in self.ranker.rule.items() if k in Tuning.__dataclass_fields__}
+        self.tuning = tuning or Tuning(**rule)  # type: ignore[arg-type]
         self.docs: list[_DocInfo] = []
-        self.parts: dict[str | None, _Partition] = {}
+        self.ranges: dict[str | None, tuple[int, int]] = {}   # partition → its documents' numbers
+        self.fields = {"strong": _Postings(), "head": _Postings(), "body": _Postings()}
         self.char_idf: dict[str, float] = {}
         self.known_bigrams: set[str] = set()
         self.sound_vocab: dict[str, list[str]] = {}
         self.max_term = 2
         self.common: dict[str, int] = {}
+        self.everyday: dict[str, int] = {}
         self._last: tuple[str, tuple[str, str, frozenset[str]]] | None = None
         frames = {w: " " for w in self.lex.frame_words}
         self.cues: dict[str, list[str]] = {}
@@ -159,51 +266,65 @@ class Matcher:
                                                  for p in c.split(GAP)) for c in raw if GAP in c]
             if spans:
                 self.gapped[name] = re.compile("|".join(spans))
+        self.specific = frozenset(n for n in self.lex.facets if n not in KIND_FACETS | NARROW_FACETS)
         self.frames = frames
         self._strip_frames = Replacer(frames)
+        markers = {self.norm.document(str(mk)).replace(" ", "") for spec in self.lex.facets.values()
+                   for mk in spec.get("title_markers") or ()}
+        markers |= {self.norm.document(str(w)).replace(" ", "") for w in self.lex.title_frames}
+        self._markers = Replacer({mk: " " for mk in markers if mk})
         self.off_topic = sorted({c for w in self.lex.off_topic
                                  if (c := self.norm.document(w).replace(" ", ""))}, key=len, reverse=True)
 
     # ------------------------------------------------------------------ build
     @classmethod
     def build(cls, docs: Iterable[Doc], synonyms: Sequence[Sequence[str]] = (),
-              tuning: Tuning | None = None, lexicon: Lexicon | None = None) -> "Matcher":
+              tuning: Tuning | None = None, lexicon: Lexicon | None = None,
+              ranker: Ranker | None = None) -> "Matcher":
         """Index docs; `synonyms` are the groups in force (first term canonical)."""
-        self = cls(TextNormalizer(synonyms, lexicon or load_lexicon()), tuning)
+        self = cls(TextNormalizer(synonyms, lexicon or load_lexicon()), tuning, ranker)
         t = self.tuning
-        staged: list[tuple[int, str, str]] = []   # texts, not gram counters: keeps peak memory low
+        # county-wide documents first, then each village's together (see _Postings)
+        by_part: dict[str | None, list[Doc]] = {None: []}
+        for doc in docs:
+            by_part.setdefault(doc.village, []).append(doc)
+        staged: list[tuple[str, str, str]] = []   # texts, not gram counters: keeps peak memory low
         lengths: dict[str | None, list[float]] = {}
         char_df: Counter = Counter()
         strong_vocab: set[str] = set()
         words = common_words()
-        for doc in docs:
-            info, strong_text, body_text = self._describe(doc)
-            idx = len(self.docs)
-            self.docs.append(info)
-            staged.append((idx, strong_text, body_text))
-            part = lengths.setdefault(doc.village, [0.0, 0.0, 0])
-            part[0] += _gram_count(strong_text)
-            part[1] += _gram_count(body_text, unigrams=False)
-            part[2] += 1
-            char_df.update(set(info.strong_chars) | set(info.body_chars))
-            for seg in strong_text.split():
-                self.known_bigrams.update(_bigrams(seg))
-                for n in (2, 3, 4):
-                    strong_vocab.update(g for i in range(len(seg) - n + 1)
-                                        if (g := seg[i:i + n]) in words)
-            strong_vocab.update(a for a in info.aliases if 2 <= len(a) <= 6)
-            for seg in body_text.split():
-                self.known_bigrams.update(_bigrams(seg))
-        avg = {v: (s / max(c, 1), b / max(c, 1)) for v, (s, b, c) in lengths.items()}
-        for idx, strong_text, body_text in staged:
-            sg, bg = _grams(strong_text), _grams(body_text, unigrams=False)
-            village = self.docs[idx].doc.village
-            part = self.parts.get(village)
-            if part is None:
-                part = self.parts[village] = _Partition()
-            part.n += 1
-            self._post(part.strong, idx, sg, avg[village][0])
-            self._post(part.body, idx, bg, avg[village][1])
+        for village, part_docs in by_part.items():
+            lo = len(self.docs)
+            for doc in part_docs:
+                info, strong_text, head_text, body_text = self._describe(doc)
+                self.docs.append(info)
+                staged.append((strong_text, head_text, body_text))
+                acc = lengths.setdefault(village, [0.0, 0.0, 0.0, 0])
+                acc[0] += _gram_count(strong_text)
+                acc[1] += _gram_count(head_text)
+                acc[2] += _gram_count(body_text, unigrams=False)
+                acc[3] += 1
+                char_df.update(set(info.strong_chars) | set(info.head_chars) | set(info.body_chars))
+                for seg in strong_text.split():
+                    self.known_bigrams.update(_bigrams(seg))
+                    for n in (2, 3, 4):
+                        strong_vocab.update(g for i in range(len(seg) - n + 1)
+                                            if (g := seg[i:i + n]) in words)
+                strong_vocab.update(a for a in info.aliases if 2 <= len(a) <= 6)
+                for seg in f"{head_text} {body_text}".split():
+                    self.known_bigrams.update(_bigrams(seg))
+            if len(self.docs) > lo:
+                self.ranges[village] = (lo, len(self.docs))
+        avg = {v: tuple(x / max(a[3], 1) for x in a[:3]) for v, a in lengths.items()}
+        strong, head, body = self.fields["strong"], self.fields["head"], self.fields["body"]
+        for idx, (strong_text, head_text, body_text) in enumerate(staged):
+            a = avg[self.docs[idx].doc.village]
+            strong.add(idx, _grams(strong_text), a[0], t.k1, t.b)
+            head.add(idx, _grams(head_text), a[1], t.k1, t.b)
+            body.add(idx, _grams(body_text, unigrams=False), a[2], t.k1, t.b)
+        del staged
+        for p in self.fields.values():
+            p.freeze()
         total = max(len(self.docs), 1)
         self.char_idf = {c: math.log(1 + total / (df + 0.5)) for c, df in char_df.items()}
         self.unknown_idf = math.log(1 + total / 0.5)
@@ -212,6 +333,7 @@ class Matcher:
                 strong_vocab.add(term)
                 self.known_bigrams.update(_bigrams(term))
         self.common = words
+        self.everyday = everyday_chars()
         for term in strong_vocab:
             bucket = self.sound_vocab.setdefault(sounds(term), [])
             if len(bucket) < 8:
@@ -246,24 +368,35 @@ class Matcher:
             frames[key] = f" {' '.join(kept)} " if kept else value
         self._strip_frames = Replacer(frames)
 
-    def _describe(self, doc: Doc) -> tuple[_DocInfo, str, str]:
+    def _describe(self, doc: Doc) -> tuple[_DocInfo, str, str, str]:
         norm = self.norm
+        t = self.tuning
         title = norm.document(doc.title)
         kws = [norm.document(k) for k in doc.keywords if k and k.strip()]
-        body = norm.document(f"{doc.domain} {doc.body[: self.tuning.body_chars]}")
-        flat_title = title.replace(" ", "")
-        facets = self._facets(doc)
+        head = norm.document(f"{doc.head} {doc.domain}")
+        body = norm.document(f"{doc.body[: t.body_chars]} {doc.more[: t.more_chars]}")
         strong_text = " ".join([title, *kws])
+        flat_head = norm.document(doc.head).replace(" ", "")
+        kept = doc if doc.type not in ("catalog", "guide") else replace(doc, body="", more="")
         info = _DocInfo(
-            doc=doc,
-            title=flat_title,
-            title_bigrams=frozenset(g for seg in title.split() for g in _bigrams(seg)),
+            doc=kept,
+            title=title.replace(" ", ""),
+            core=self._core(title.replace(" ", "")),
             aliases=tuple(k.replace(" ", "") for k in kws),
+            head=flat_head,
             strong_chars="".join(sorted(set(strong_text.replace(" ", "")))),
+            head_chars="".join(sorted(set(head.replace(" ", "")))),
             body_chars="".join(sorted(set(body.replace(" ", "")))),
-            facets=facets,
+            facets=self._facets(doc),
+            content_facets=self._content_facets(doc),
         )
-        return info, strong_text, body
+        return info, strong_text, head, body
+
+    def _core(self, title: str) -> str:
+        """The title's topic: 最低生活保障对象名单 and 最低生活保障标准 are both about 最低生活保障;
+        which of them a question wants is for the intent features to decide."""
+        core = self._markers(title).replace(" ", "")
+        return core if len(core) >= 2 else title
 
     def _facets(self, doc: Doc) -> frozenset[str]:
         """The intents a document answers: by its kind (a guide → apply) or its title's markers."""
@@ -271,16 +404,13 @@ class Matcher:
                          if doc.type in (spec.get("doc_types") or ())
                          or any(m in doc.title for m in spec.get("title_markers") or ()))
 
-    def _post(self, postings: dict, idx: int, grams: Counter, avgdl: float) -> None:
-        k1, b = self.tuning.k1, self.tuning.b
-        dl = sum(grams.values())
-        norm = k1 * (1 - b + b * dl / avgdl) if avgdl else k1
-        for g, tf in grams.items():
-            entry = postings.get(g)
-            if entry is None:
-                entry = postings[g] = array("f")   # float32: ids exact below 16.7M
-            entry.append(idx)
-            entry.append(tf * (k1 + 1) / (tf + norm))
+    def _content_facets(self, doc: Doc) -> frozenset[str]:
+        """The intents an item's content opens with (公示…名单, …标准为每人每月…): weaker than the name's."""
+        if doc.type != "catalog":
+            return frozenset()
+        opening = doc.body[:CONTENT_FACET_CHARS]
+        return frozenset(name for name, spec in self.lex.facets.items()
+                         if any(m in opening for m in spec.get("content_markers") or ()))
 
     # ------------------------------------------------------------------ query
     def correct(self, text: str) -> str:
@@ -353,6 +483,17 @@ class Matcher:
         topic = self._strip_frames(flat).replace(" ", "")
         return q, topic, intents
 
+    def own_words(self, question: str) -> str:
+        """The question's topic in the resident's own words (no framing, synonyms not mapped):
+        what staff would add as an alias of the item they meant."""
+        return self._strip_frames(self.norm.spoken(question).replace(" ", "")).replace(" ", "")
+
+    def asks_for_information(self, question: str) -> bool:
+        """Does the resident ask for a document or record (我想要…的文件, 申请公开…)? When the
+        catalog has nothing on it, they can still apply for it (依申请公开)."""
+        flat = self.norm.spoken(question).replace(" ", "")
+        return any(c in flat for c in self.lex.information_request)
+
     def unknown_words(self, topic: str) -> int:
         """Everyday words in the question that the content never uses (退伍军人, 营业执照…):
         the surest sign a question is about something this catalog does not cover."""
@@ -373,36 +514,61 @@ class Matcher:
         """Phrases of private or market life (有没有卖, 收购价…) that the content itself never
         uses: such a question is not about public services even when it names one (拖拉机)."""
         return sum(1 for c in self.off_topic
-                   if c in flat and not all(bg in self.known_bigrams for bg in _bigrams(c)))
+                   if c in flat and not (c in self.char_idf if len(c) == 1
+                                         else all(bg in self.known_bigrams for bg in _bigrams(c))))
+
+    def char_weight(self, c: str) -> float:
+        """How much a question character says about its topic: its rarity in the catalog (for a
+        character the catalog never uses, the rarest there is), damped by how everyday it is, so
+        the filler of a long spoken question (父亲, 身体, 七十) weighs little against 残疾 or 危房,
+        and an uncovered topic (狂犬) a lot."""
+        w = self.char_idf.get(c)
+        floor = KNOWN_CHAR_FLOOR
+        if w is None:
+            w, floor = self.unknown_idf, 0.0
+        rank = self.everyday.get(c)
+        if rank is not None:
+            for limit, share in EVERYDAY_RANKS:
+                if rank < limit:
+                    return w * max(share, floor)
+        return w
 
     def _bm25(self, q: str, village: str | None) -> list[tuple[int, float]]:
-        """The best `candidates` documents by BM25, best first (ties → earlier document).
+        """The best `candidates` documents by BM25F, best first (ties → earlier document).
 
         Postings are gathered as numpy views and summed with one bincount: at 50,000 county-wide
         documents a common gram has thousands of postings, too many for a Python loop."""
-        parts = [p for p in (self.parts.get(None), self.parts.get(village) if village else None) if p]
-        total = sum(p.n for p in parts)
+        ranges = [r for r in (self.ranges.get(None), self.ranges.get(village) if village else None) if r]
+        total = sum(hi - lo for lo, hi in ranges)
         if not total:
             return []
         t = self.tuning
         max_df = max(50.0, min(t.max_df_ratio * total, t.max_df))
         ids: list[np.ndarray] = []
         weights: list[np.ndarray] = []
-        for field, weight, grams in (("strong", 1.0, _grams(q)), ("body", t.body_weight, _grams(q, False))):
+        qg, qb = _grams(q), _grams(q, False)
+        for name, weight, grams in (("strong", 1.0, qg), ("head", t.head_weight, qg), ("body", t.body_weight, qb)):
+            post = self.fields[name]
             for g in grams:
-                lists = [e for p in parts if (e := getattr(p, field).get(g)) is not None]
-                df = sum(len(e) for e in lists) // 2
+                sl = post.slices.get(g)
+                if sl is None:
+                    continue
+                all_ids = post.ids[sl[0]:sl[1]]
+                cuts = []
+                for lo, hi in ranges:
+                    a, b = np.searchsorted(all_ids, (lo, hi))
+                    if b > a:
+                        cuts.append((sl[0] + int(a), sl[0] + int(b)))
+                df = sum(b - a for a, b in cuts)
                 if not df or df > max_df:
                     continue
                 idf = weight * math.log(1 + (total - df + 0.5) / (df + 0.5))
-                for entry in lists:
-                    pairs = np.frombuffer(entry, dtype=np.float32)
-                    ids.append(pairs[0::2])
-                    weights.append(pairs[1::2] * idf)
+                for a, b in cuts:
+                    ids.append(post.ids[a:b])
+                    weights.append(post.weights[a:b] * idf)
         if not ids:
             return []
-        acc = np.bincount(np.concatenate(ids).astype(np.int64),
-                          weights=np.concatenate(weights).astype(np.float64))
+        acc = np.bincount(np.concatenate(ids), weights=np.concatenate(weights).astype(np.float64))
         hit = np.flatnonzero(acc)
         k = t.candidates
         if len(hit) > k:
@@ -413,73 +579,108 @@ class Matcher:
         return [(int(i), float(acc[i])) for i in hit[order]]
 
     def features(self, question: str, village: str | None = None) -> list[tuple[Doc, tuple[float, ...]]]:
-        """Pre-filtered candidates with their evidence (cover, bigram, explained, body, bm25, facet)."""
+        """Pre-filtered candidates with their evidence, one value per name in FEATURES."""
         q, topic, intents = self.analyse(question)
         if not topic:
             return []
         top = self._bm25(q, village)
         if not top:
             return []
-        t = self.tuning
         best_bm25 = top[0][1]
         flat = q.replace(" ", "")
         q_bigrams = {g for seg in q.split() for g in _bigrams(seg)}
         idf = self.char_idf
-        topic_w = [idf.get(c, self.unknown_idf) for c in topic]
-        topic_total = sum(topic_w)
+        topic_w = [self.char_weight(c) for c in topic]
+        topic_total = sum(topic_w) or 1.0
         q_chars = set(flat)
-        unknown = min(self.unknown_words(topic) + 2 * self.off_topic_cues(flat), 2)
+        unknown = min(self.unknown_words(topic) + 2 * self.off_topic_cues(flat), self.tuning.unknown_cap)
         out = []
         for idx, bm in top:
             info = self.docs[int(idx)]
-            cover = LCSseq.similarity(info.title, flat) / max(len(info.title), 1)
+            cover = LCSseq.similarity(info.core, flat) / max(len(info.core), 1)
             for alias in info.aliases:
                 if len(alias) >= 2:
                     cover = max(cover, LCSseq.similarity(alias, flat) / len(alias))
-            bigram = (len(info.title_bigrams & q_bigrams) / len(info.title_bigrams)
-                      if info.title_bigrams else cover)
-            strong = sum(w for c, w in zip(topic, topic_w) if c in info.strong_chars) / topic_total
-            anywhere = sum(w for c, w in zip(topic, topic_w)
-                           if c in info.strong_chars or c in info.body_chars) / topic_total
-            facet = self._fit(intents, info)
-            tw = [idf.get(c, 0.0) for c in info.title]
-            rare = sum(w for c, w in zip(info.title, tw) if c in q_chars) / (sum(tw) or 1.0)
-            out.append((info.doc, (cover, bigram, strong, anywhere, bm / best_bm25, facet, rare, unknown)))
+            tb = _bigrams(info.core)
+            bigram = len(tb & q_bigrams) / len(tb) if tb else cover
+            s_title = s_head = s_any = 0.0
+            for c, w in zip(topic, topic_w):
+                if c in info.strong_chars:
+                    s_title += w
+                    s_head += w
+                    s_any += w
+                elif c in info.head_chars:
+                    s_head += w
+                    s_any += w
+                elif c in info.body_chars:
+                    s_any += w
+            tw = [idf.get(c, 0.0) for c in info.core]
+            rare = sum(w for c, w in zip(info.core, tw) if c in q_chars) / (sum(tw) or 1.0)
+            head_cover = (LCSseq.similarity(info.head, flat) / len(info.head)) if info.head else 0.0
+            out.append((info.doc, (cover, bigram, rare, s_title / topic_total, s_head / topic_total,
+                                   s_any / topic_total, bm / best_bm25, head_cover,
+                                   *self._intent_fit(intents, info), float(unknown),
+                                   1.0 if info.doc.type == "guide" else 0.0,
+                                   s_head / self.unknown_idf, (topic_total - s_any) / self.unknown_idf)))
         return out
 
-    @staticmethod
-    def _fit(intents: frozenset[str], info: _DocInfo) -> float:
-        """+1 when the question's intent fits the document's kind, −1 when it contradicts it."""
+    def _intent_fit(self, intents: frozenset[str], info: _DocInfo) -> tuple[float, float, float, float, float]:
+        """(kind fit, share of the asked intents its name answers, … its content answers, its name
+        is about an intent not asked, narrow intent answered).
+
+        Kind fit: +1 when the question wants what the document is (how to apply → a guide, a
+        list or a rate → an item), −1 when it wants the other kind. The specific intents (list,
+        amount, payment, project, contact, time…) decide between sibling items of one topic."""
         if not intents:
-            return 0.0
+            return 0.0, 0.0, 0.0, 0.0, 0.0
         is_guide = "apply" in info.facets
         wants_guide, wants_item, narrow = _wants(intents)
-        kinds = intents - narrow
-        fit = 0.0
+        kind = 0.0
         if wants_guide != wants_item:
-            fit = 1.0 if wants_guide == is_guide else -1.0
-        specific = kinds - {"apply", "info"}
-        if not is_guide and specific & info.facets:
-            fit += 0.5
-        elif not is_guide and specific == {"list"} and "amount" in info.facets:
-            fit -= 0.5   # asks "who is on it" of a rate table (the reverse is weaker: 发放 lists carry sums)
+            kind = 1.0 if wants_guide == is_guide else -1.0
+        specific = intents & self.specific
+        in_title = in_content = conflict = near = 0.0
+        if not is_guide and specific:
+            own = info.facets & self.specific
+            in_title = len(specific & own) / len(specific)
+            in_content = len(specific & (info.content_facets - own)) / len(specific)
+            conflict = 1.0 if own - specific else 0.0     # the name is about something not asked
         if not is_guide and narrow & info.facets:
-            fit = max(fit, 0.0) + 2.0
-        return fit
-
-    def combine(self, feats: tuple[float, ...]) -> float:
-        t = self.tuning
-        cover, bigram, strong, anywhere, bm, facet, rare, unknown = feats
-        s = 100 * (t.w_title * cover + t.w_bigram * bigram + t.w_question * strong
-                   + t.w_body * anywhere + t.w_bm25 * bm + t.w_rare * rare)
-        s += t.facet_bonus * facet if facet > 0 else t.facet_penalty * facet
-        s -= t.unknown_penalty * unknown
-        return round(max(0.0, min(100.0, s)), 1)
+            near = 1.0
+        return kind, in_title, in_content, conflict, near
 
     def score(self, question: str, village: str | None = None) -> list[Match]:
-        """All candidates that survive the pre-filter, best first, scored 0–100."""
-        out = [Match(doc, self.combine(f)) for doc, f in self.features(question, village)]
+        """All candidates that survive the pre-filter, best first, scored 0–100: the model's
+        chance, in per cent, that this candidate is what the resident asks about."""
+        feats = self.features(question, village)
+        return self.rank(feats)
+
+    def rank(self, feats: list[tuple[Doc, tuple[float, ...]]]) -> list[Match]:
+        zs = [self.ranker.z(f) for _, f in feats]
+        probs = self.ranker.probabilities(zs)
+        out = [Match(doc, round(100 * p, 1), z, f) for (doc, f), p, z in zip(feats, probs, zs)]
         out.sort(key=lambda m: -m.score)
+        return out
+
+    def _tied_siblings(self, ranked: list[Match], question: str) -> list[Match]:
+        """Items of one topic (…名单 / …标准 / …发放, or the same 一级事项) that the question fits
+        about equally well while stating no intent that would decide between them ("低保"): a
+        guess would be wrong half the time, numbered choices cost one tap."""
+        q, _topic, intents = self.analyse(question)
+        if intents & (self.specific | NARROW_FACETS | {"apply"}):
+            return []
+        top = ranked[0]
+        q_bigrams = {g for seg in q.split() for g in _bigrams(seg)}
+        top_title = self.norm.document(top.doc.title).replace(" ", "")
+        shared_topic = _bigrams(top_title) & q_bigrams
+        out = []
+        for m in ranked[1:4]:
+            if top.evidence - m.evidence > self.tuning.sibling_tie:
+                continue
+            title = self.norm.document(m.doc.title).replace(" ", "")
+            same_head = bool(top.doc.head) and self.norm.document(top.doc.head) == self.norm.document(m.doc.head)
+            if same_head or shared_topic & _bigrams(title):
+                out.append(m)
         return out
 
     def _sibling(self, ranked: list[Match], intents: frozenset[str]) -> Match | None:
@@ -494,10 +695,9 @@ class Matcher:
         if not intents or (wants_guide != wants_item and wants_guide == top_guide):
             return None               # the question names what it wants, and the top one is that
         t = self.tuning
-        window = t.sibling_window_mixed if intents else t.sibling_window
         grams = _bigrams(self.norm.document(top.doc.title).replace(" ", ""))
         for m in ranked[1:]:
-            if top.score - m.score > window:
+            if top.score - m.score > t.sibling_window or m.score < top.score * t.choice_ratio:
                 break
             if (m.doc.type == "guide") != top_guide:
                 other = _bigrams(self.norm.document(m.doc.title).replace(" ", ""))
@@ -507,23 +707,45 @@ class Matcher:
 
     def match(self, question: str, village: str | None = None, limit: int = 4) -> MatchResult:
         ranked = self.score(question, village)
+        result = self._decide(ranked, question, limit)
+        result.top = ranked[0] if ranked else None
+        return result
+
+    def confidence_values(self, ranked: list[Match], question: str) -> tuple[float, ...]:
+        """CONFIDENCE values of a ranked list (see Ranker.confidence)."""
+        top = ranked[0]
+        f = dict(zip(FEATURES, top.features)) if top.features else {}
+        second = ranked[1] if len(ranked) > 1 else None
+        _q, topic, intents = self.analyse(question)
+        p_top = top.score / 100
+        p_second = second.score / 100 if second else 0.0
+        p_rest = sum(m.score for m in ranked[1:]) / 100
+        return (p_top, p_second, p_rest, top.evidence - (second.evidence if second else -10.0),
+                top.evidence, f.get("unknown", 0.0), min(len(topic), 30) / 10, f.get("cover", 0.0),
+                f.get("q_any", 0.0), f.get("kind_fit", 0.0), f.get("spec_title", 0.0),
+                0.0 if intents else 1.0)
+
+    def confidence(self, ranked: list[Match], question: str) -> float:
+        return self.ranker.confidence(self.confidence_values(ranked, question)) if ranked else 0.0
+
+    def _decide(self, ranked: list[Match], question: str, limit: int) -> MatchResult:
         t = self.tuning
         limit = max(2, limit)
-        if not ranked or ranked[0].score < t.choice_min:
+        # "none of them" keeps the rest of the probability: when it holds most, nothing fits
+        if not ranked or sum(m.score for m in ranked) < t.choice_min:
             return MatchResult("fallback", [])
         best = ranked[0].score
         second = ranked[1].score if len(ranked) > 1 else 0.0
-        if best >= t.answer_min and best - second >= t.answer_margin:
+        tied = self._tied_siblings(ranked, question)
+        sure = self.confidence(ranked, question)
+        if sure >= t.answer_min and best - second >= t.answer_margin and not tied:
             sib = self._sibling(ranked, self.analyse(question)[2])
             if sib is not None:
-                rest = [m for m in ranked[1:limit] if m is not sib]
-                return MatchResult("choices", [ranked[0], sib, *rest][:limit])
+                return MatchResult("choices", [ranked[0], sib])
             return MatchResult("answer", ranked[:limit])
-        floor = max(t.choice_min, best - t.choice_window)
-        options = [m for m in ranked if m.score >= floor][:limit]
-        if len(options) < 2:
-            options = ranked[:2]
-        if len(options) < 2:
-            return MatchResult("answer" if best >= t.answer_min else "fallback",
-                               options if best >= t.answer_min else [])
-        return MatchResult("choices", options)
+        # only plausible candidates: near the best and likely enough on their own (no padding),
+        # and the best one's siblings the question cannot tell apart
+        floor = best * t.choice_ratio
+        options = [ranked[0], *tied]
+        options += [m for m in ranked[1:] if m.score >= floor and m not in options]
+        return MatchResult("choices", options[:limit])

@@ -87,6 +87,8 @@ class Lexicon:
     frame_words: tuple[str, ...] = ()
     facets: dict[str, dict] = field(default_factory=dict)
     off_topic: tuple[str, ...] = ()
+    title_frames: tuple[str, ...] = ()
+    information_request: tuple[str, ...] = ()
 
 
 @lru_cache(maxsize=4)
@@ -98,6 +100,8 @@ def load_lexicon(path: str | None = None) -> Lexicon:
         frame_words=tuple(str(x) for x in raw.get("frame_words") or ()),
         facets={str(k): dict(v or {}) for k, v in (raw.get("facets") or {}).items()},
         off_topic=tuple(str(x) for x in raw.get("off_topic") or ()),
+        title_frames=tuple(str(x) for x in raw.get("title_frames") or ()),
+        information_request=tuple(str(x) for x in raw.get("information_request") or ()),
     )
 
 
@@ -126,7 +130,12 @@ class TextNormalizer:
     def document(self, text: str) -> str:
         return self.canon(basic_normalize(text))
 
+    def spoken(self, text: str) -> str:
+        """A resident's message in plain Mandarin (width, script, noise, fillers, dialect), in
+        their own words: synonyms not yet mapped."""
+        segs = (self._spoken(seg) for seg in basic_normalize(text).split())
+        return " ".join(s for s in segs if s)
+
     def question(self, text: str) -> str:
         """Clean a resident's message: width, script, noise, fillers, dialect, synonyms."""
-        segs = (self._spoken(seg) for seg in basic_normalize(text).split())
-        return self.canon(" ".join(s for s in segs if s))
+        return self.canon(self.spoken(text))

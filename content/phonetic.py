@@ -71,3 +71,27 @@ def common_words() -> dict[str, int]:
             if 2 <= len(parts[0]) <= 4 and len(parts) > 1:
                 words[parts[0]] = int(parts[1])
     return words
+
+
+@lru_cache(maxsize=1)
+def everyday_chars() -> dict[str, int]:
+    """Character → rank by everyday frequency (0 = commonest), summed over jieba's word list.
+
+    A question's characters that the catalog never uses are weighed by this: 爹, 月, 下 in a long
+    spoken question are everyday filler, while 狂, 犬 are a topic the catalog does not cover."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("jieba")
+    if spec is None or not spec.submodule_search_locations:
+        return {}
+    path = Path(list(spec.submodule_search_locations)[0]) / "dict.txt"
+    freq: dict[str, int] = {}
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            parts = line.split(" ", 2)
+            if len(parts) > 1:
+                n = int(parts[1])
+                for ch in parts[0]:
+                    freq[ch] = freq.get(ch, 0) + n
+    return {ch: i for i, ch in enumerate(sorted(freq, key=lambda c: -freq[c]))}

@@ -256,10 +256,21 @@ def choice_label(doc: Doc) -> str:
 
 
 def choices_text(docs: list[Doc]) -> str:
+    if len(docs) == 1:
+        return f"您问的是不是这个？回复 1 查看：\n1. {choice_label(docs[0])}\n不是的话，换个说法再问一次。"
     lines = ["您想问的是哪一个？回复数字："]
     lines += [f"{i}. {choice_label(d)}" for i, d in enumerate(docs, 1)]
     lines.append("都不是？换个说法再问一次。")
     return "\n".join(lines)
+
+
+def information_offer_text(session: Session, village: Village | None) -> str:
+    """A question for a document the catalog does not list: offer 依申请公开 instead of a shrug."""
+    return "\n".join([
+        "目录里没有找到您要的这份信息。政府信息没有主动公开的，您可以依申请公开：",
+        "回复 1 现在就在这里填写申请（也可以随时发“申请公开”）。",
+        f"不清楚的话可以先问问：{contact_line(session, village)}。",
+    ])
 
 
 def fallback_text(session: Session, village: Village | None) -> str:

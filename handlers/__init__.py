@@ -5,7 +5,17 @@ priority are tried in.
 """
 from __future__ import annotations
 
-from handlers import apply, ask, binding, events, help, media, notices, staff_duties  # noqa: F401 - registers handlers
+from handlers import (  # noqa: F401 - registers handlers
+    apply,
+    ask,
+    binding,
+    events,
+    help,
+    media,
+    member_link,
+    notices,
+    staff_duties,
+)
 from handlers.router import PASS, Context, Reply, command_text, dispatch
 
 __all__ = ["PASS", "Context", "Reply", "command_text", "dispatch"]

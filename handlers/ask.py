@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 from content import index
 from content.answering import answer_doc, options_data, record_unanswered, respond
 from content.replies import MESSAGE_BYTES, field_text
+from content.suggestions import record_pick
 from core.models.core import Conversation, Follower, Village
 from handlers.context import Context, Reply
 from handlers.router import PASS, flow, is_command, text_fallback
@@ -58,6 +59,11 @@ def ask_flow(ctx: Context) -> Reply | str | object:
         return f"请回复 1 到 {len(options)} 之间的数字，或者直接发新的问题。"
     _label, target = options[n - 1]
     kind, _, ref = target.partition(":")
+    if kind == "apply":                  # offered on a request for a document the catalog lacks
+        from handlers.apply import start_application
+
+        ctx.end_flow()
+        return start_application(ctx)
     if kind == "field":
         parts = field_text(ctx.session, state.data.get("key") or "", ref)
         rest = [f"{o[0]}：回复 {i}" for i, o in enumerate(options, 1) if i != n]
@@ -70,6 +76,8 @@ def ask_flow(ctx: Context) -> Reply | str | object:
         ctx.set_step("followup")  # keep the options: the resident may want another one
         return _reply(parts)
     composed, key = answer_doc(ctx.session, ref, ctx.village)
+    if state.step == "choices" and key is not None and state.data.get("question"):
+        record_pick(ctx.session, state.data["question"], key, _label)
     _apply(ctx, "followup" if composed.options else None, options_data(composed.options, key))
     return _reply(composed.parts)
 

@@ -9,6 +9,7 @@ from core.models.core import Village
 from core.outbox import enqueue_tag_sync
 from handlers.context import Context
 from handlers.router import PASS, command, flow
+from handlers.steps import is_cancel, normalize, parse_number
 
 FLOW = "bind"
 
@@ -69,12 +70,13 @@ def bind_flow(ctx: Context) -> str | object:
     state = ctx.state
     assert state is not None
     text = ctx.text
-    if state.expired or text in ("取消", "算了", "不用了"):
+    if state.expired or is_cancel(text) or normalize(text) == "不用了":
         ctx.end_flow()
         return "好的，先不绑定。需要时发“绑定 村名”。" if not state.expired else PASS
-    if state.step == "choose" and text.isdigit():
+    number = parse_number(text)
+    if state.step == "choose" and number is not None:
         ids = state.data.get("ids", [])
-        idx = int(text) - 1
+        idx = number - 1
         if 0 <= idx < len(ids):
             village = ctx.session.get(Village, ids[idx])
             if village is not None:

@@ -12,6 +12,7 @@ import shutil
 import socket
 import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import closing
@@ -100,10 +101,26 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+STALE_TEMPLATE_SECONDS = 6 * 3600  # a session runs minutes; a template this old was left by a killed one
+
+
+def _drop_stale_templates() -> None:
+    """Templates carry their creation time in the name; drop those a killed session left behind."""
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        names = [r[0] for r in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'cunwu_tpl_%'")]
+        for name in names:
+            parts = name.split("_")
+            if len(parts) == 4 and parts[2].isdigit() and time.time() - int(parts[2]) > STALE_TEMPLATE_SECONDS:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture(scope="session")
 def pg_template() -> Iterator[str]:
     require_pg()
-    name = f"cunwu_tpl_{uuid.uuid4().hex[:12]}"
+    _drop_stale_templates()
+    name = f"cunwu_tpl_{int(time.time())}_{uuid.uuid4().hex[:8]}"
     _pg_admin(f'CREATE DATABASE "{name}"')
     try:
         db.init_db(_pg_url(name))

@@ -159,7 +159,7 @@ def test_cli_staff_add_prompts_for_password_and_validates(live, villages, db_url
     assert "已创建村账号 clerk2" in r.stdout
     login(live.url, "clerk2", "Secret-123")
     bad = _cli(db_url, "add", "clerk3", "--role", "village", "--password", "Secret-123")
-    assert bad.returncode != 0 and "要指定村" in bad.stderr
+    assert bad.returncode != 0 and "请选一个村" in bad.stderr
     bad = _cli(db_url, "add", "clerk4", "--role", "town", "--town", "没有这个乡", "--password", "Secret-123")
     assert bad.returncode != 0 and "没有叫" in bad.stderr
     dup = _cli(db_url, "add", "clerk2", "--role", "county", "--password", "Secret-123")

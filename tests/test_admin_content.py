@@ -102,9 +102,16 @@ def test_import_upload_adds_items_and_bad_file_imports_nothing(live, villages):
     with db.session_scope(readonly=True) as sess:
         assert sess.exec(select(CatalogItem)).all() == []
     before = _version()
-    ok = s.post(f"{live.url}/admin/content/import", data={"csrf_token": token},
-                files={"files": ("补贴目录.csv", GOOD_CSV.encode("utf-8"), "text/csv")}, timeout=60)
+    checked = s.post(f"{live.url}/admin/content/import", data={"csrf_token": token},
+                     files={"files": ("补贴目录.csv", GOOD_CSV.encode("utf-8"), "text/csv")}, timeout=60)
+    assert checked.status_code == 200 and 'id="import-preview"' in checked.text
+    with db.session_scope(readonly=True) as sess:
+        assert sess.exec(select(CatalogItem)).all() == []  # nothing before the confirmation
+    staged = re.search(r'name="token" value="([0-9a-f]+)"', checked.text).group(1)
+    ok = s.post(f"{live.url}/admin/content/import/confirm", data={"csrf_token": token, "token": staged}, timeout=60)
     assert ok.status_code == 200 and "导入成功" in ok.text and "新增 2 条" in ok.text
+    again = s.post(f"{live.url}/admin/content/import/confirm", data={"csrf_token": token, "token": staged}, timeout=60)
+    assert again.status_code == 400 and "已经确认过或已过期" in again.text
     with db.session_scope(readonly=True) as sess:
         names = sorted(i.name for i in sess.exec(select(CatalogItem)).all())
     assert names == ["农机购置补贴公示", "耕地地力保护补贴发放名单"]

@@ -17,9 +17,19 @@ from tests.admin_support import login, make_staff, post_form
 ID_IN_LIST = "330106199001011237"
 
 
-def _new(s, live, **fields):  # type: ignore[no-untyped-def]
+def _preview(s, live, **fields):  # type: ignore[no-untyped-def]
     data = {"category": "社会救助", "title": "2026年11月低保名单公示", "when": "now", "objection_days": "7", **fields}
-    return post_form(s, live.url, "/admin/notices/new", "/admin/notices/new", data)
+    return data, post_form(s, live.url, "/admin/notices/new", "/admin/notices/new", {**data, "action": "preview"})
+
+
+def _new(s, live, **fields):  # type: ignore[no-untyped-def]
+    """Preview, then confirm with the preview's token (what the browser does)."""
+    data, r = _preview(s, live, **fields)
+    m = re.search(r'name="preview_token" value="([0-9a-f]+)"', r.text)
+    if r.status_code != 200 or not m:
+        return r
+    return post_form(s, live.url, "/admin/notices/new", "/admin/notices/new",
+                     {**data, "action": "save", "preview_token": m.group(1)})
 
 
 def test_clerk_publishes_to_own_village_masked_and_the_clock_queues_it(live, config, villages):
@@ -62,14 +72,73 @@ def test_clerk_cannot_target_another_village_and_bad_lists_are_refused(live, vil
     s = login(live.url, "qs")
     r = _new(s, live, body="通知内容", villages=[str(villages["杨柳村"])])
     assert r.status_code == 400 and "只能发给您负责的村" in r.text
-    r = _new(s, live, body="补贴发放账户：6228480402564890012345 张三")
-    assert r.status_code == 400 and 'id="notice-error"' in r.text
+    r = _new(s, live, body="通知内容", category="")
+    assert r.status_code == 400 and "请选择类别" in r.text  # no silent default
     r = _new(s, live, body="", title="")
     assert r.status_code == 400 and "标题不能为空" in r.text
     r = _new(s, live, body="内容", when="later", publish_at="2000-01-01T09:00")
     assert r.status_code == 400 and "要晚于现在" in r.text
+    r = _new(s, live, body="内容", when="later", publish_at="")
+    assert r.status_code == 400 and "请填写发布时间" in r.text
     with db.session_scope(readonly=True) as sess:
         assert sess.exec(select(Notice)).all() == []
+
+
+def test_preview_masks_before_anything_is_saved_and_confirm_needs_that_preview(live, villages):
+    make_staff("qs", "village", village="青石村")
+    s = login(live.url, "qs")
+    body = f"低保户：王五，身份证 {ID_IN_LIST}，低保证号 3301061234567890，手机 0599-6812345，每月 680 元。"
+    data, r = _preview(s, live, body=body)
+    assert r.status_code == 200
+    preview = r.text.split('id="notice-preview"', 1)[1].split("</section>", 1)[0]
+    assert ID_IN_LIST not in preview and "[身份证号已隐去]" in preview
+    assert "3301061234567890" not in preview and "尾号7890" in preview and "0599-****2345" in preview
+    assert "其他长号码 1 个" in preview and "低保证号" in preview and "12位以上" in preview
+    assert "【社会救助】2026年11月低保名单公示" in preview and "异议 编号" in preview
+    with db.session_scope(readonly=True) as sess:
+        assert sess.exec(select(Notice)).all() == []  # previewing saved nothing
+    token = re.search(r'name="preview_token" value="([0-9a-f]+)"', r.text).group(1)
+    # Confirming a form that differs from the previewed one shows the new preview instead.
+    changed = post_form(s, live.url, "/admin/notices/new", "/admin/notices/new",
+                        {**data, "title": "改过的标题", "action": "save", "preview_token": token})
+    assert 'id="preview-stale"' in changed.text and "改过的标题" in changed.text
+    with db.session_scope(readonly=True) as sess:
+        assert sess.exec(select(Notice)).all() == []
+    done = post_form(s, live.url, "/admin/notices/new", "/admin/notices/new",
+                     {**data, "action": "save", "preview_token": token})
+    assert "通知已保存" in done.text
+    with db.session_scope(readonly=True) as sess:
+        notice = sess.exec(select(Notice)).one()
+    assert ID_IN_LIST not in notice.body and "尾号7890" in notice.body
+
+
+def test_scheduled_notice_edited_until_sent(live, config, villages):
+    make_staff("qs", "village", village="青石村")
+    s = login(live.url, "qs")
+    later = (utcnow() + timedelta(days=2)).astimezone(__import__("zoneinfo").ZoneInfo("Asia/Shanghai"))
+    r = _new(s, live, body="明天停水", title="停水通知", category="其他", when="later",
+             publish_at=later.strftime("%Y-%m-%dT%H:%M"))
+    assert "通知已保存" in r.text
+    with db.session_scope(readonly=True) as sess:
+        nid = sess.exec(select(Notice)).one().id
+    path = f"/admin/notices/{nid}/edit"
+    form = s.get(f"{live.url}{path}", timeout=10).text
+    assert "停水通知" in form
+    bad = post_form(s, live.url, path, path, {"category": "", "title": "停水通知", "body": "x",
+                                              "publish_at": later.strftime("%Y-%m-%dT%H:%M"), "objection_days": "0"})
+    assert bad.status_code == 400 and "请选择类别" in bad.text
+    ok = post_form(s, live.url, path, path, {"category": "其他", "title": "停水通知（更正）",
+                                             "body": "后天停水，联系手机 13900001234",
+                                             "publish_at": later.strftime("%Y-%m-%dT%H:%M"), "objection_days": "0"})
+    assert "已保存修改" in ok.text and "停水通知（更正）" in ok.text
+    with db.session_scope(readonly=True) as sess:
+        n = sess.get(Notice, nid)
+        assert n.title == "停水通知（更正）" and "139****1234" in n.body and n.status == "scheduled"
+    from core.schedule import publish_due
+
+    publish_due(config, now=utcnow() + timedelta(days=3))
+    sent = s.get(f"{live.url}{path}", timeout=10)
+    assert "不能再修改" in sent.text and 'id="edit-notice"' not in sent.text
 
 
 def test_county_schedules_a_monthly_finance_notice_and_cancels_it(live, villages):
@@ -117,7 +186,7 @@ def test_delivery_report_shows_failures_with_wechat_errors_and_review(live, vill
     assert re.search(r'<span class="n">1</span>需要核对', totals)
     assert re.search(r'<span class="n">1</span>待发送', totals)
     rows = page.split('id="delivery-rows"', 1)[1]
-    assert "45009" in rows and "oQS_report_user_2" not in rows and "oQS_****er_2" in rows
+    assert "发得太快" in rows and "45009" not in rows and "oQS_report_user_2" not in rows and "oQS_****er_2" in rows
     listing = s.get(f"{live.url}/admin/notices", timeout=10).text
     assert "防汛转移通知" in listing and "失败 1" in listing
     other = login(live.url, "yl")
@@ -127,41 +196,19 @@ def test_delivery_report_shows_failures_with_wechat_errors_and_review(live, vill
     assert re.search(r'id="notices-failed">0<', other.get(f"{live.url}/admin/", timeout=10).text)
 
 
-def test_objections_listed_and_marked_answered(live, villages):
-    from core.models.core import Village
-    from core.models.notices import Objection
-    from core.notices.service import create_notice
-
-    with db.session_scope() as s:
-        nid = create_notice(s, category="惠农补贴", title="耕地地力补贴名单", body="名单见村务公开栏。", objection_days=7,
-                            villages=[s.get(Village, villages["青石村"])])[0].id
-        s.add(Objection(notice_id=nid, openid="oQS_objector_00001", village_id=villages["青石村"],
-                        text="我家的面积少算了两亩"))
-    make_staff("qs", "village", village="青石村")
-    s = login(live.url, "qs")
-    page = s.get(f"{live.url}/admin/notices/{nid}", timeout=10).text
-    assert "我家的面积少算了两亩" in page and "oQS_objector_00001" not in page
-    with db.session_scope(readonly=True) as sess:
-        oid = sess.exec(select(Objection)).one().id
-    r = post_form(s, live.url, f"/admin/notices/{nid}", f"/admin/notices/{nid}/objections/{oid}", {})
-    assert "已更新异议状态" in r.text
-    with db.session_scope(readonly=True) as sess:
-        assert sess.get(Objection, oid).status == "answered"
-    make_staff("yl", "village", village="杨柳村")
-    other = login(live.url, "yl")
-    r = post_form(other, live.url, "/admin/", f"/admin/notices/{nid}/objections/{oid}", {"reopen": "1"})
-    assert r.status_code == 404
-
-
-def test_village_finance_entered_and_previewed(live, villages):
+def test_village_finance_entered_as_a_table_with_last_months_names(live, villages):
     from core.models.notices import VillageFinance
 
     make_staff("qs", "village", village="青石村")
     s = login(live.url, "qs")
     vid = villages["青石村"]
     path = f"/admin/villages/{vid}/finance"
-    r = post_form(s, live.url, path, path, {"period": "2026-10", "items": "收入:上级转移支付:5万\n道路维修:12,000",
-                                             "balance": "80000"})
+    # Reachable from the clerk's menu: 村级财务 goes straight to the clerk's own village.
+    home = s.get(f"{live.url}/admin/finance", timeout=10)
+    assert home.url.endswith(path) and 'id="finance-rows"' in home.text
+    r = post_form(s, live.url, path, path, {"period": "2026-10", "kind": ["收入", "支出", "支出"],
+                                             "name": ["上级转移支付", "道路维修", ""],
+                                             "amount": ["5万", "12,000", ""], "balance": "80000"})
     assert r.status_code == 200 and "2026-10 的收支已保存" in r.text
     preview = r.text.split('id="finance-preview">', 1)[1].split("</pre>", 1)[0]
     assert "收入合计 50,000.00元" in preview and "支出合计 12,000.00元" in preview and "道路维修" in preview
@@ -169,10 +216,22 @@ def test_village_finance_entered_and_previewed(live, villages):
         row = sess.exec(select(VillageFinance)).one()
     assert (row.village_id, row.period, row.income_fen, row.expense_fen, row.balance_fen) == (
         vid, "2026-10", 5_000_000, 1_200_000, 8_000_000)
-    bad = post_form(s, live.url, path, path, {"period": "2026-13", "items": ""})
-    assert bad.status_code == 400 and "月份格式" in bad.text
-    bad = post_form(s, live.url, path, path, {"period": "2026-11", "items": "道路维修"})
-    assert bad.status_code == 400 and "明细格式" in bad.text
+    # After saving, the same month is open for more rows (its amounts shown, blank rows below).
+    rows = r.text.split('id="finance-rows"', 1)[1].split("</table>", 1)[0]
+    assert 'id="editing-hint"' in r.text and 'value="50000"' in rows and 'value="12000"' in rows
+    assert rows.count('name="amount" value=""') >= 3
+    # Next time: the next month and last month's names are prefilled, amounts empty.
+    page = s.get(f"{live.url}{path}", timeout=10).text
+    assert 'value="2026-11"' in page and 'id="prefill-hint"' in page
+    rows = page.split('id="finance-rows"', 1)[1].split("</table>", 1)[0]
+    assert 'value="上级转移支付"' in rows and 'value="道路维修"' in rows
+    assert re.search(r'<option selected>收入</option>', rows)
+    # Problems name the row, in the table's words.
+    bad = post_form(s, live.url, path, path, {"period": "2026-11", "kind": ["支出", "支出"],
+                                               "name": ["道路维修", ""], "amount": ["一千二", "300"]})
+    assert bad.status_code == 400 and "第1行（道路维修）：金额“一千二”看不懂" in bad.text and "第2行：请填写名目" in bad.text
+    bad = post_form(s, live.url, path, path, {"period": "", "kind": ["支出"], "name": ["x"], "amount": ["1"]})
+    assert bad.status_code == 400 and "请选择月份" in bad.text
     other = villages["杨柳村"]
     assert s.get(f"{live.url}/admin/villages/{other}/finance", timeout=10).status_code == 404
 
@@ -205,3 +264,29 @@ def test_uncertain_sends_are_settled_once(live, villages):
         a, b = sess.get(OutboxMessage, first), sess.get(OutboxMessage, second)
     assert a.status == "pending" and "qs" in a.last_error
     assert b.status == "sent" and b.sent_at is not None
+
+
+def test_notices_filtered_by_words_village_and_problems(live, villages):
+    from core.models.core import Village
+    from core.notices.service import create_notice
+
+    with db.session_scope() as s:
+        qs, yl = s.get(Village, villages["青石村"]), s.get(Village, villages["杨柳村"])
+        water = create_notice(s, category="其他", title="停水通知", body="明天上午停水。", villages=[qs])[0]
+        create_notice(s, category="救灾", title="防汛转移通知", body="低洼地带转移。", villages=[yl])
+        create_notice(s, category="其他", title="村民大会", body="周五开会，讨论修路。", villages=[qs])
+        s.add(OutboxMessage(kind="custom_text", dedupe_key="f:1", openid="oQS_f_1", village_id=qs.id,
+                            notice_id=water.id, status="failed", last_error="45015 超过48小时没有互动"))
+    make_staff("county1", "county")
+    s = login(live.url, "county1")
+
+    def titles(**params: str) -> list[str]:
+        html = s.get(f"{live.url}/admin/notices", params=params, timeout=10).text
+        table = html.split('id="notices"', 1)[1].split("</table>", 1)[0]
+        return sorted(re.findall(r'/admin/notices/\d+">([^<]+)</a>', table))
+
+    assert titles() == sorted(["村民大会", "停水通知", "防汛转移通知"])
+    assert titles(q="修路") == ["村民大会"]  # words in the body count too
+    assert titles(village=str(villages["杨柳村"])) == ["防汛转移通知"]
+    assert titles(problems="1") == ["停水通知"]
+    assert titles(q="通知", village=str(villages["青石村"])) == ["停水通知"]

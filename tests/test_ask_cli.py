@@ -56,6 +56,13 @@ def test_cli_does_not_record_unless_asked(demo: str) -> None:
     assert ask(demo, "--record", "今天天气怎么样").returncode == 0
     with db.session_scope(readonly=True) as s:
         assert [r.question for r in s.exec(select(UnansweredQuestion)).all()] == ["今天天气怎么样"]
+    # `unanswered` lists it for staff; --handled takes it off the list, --all still shows it, ticked
+    env = {"DATABASE_URL": demo, "LOG_LEVEL": "WARNING"}
+    listing = run_cli(["unanswered"], env)
+    assert listing.returncode == 0 and "今天天气怎么样" in listing.stdout
+    qid = listing.stdout.split("\t", 1)[0]
+    assert "今天天气怎么样" not in run_cli(["unanswered", "--handled", qid], env).stdout
+    assert "✓" in run_cli(["unanswered", "--all"], env).stdout
 
 
 def test_village_gives_its_committee_phone(demo: str) -> None:

@@ -28,11 +28,13 @@ def gunicorn(db_url: str, villages) -> Iterator[str]:  # type: ignore[no-untyped
     env = {**os.environ, "DATABASE_URL": db_url, "WECHAT_TOKEN": TEST_TOKEN, "WECHAT_APPID": TEST_APPID,
            "WECHAT_ENCODING_AES_KEY": TEST_AES_KEY, "LOAD_DEMO": "0", "LOG_LEVEL": "WARNING"}
     gunicorn_bin = Path(sys.executable).parent / "gunicorn"
+    # No control socket: its default path (~/.gunicorn/gunicorn.ctl) would be shared by every gunicorn
+    # started at once (xdist workers, other people's test runs on the same machine).
     proc = subprocess.Popen([str(gunicorn_bin), "-w", "3", "--threads", "4", "-b", f"127.0.0.1:{port}",
-                             "bot.app:create_app()"], cwd=ROOT, env=env,
+                             "--no-control-socket", "bot.app:create_app()"], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90  # three workers import the app at once; a busy host is slow
     while time.monotonic() < deadline:
         try:
             if requests.get(url + "/healthz", timeout=1).status_code == 200:

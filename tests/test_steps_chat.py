@@ -72,6 +72,11 @@ def test_voice_cancel_with_a_full_stop_ends_every_flow(wechat, villages, config)
     with db.session_scope(readonly=True) as s:
         assert s.exec(select(Objection)).all() == []
 
+    # and binding: "取消。" is not looked up as a village name
+    assert "哪个村" in wechat.say(RESIDENT, "绑定")
+    assert "先不绑定" in voice(wechat, RESIDENT, "取消。")
+    assert conversation(RESIDENT) is None
+
 
 # --------------------------------------------------------------------------- choices in residents' words
 def test_application_choices_in_residents_words(wechat) -> None:  # type: ignore[no-untyped-def]

@@ -6,21 +6,35 @@ worker's matcher picks it up on its next question without a restart.
 """
 from __future__ import annotations
 
+import base64
+import json
 import re
+import secrets
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
+from flask import Response as FlaskResponse
 from flask import abort, flash, redirect, render_template, request, url_for
-from sqlalchemy import func, or_
-from sqlmodel import col, select
+from sqlalchemy import delete, func, or_
+from sqlmodel import Session, col, select
 from werkzeug.wrappers import Response
 
 from admin import bp
-from admin.auth import require_roles
+from admin.auth import current_staff, require_roles
 from admin.views.common import form_str, paginate
-from content.importer import ContentImportError, import_files
+from content.importer import ContentImportError, import_files, preview_batch, read_files
+from content.index import get_matcher
+from content.template import catalog_template_xlsx
 from core.db import session_scope, utcnow
-from core.models.catalog import CatalogItem, ServiceGuide, Synonym, bump_content_version
+from core.models.catalog import (
+    CatalogItem,
+    ImportUpload,
+    ServiceGuide,
+    Synonym,
+    UnansweredQuestion,
+    bump_content_version,
+)
 
 ALIAS_SPLIT = re.compile(r"[、,，;；/|\n\r]+")
 CATALOG_FIELDS = [("domain", "领域"), ("level1", "一级事项"), ("name", "二级事项"), ("content", "公开内容"),
@@ -32,6 +46,8 @@ GUIDE_FIELDS = [("name", "事项名称"), ("domain", "领域"), ("target", "办�
                 ("fee", "收费标准"), ("location", "办理地点"), ("phone", "咨询电话"),
                 ("supervision_phone", "监督电话"), ("faq", "常见问题"), ("source", "导入自")]
 UPLOAD_SUFFIXES = {".xlsx", ".xlsm", ".csv", ".yaml", ".yml"}
+STAGED_FOR = timedelta(days=1)
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def clean_aliases(text: str) -> str:
@@ -169,31 +185,103 @@ def _safe_upload_name(filename: str) -> str | None:
     return name
 
 
+def _stage_paths(tmp: str, files: list[tuple[str, bytes]]) -> list[Path]:
+    paths = []
+    for i, (name, data) in enumerate(files):
+        folder = Path(tmp) / str(i)  # same name twice must not overwrite
+        folder.mkdir()
+        path = folder / name
+        path.write_bytes(data)
+        paths.append(path)
+    return paths
+
+
+def _problems_page(problems: list[str], tmp: str | None = None) -> tuple[str, int]:
+    if tmp:
+        problems = [p.replace(tmp + "/", "") for p in problems]
+    return render_template("content_import.html", problems=problems), 400
+
+
 @bp.route("/content/import", methods=["GET", "POST"])
 @require_roles("county")
 def content_import() -> str | tuple[str, int]:
+    """Upload → every file checked, every problem listed (sheet, row, column) → a preview of what
+    would change → 确认导入. Nothing is written before the confirmation."""
     if request.method == "GET":
         return render_template("content_import.html")
-
-    files = [f for f in request.files.getlist("files") if f and f.filename]
-    if not files:
-        return render_template("content_import.html", problems=["请选择要导入的文件。"]), 400
+    uploads = [f for f in request.files.getlist("files") if f and f.filename]
+    if not uploads:
+        return _problems_page(["请选择要导入的文件。"])
+    files: list[tuple[str, bytes]] = []
+    for f in uploads:
+        name = _safe_upload_name(f.filename or "")
+        if name is None:
+            return _problems_page([f"文件“{f.filename}”：不支持这种文件，请用 .xlsx、.csv 或 .yaml。"])
+        files.append((name, f.read()))
     replace = request.form.get("replace") == "1"
     with tempfile.TemporaryDirectory(prefix="cunwu-import-") as tmp:
-        paths = []
-        for i, f in enumerate(files):
-            name = _safe_upload_name(f.filename or "")
-            if name is None:
-                return render_template("content_import.html", problems=[
-                    f"文件“{f.filename}”：不支持这种文件，请用 .xlsx、.csv 或 .yaml。"]), 400
-            folder = Path(tmp) / str(i)  # same name twice must not overwrite
-            folder.mkdir()
-            path = folder / name
-            f.save(path)
-            paths.append(path)
         try:
-            stats = import_files(paths, replace=replace)
+            batch = read_files(_stage_paths(tmp, files))
         except ContentImportError as exc:
-            problems = [p.replace(tmp + "/", "") for p in exc.problems]
-            return render_template("content_import.html", problems=problems), 400
-    return render_template("content_import.html", summary=stats.summary())
+            return _problems_page(exc.problems, tmp)
+    token = secrets.token_hex(16)
+    with session_scope() as s:
+        preview = preview_batch(s, batch, replace=replace)
+        s.execute(delete(ImportUpload).where(col(ImportUpload.created_at) < utcnow() - STAGED_FOR))
+        s.add(ImportUpload(token=token, staff_id=current_staff().id or 0, replace=replace,
+                           files=json.dumps([{"name": n, "data": base64.b64encode(d).decode()} for n, d in files])))
+    return render_template("content_import.html", preview=preview, token=token, replace=replace,
+                           file_names=[n for n, _ in files])
+
+
+@bp.post("/content/import/confirm")
+@require_roles("county")
+def content_import_confirm() -> str | tuple[str, int]:
+    token = form_str("token", 64)
+    with session_scope() as s:
+        row = s.exec(select(ImportUpload).where(ImportUpload.token == token,
+                                                ImportUpload.staff_id == current_staff().id)).first()
+        if row is None:
+            return _problems_page(["这次导入已经确认过或已过期，请重新选择文件。"])
+        staged = [(f["name"], base64.b64decode(f["data"])) for f in json.loads(row.files)]
+        replace = row.replace
+        s.delete(row)
+    with tempfile.TemporaryDirectory(prefix="cunwu-import-") as tmp:
+        try:
+            stats = import_files(_stage_paths(tmp, staged), replace=replace)
+        except ContentImportError as exc:
+            return _problems_page(exc.problems, tmp)
+    with session_scope(readonly=True) as s:
+        answerable = _now_answerable(s)
+    return render_template("content_import.html", summary=stats.summary(), answerable=answerable)
+
+
+def _now_answerable(s: Session) -> int:
+    """Open unanswered questions the matcher answers after this import (they are marked on the
+    questions page; this count points the clerk there)."""
+    matcher = get_matcher(s)
+    rows = s.exec(select(UnansweredQuestion.question).where(col(UnansweredQuestion.handled).is_(False))
+                  .order_by(col(UnansweredQuestion.times_asked).desc()).limit(500)).all()
+    count = 0
+    for question in rows:
+        result = matcher.match(question)
+        if result.kind == "answer" and result.matches and result.matches[0].doc.type in ("catalog", "guide"):
+            count += 1
+    return count
+
+
+@bp.post("/content/import/cancel")
+@require_roles("county")
+def content_import_cancel() -> Response:
+    with session_scope() as s:
+        s.execute(delete(ImportUpload).where(col(ImportUpload.token) == form_str("token", 64),
+                                             col(ImportUpload.staff_id) == current_staff().id))
+    flash("已取消，没有导入任何内容。")
+    return redirect(url_for("admin.content_import"))
+
+
+@bp.get("/content/import/template.xlsx")
+@require_roles("county")
+def content_import_template() -> Response:
+    return FlaskResponse(catalog_template_xlsx(), mimetype=XLSX_MIME,
+                    headers={"Content-Disposition": "attachment; filename*=UTF-8''%E7%9B%AE%E5%BD%95%E5%AF%BC%E5%85%A5%E6%A8%A1%E6%9D%BF.xlsx"})

@@ -8,6 +8,7 @@ from sqlmodel import select
 from admin import bp
 from admin.scope import apply_scope
 from admin.views import notices as notices_views
+from admin.views import objections as objections_views
 from admin.views import questions as questions_views
 from admin.views import requests as requests_views
 from admin.views.common import scope
@@ -28,6 +29,8 @@ def dashboard() -> str:
         questions = questions_views.open_count(s, sc)
         requests = requests_views.dashboard_counts(s, sc) if sc.handles_requests else None
         notices = notices_views.dashboard_counts(s, sc)
+        objections = objections_views.open_count(s, sc)
     rows = [(v, towns.get(v.town_id, ""), per_village.get(v.id, 0)) for v in villages]
     return render_template("dashboard.html", rows=rows, total=sum(per_village.values()) + unbound,
-                           unbound=unbound, questions=questions, requests=requests, notices=notices)
+                           unbound=unbound, questions=questions, requests=requests, notices=notices,
+                           objections=objections)

@@ -1,16 +1,35 @@
-"""Questions the bot could not answer, for staff to improve the catalog and then mark handled."""
+"""Questions the bot could not answer: from each, find the catalog item or guide it meant and
+attach the resident's words as an alias (or a synonym) in one step; questions the matcher now
+answers (after an alias or an import) are marked so; several can be marked handled at once."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from flask import abort, flash, redirect, render_template, request, url_for
-from sqlalchemy import func
+from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 from werkzeug.wrappers import Response
 
 from admin import bp
+from admin.auth import current_staff
 from admin.scope import Scope, apply_scope
 from admin.views.common import form_str, int_arg, paginate, scope, staff_label
+from admin.views.content import clean_aliases
+from content.index import get_matcher
 from core.db import session_scope, utcnow
-from core.models.catalog import UnansweredQuestion
+from core.models.catalog import CatalogItem, ServiceGuide, Synonym, UnansweredQuestion, bump_content_version
+from core.models.core import Village
+
+SHOW = ("open", "answerable", "handled", "all")
+CANDIDATES = 3
+
+
+@dataclass
+class Candidate:
+    key: str  # catalog:ID | guide:ID
+    title: str
+    kind: str  # 目录 | 办事指南
 
 
 def open_count(s: Session, sc: Scope) -> int:
@@ -19,16 +38,52 @@ def open_count(s: Session, sc: Scope) -> int:
     return int(s.exec(q).one())
 
 
+def _candidate(key: str, title: str) -> Candidate:
+    return Candidate(key, title, "办事指南" if key.startswith("guide:") else "目录")
+
+
+def _matcher_view(s: Session, rows: list[UnansweredQuestion],
+                  names: dict[int, str]) -> tuple[dict[int, Candidate], dict[int, list[Candidate]]]:
+    """Re-run the matcher on open questions: which it now answers, and likely items for the rest."""
+    matcher = get_matcher(s)
+    answers: dict[int, Candidate] = {}
+    likely: dict[int, list[Candidate]] = {}
+    for row in rows:
+        if row.handled or row.id is None:
+            continue
+        village = names.get(row.village_id) if row.village_id else None
+        result = matcher.match(row.question, village)
+        docs = [m for m in matcher.score(row.question, village) if m.doc.type in ("catalog", "guide")]
+        if result.kind == "answer" and result.matches and result.matches[0].doc.type in ("catalog", "guide"):
+            answers[row.id] = _candidate(result.matches[0].doc.key, result.matches[0].doc.title)
+        likely[row.id] = [_candidate(m.doc.key, m.doc.title) for m in docs[:CANDIDATES]]
+    return answers, likely
+
+
+def _search(s: Session, text: str) -> list[Candidate]:
+    """The clerk's own search words, over names and aliases (the catalog page's search)."""
+    like = f"%{text}%"
+    items = s.exec(select(CatalogItem).where(or_(col(CatalogItem.name).like(like), col(CatalogItem.keywords).like(like),
+                                                 col(CatalogItem.level1).like(like))).limit(6)).all()
+    guides = s.exec(select(ServiceGuide).where(or_(col(ServiceGuide.name).like(like),
+                                                   col(ServiceGuide.keywords).like(like))).limit(4)).all()
+    return [_candidate(f"catalog:{i.id}", i.name) for i in items] + [_candidate(f"guide:{g.id}", g.name) for g in guides]
+
+
 @bp.get("/questions")
 def questions() -> str:
     sc = scope()
     show = request.args.get("show", "open")
+    show = show if show in SHOW else "open"
     village_id = int_arg("village")
     q = (request.args.get("q") or "").strip()[:50]
+    find_id = int_arg("find")
+    find_text = (request.args.get("fq") or "").strip()[:30]
     with session_scope(readonly=True) as s:
         villages = sc.villages(s)
+        names = {v.id: v.name for v in s.exec(select(Village)).all() if v.id is not None}
         query = apply_scope(select(UnansweredQuestion), s, sc, UnansweredQuestion.village_id)
-        if show == "open":
+        if show in ("open", "answerable"):
             query = query.where(col(UnansweredQuestion.handled).is_(False))
         elif show == "handled":
             query = query.where(col(UnansweredQuestion.handled).is_(True))
@@ -37,10 +92,45 @@ def questions() -> str:
         if q:
             query = query.where(col(UnansweredQuestion.question).like(f"%{q}%"))
         query = query.order_by(col(UnansweredQuestion.times_asked).desc(), col(UnansweredQuestion.last_asked_at).desc())
-        page = paginate(s, query)
-    names = {v.id: v.name for v in villages}
+        page: Any
+        if show == "answerable":
+            # Every open question, so the filter is exact; the page then shows the answerable ones.
+            rows = list(s.exec(query.limit(500)).all())
+            answers, likely = _matcher_view(s, rows, names)
+            page = _ListPage([r for r in rows if r.id in answers])
+        else:
+            page = paginate(s, query)
+            answers, likely = _matcher_view(s, page.items, names)
+        found = _search(s, find_text) if find_id and find_text else []
     return render_template("questions.html", page=page, names=names, villages=villages, show=show,
-                           village_id=village_id, q=q)
+                           village_id=village_id, q=q, answers=answers, likely=likely, find_id=find_id,
+                           find_text=find_text, found=found, can_attach=current_staff().role == "county")
+
+
+@dataclass
+class _ListPage:
+    """The answerable filter on one page (it is computed, not a query)."""
+    items: list[UnansweredQuestion]
+    page: int = 1
+    pages: int = 1
+
+    @property
+    def total(self) -> int:
+        return len(self.items)
+
+    def url_args(self, page: int) -> dict[str, object]:
+        return {}
+
+
+def _back() -> str:
+    back = request.form.get("back") or ""
+    return back if back.startswith("/admin/questions") else url_for("admin.questions")
+
+
+def _mark(row: UnansweredQuestion, note: str) -> None:
+    row.handled, row.handled_at = True, utcnow()
+    stamp = f"{staff_label()}：{note}" if note else staff_label()
+    row.note = (row.note + "\n" if row.note else "") + stamp
 
 
 @bp.post("/questions/<int:question_id>/handled")
@@ -54,10 +144,62 @@ def question_handled(question_id: int) -> Response:
         if undo:
             row.handled, row.handled_at = False, None
         else:
-            row.handled, row.handled_at = True, utcnow()
-            stamp = f"{staff_label()}：{note}" if note else staff_label()
-            row.note = (row.note + "\n" if row.note else "") + stamp
+            _mark(row, note)
         s.add(row)
     flash("已改回未处理。" if undo else "已标记为处理过。")
-    back = request.form.get("back") or ""
-    return redirect(back if back.startswith("/admin/questions") else url_for("admin.questions"))
+    return redirect(_back())
+
+
+@bp.post("/questions/bulk")
+def questions_bulk() -> Response:
+    ids = [int(x) for x in request.form.getlist("ids") if x.isdigit()][:500]
+    if not ids:
+        flash("请先勾选要标为处理过的问题。")
+        return redirect(_back())
+    note = form_str("note", 500)
+    done = 0
+    with session_scope() as s:
+        sc = scope()
+        for row in s.exec(select(UnansweredQuestion).where(col(UnansweredQuestion.id).in_(ids))).all():
+            if not sc.allows_village(s, row.village_id) or row.handled:
+                continue
+            _mark(row, note)
+            s.add(row)
+            done += 1
+    flash(f"已把 {done} 个问题标为处理过。")
+    return redirect(_back())
+
+
+@bp.post("/questions/<int:question_id>/attach")
+def question_attach(question_id: int) -> Response:
+    """Attach the resident's words to a catalog item or guide: as its alias, or as a synonym of its
+    name. The content version moves in the same transaction, so the bot uses it at once."""
+    if current_staff().role != "county":
+        abort(403)
+    target = form_str("target", 40)
+    how = form_str("as", 10)
+    kind, _, raw_id = target.partition(":")
+    if kind not in ("catalog", "guide") or not raw_id.isdigit() or how not in ("alias", "synonym"):
+        abort(400)
+    with session_scope() as s:
+        question = s.get(UnansweredQuestion, question_id)
+        if question is None:
+            abort(404)
+        words = (form_str("words", 50) or question.question).strip()[:50]
+        item: CatalogItem | ServiceGuide | None = (s.get(CatalogItem, int(raw_id)) if kind == "catalog"
+                                                   else s.get(ServiceGuide, int(raw_id)))
+        if item is None:
+            abort(404)
+        if how == "alias":
+            item.keywords = clean_aliases(f"{item.keywords}、{words}")
+            item.updated_at = utcnow()
+            s.add(item)
+            done = f"已把“{words}”加为“{item.name}”的别名"
+        else:
+            s.add(Synonym(terms=clean_aliases(f"{item.name}、{words}"), source="staff"))
+            done = f"已把“{words}”加为“{item.name}”的同义词"
+        bump_content_version(s)
+        _mark(question, done)
+        s.add(question)
+    flash(done + "，机器人马上就能用上。")
+    return redirect(_back())

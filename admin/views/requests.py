@@ -13,6 +13,7 @@ import io
 import tempfile
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from flask import (
     abort,
@@ -387,7 +388,7 @@ def _application_from_form(today: date) -> tuple["service.ApplicationData", str,
     applicant_type = form_str("applicant_type", 8)
     if applicant_type not in APPLICANT_TYPES:
         raise v.Invalid("请选择申请人类型。")
-    org = {}
+    org: dict[str, Any] = {}
     if applicant_type == "org":
         category = form_str("org_category", 16)
         org = {"org_name": v.org_name(need("org_name", "单位名称")),

@@ -1,37 +1,22 @@
 """Villages (phone, aliases, delivery channels, WeCom robot) and their committee members."""
 from __future__ import annotations
 
-import hashlib
-import hmac
-
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import col, select
 from werkzeug.wrappers import Response
 
 from admin import bp
-from admin.views.common import form_str, scope
+from admin.views.common import form_str, scope, staff_label
 from core.db import session_scope
 from core.models.core import Follower, Town, Village
 from core.models.notices import CommitteeMember
+from core.notices.members import new_link_code, pending_codes, spaced, withdraw_code
 
 CHANNELS = {"custom": "客服消息（48小时内互动过的居民）", "template": "模板消息（认证服务号）",
             "tag_mass": "按标签群发（每月限额）", "wecom": "企业微信群机器人"}
 MEMBER_ROLES = ("主任", "副主任", "会计", "文书", "委员", "监委会")
-
-
-def follower_handle(openid: str) -> str:
-    """An opaque stand-in for an openid in the member pick list, so the page never shows it."""
-    key = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(key, b"member-pick:" + openid.encode(), hashlib.sha256).hexdigest()[:20]
-
-
-def _openid_for_handle(s, village_id: int, handle: str) -> str | None:  # type: ignore[no-untyped-def]
-    for openid in s.exec(select(Follower.openid).where(Follower.village_id == village_id)).all():
-        if hmac.compare_digest(follower_handle(openid), handle):
-            return openid
-    return None
 
 
 @bp.get("/villages")
@@ -41,9 +26,9 @@ def villages() -> str:
         rows = sc.villages(s)
         towns = {t.id: t.name for t in s.exec(select(Town)).all()}
         counts = dict(s.exec(select(Follower.village_id, func.count()).where(Follower.subscribed)
-                             .group_by(Follower.village_id)).all())
+                             .group_by(col(Follower.village_id))).all())
         members = dict(s.exec(select(CommitteeMember.village_id, func.count())
-                              .group_by(CommitteeMember.village_id)).all())
+                              .group_by(col(CommitteeMember.village_id))).all())
     return render_template("villages.html", villages=rows, towns=towns, counts=counts, members=members,
                            channels=CHANNELS)
 
@@ -57,19 +42,24 @@ def _visible_village(s, village_id: int) -> Village:  # type: ignore[no-untyped-
 
 @bp.get("/villages/<int:village_id>")
 def village_detail(village_id: int) -> str:
+    return _render_detail(village_id)
+
+
+def _render_detail(village_id: int, *, new_code: dict | None = None, member_error: str | None = None,
+                   member_form: dict | None = None) -> str:
+    """The village page; a new link code is rendered into the page once, never put in the cookie."""
     with session_scope(readonly=True) as s:
         village = _visible_village(s, village_id)
         town = s.get(Town, village.town_id) if village.town_id else None
         members = list(s.exec(select(CommitteeMember).where(CommitteeMember.village_id == village.id)
-                              .order_by(CommitteeMember.id)).all())
+                              .order_by(col(CommitteeMember.id))).all())
         followers = s.exec(select(func.count()).select_from(Follower)
                            .where(Follower.village_id == village.id, Follower.subscribed)).one()
-        # Recent followers of this village, to pick a new member from (they message the account first).
-        recent = list(s.exec(select(Follower).where(Follower.village_id == village.id, Follower.subscribed)
-                             .order_by(Follower.last_interaction_at.desc().nulls_last())  # type: ignore[union-attr]
-                             .limit(30)).all())
+        pending = pending_codes(s, village.id)  # type: ignore[arg-type]
     return render_template("village_detail.html", village=village, town=town, members=members,
-                           followers=followers, recent=recent, handle=follower_handle, channels=CHANNELS, member_roles=MEMBER_ROLES)
+                           followers=followers, pending=pending, new_code=new_code,
+                           member_error=member_error, member_form=member_form or {},
+                           channels=CHANNELS, member_roles=MEMBER_ROLES)
 
 
 @bp.post("/villages/<int:village_id>")
@@ -88,27 +78,35 @@ def village_update(village_id: int) -> Response:
         elif key:
             village.wecom_robot_key = key
         s.add(village)
-    flash("已保存。")
+    flash("已保存。" if chosen else "已保存。没有勾选通知发送方式，按“客服消息”发送。")
     return redirect(url_for("admin.village_detail", village_id=village_id))
 
 
 @bp.post("/villages/<int:village_id>/members")
-def village_member_add(village_id: int) -> Response:
-    role = form_str("role", 32) or "委员"
+def village_member_add(village_id: int) -> str | tuple[str, int]:
+    """Create a member by name and role; they link their WeChat by sending the code shown once."""
+    role = form_str("role", 32)
     name = form_str("name", 64)
-    try:
-        with session_scope() as s:
-            village = _visible_village(s, village_id)
-            openid = form_str("openid", 64)
-            if not openid and form_str("follower", 40):
-                openid = _openid_for_handle(s, village.id, form_str("follower", 40))
-            if not openid:
-                flash("请选择或填写成员的微信号（openid）。")
-                return redirect(url_for("admin.village_detail", village_id=village_id))
-            s.add(CommitteeMember(openid=openid, village_id=village.id, role=role, name=name))
-        flash(f"已添加村委成员 {name or openid}。")
-    except IntegrityError:
-        flash("这个微信号已经是本村的村委成员了。")
+    error = None
+    if not name:
+        error = "请填写成员的姓名。"
+    elif role not in MEMBER_ROLES:
+        error = "请选择职务。"
+    if error:
+        return _render_detail(village_id, member_error=error, member_form=request.form), 400
+    with session_scope() as s:
+        village = _visible_village(s, village_id)
+        row, code = new_link_code(s, village, name=name, role=role, created_by=staff_label())
+        shown = {"name": name, "role": role, "code": spaced(code), "expires_at": row.expires_at}
+    return _render_detail(village_id, new_code=shown)
+
+
+@bp.post("/villages/<int:village_id>/codes/<int:code_id>/withdraw")
+def village_code_withdraw(village_id: int, code_id: int) -> Response:
+    with session_scope() as s:
+        village = _visible_village(s, village_id)
+        done = withdraw_code(s, village.id, code_id)  # type: ignore[arg-type]
+    flash("绑定码已作废。" if done else "这个绑定码已经用过或已作废。")
     return redirect(url_for("admin.village_detail", village_id=village_id))
 
 

@@ -128,3 +128,39 @@ def bump_content_version(session: Session) -> int:
     session.flush()
     row = session.get(ContentVersion, 1, populate_existing=True)
     return row.version if row else 1
+
+
+class ImportUpload(SQLModel, table=True):
+    """Files a county clerk uploaded for import, checked and previewed but not yet confirmed.
+
+    Kept in the database (not a worker's temp dir) because the confirming request may reach
+    another worker. Rows older than a day are deleted on the next upload.
+    """
+
+    __tablename__ = "import_upload"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token: str = Field(max_length=64, unique=True)
+    staff_id: int = Field(index=True)
+    replace: bool = Field(default=False)
+    files: str = Field(sa_column=_text("[]"))  # JSON: [{"name": …, "data": base64}]
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class ChoicePick(SQLModel, table=True):
+    """A resident's pick among numbered choices: how they asked, and the item they meant.
+
+    The words residents use for an item are what its aliases should be: staff see frequent picks
+    as suggestions (content/suggestions.py) and turn them into aliases with two clicks."""
+
+    __tablename__ = "choice_pick"
+    __table_args__ = (UniqueConstraint("normalized", "doc_key", name="uq_choice_pick_question_doc"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    question: str = Field(sa_column=_text())                     # as the resident wrote it (latest)
+    normalized: str = Field(index=True, max_length=200)          # groups repeats of one question
+    doc_key: str = Field(max_length=64)                          # "catalog:12" / "guide:3"
+    doc_title: str = Field(default="", max_length=200)
+    times: int = Field(default=1)
+    first_at: datetime = Field(default_factory=utcnow)
+    last_at: datetime = Field(default_factory=utcnow, index=True)

@@ -93,6 +93,39 @@ class Objection(SQLModel, table=True):
     text: str = Field(sa_column=Column(Text, nullable=False))
     status: str = Field(default="open", max_length=16)  # open | answered
     created_at: datetime = Field(default_factory=utcnow)
+    # The committee's answer, as recorded and sent to the resident (customer-service message).
+    reply_text: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    replied_by: str | None = Field(default=None, max_length=64)
+    replied_at: datetime | None = None
+
+
+class MemberLinkCode(SQLModel, table=True):
+    """A one-time code that links a committee member (created by a clerk by name and role) to the
+    WeChat account that sends it to the official account. Only a hash of the code is stored; it
+    expires and works once."""
+
+    __tablename__ = "member_link_code"
+
+    id: int | None = Field(default=None, primary_key=True)
+    village_id: int = Field(foreign_key="village.id", index=True)
+    name: str = Field(max_length=64)
+    role: str = Field(default="委员", max_length=32)
+    code_hash: str = Field(max_length=64, unique=True)
+    expires_at: datetime = Field(index=True)
+    used_at: datetime | None = None
+    member_id: int | None = Field(default=None, foreign_key="committee_member.id")
+    created_by: str = Field(default="", max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class MemberLinkAttempt(SQLModel, table=True):
+    """A wrong code sent by a follower: a few per hour are allowed, so codes cannot be guessed."""
+
+    __tablename__ = "member_link_attempt"
+
+    id: int | None = Field(default=None, primary_key=True)
+    openid: str = Field(index=True, max_length=64)
+    at: datetime = Field(default_factory=utcnow, index=True)
 
 
 class VillageFinance(SQLModel, table=True):

@@ -1,14 +1,15 @@
 """De-identifying public lists (公示名单) before they are sent.
 
 Public subsidy and relief lists must not carry ID numbers or bank card numbers, and phones only as
-138****1234. Recognised numbers are masked; a long digit run we cannot classify is refused, so the
-clerk fixes the list instead of us guessing whether it is someone's card number. Landlines stay:
-in a notice they are the committee's own office number.
+138****1234. Recognised numbers are masked. A long digit run we cannot classify (a 低保证号, a
+passbook or account number) is masked too, keeping its last 4 digits so a resident still recognises
+their own line; the preview says so. Landlines stay (in a notice they are the committee's office
+number) unless the text labels the number as a mobile (手机), which means it is a person's number.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from core.requests.validation import id_check_char
 
@@ -17,9 +18,12 @@ _RUN = re.compile(r"(?<![0-9A-Za-z])(?:\d{4}(?:[ \-]\d{4}){2,3}(?:[ \-]\d{1,3})?
 _SPACED_MOBILE = re.compile(r"(?<!\d)1[3-9]\d[ \-]\d{4}[ \-]\d{4}(?!\d)")
 _MOBILE = re.compile(r"^(?:\+?86)?(1[3-9]\d)(\d{4})(\d{4})$")
 _LANDLINE = re.compile(r"^0\d{2,3}\d{7,8}$")
+# A landline written where the text says 手机: someone's private number, not the office's.
+_LABELLED_LANDLINE = re.compile(r"(手机号码|手机号|手机|移动电话)([^0-9\n]{0,6})(?<!\d)(0\d{2,3})[ \-]?(\d{3,4})(\d{4})(?!\d)")
 
 ID_MASK = "[身份证号已隐去]"
 CARD_MASK = "[卡号已隐去]"
+LONG_NUMBERS_FROM = 12  # unclassified digit runs this long are someone's certificate or account number
 
 
 def id_check_ok(number: str) -> bool:
@@ -62,11 +66,12 @@ class MaskResult:
     ids: int = 0
     cards: int = 0
     phones: int = 0
-    refused: list[str] = field(default_factory=list)  # the problem runs, shortened for display
+    landlines: int = 0  # landlines labelled 手机
+    others: int = 0  # long numbers of unknown kind (低保证号, 存折号 …), last 4 kept
 
     @property
     def changed(self) -> bool:
-        return bool(self.ids or self.cards or self.phones)
+        return bool(self.ids or self.cards or self.phones or self.landlines or self.others)
 
     def note(self) -> str:
         """Plain Chinese summary for the committee's preview."""
@@ -77,17 +82,29 @@ class MaskResult:
             parts.append(f"银行卡号 {self.cards} 个")
         if self.phones:
             parts.append(f"手机号 {self.phones} 个（只留前3后4位）")
+        if self.landlines:
+            parts.append(f"标明是手机的座机号 {self.landlines} 个（只留区号和后4位）")
+        if self.others:
+            parts.append(f"其他长号码 {self.others} 个（如低保证号、存折号，只留后4位）")
         return "已自动隐去：" + "、".join(parts) if parts else ""
 
-    def refusal(self) -> str:
-        shown = "、".join(self.refused[:3])
-        return (f"内容里有长数字（{shown}）看不出是什么。公示名单里不能有身份证号、银行卡号，"
-                "请删掉或改正后再发。")
+    def explanation(self) -> str:
+        """Why, for the preview: what the rule is, so the clerk is not surprised."""
+        if not self.changed:
+            return ""
+        return ("公示内容会发到每位居民的微信上，按规定不能出现完整的身份证号、银行卡号和个人电话；"
+                "看不出是什么的长号码（12位以上）也按个人号码处理，只留后4位，方便本人核对。")
 
 
 def check_public_text(text: str) -> MaskResult:
-    """Mask ID numbers, bank cards and mobiles; collect unclassifiable long digit runs as refusals."""
+    """Mask ID numbers, bank cards, mobiles, landlines labelled 手机 and other long numbers."""
     result = MaskResult(text)
+
+    def labelled(m: re.Match[str]) -> str:
+        result.landlines += 1
+        return f"{m.group(1)}{m.group(2)}{m.group(3)}-****{m.group(5)}"
+
+    text = _LABELLED_LANDLINE.sub(labelled, text)
 
     def mobile(m: re.Match[str]) -> str:
         result.phones += 1
@@ -111,8 +128,9 @@ def check_public_text(text: str) -> MaskResult:
             return CARD_MASK
         if _LANDLINE.match(digits):
             return raw
-        if len(digits) >= 12:  # an account number, a mistyped card: refuse rather than guess
-            result.refused.append(digits[:3] + "…" + digits[-2:])
+        if len(digits) >= LONG_NUMBERS_FROM:  # a certificate or account number, a mistyped card
+            result.others += 1
+            return f"[号码已隐去，尾号{digits[-4:]}]"
         return raw
 
     result.text = _RUN.sub(repl, masked)
@@ -120,5 +138,5 @@ def check_public_text(text: str) -> MaskResult:
 
 
 def mask_for_log(text: str) -> str:
-    """Logs get the same masking, without refusals."""
+    """Logs get the same masking."""
     return check_public_text(text).text

@@ -13,6 +13,7 @@ from sqlalchemy import func, insert, or_, update
 from sqlmodel import Session, col, select
 
 from core.db import rowcount, utcnow
+from core.delivery_text import plain_error
 from core.models.core import Follower, Village
 from core.models.notices import (
     CATEGORIES,
@@ -41,10 +42,8 @@ class NoticeRefused(ValueError):
 
 # --------------------------------------------------------------------------- creating
 def prepare_body(category: str, body: str) -> tuple[str, str]:
-    """Masked body and a note of what was masked; refuses lists with unclassifiable numbers."""
+    """Masked body and a note of what was masked (shown in the preview before anything is sent)."""
     result = check_public_text(body)
-    if result.refused:
-        raise NoticeRefused(result.refusal())
     return result.text, result.note()
 
 
@@ -382,7 +381,7 @@ class Report:
             out.append(f"  {KIND_LABELS.get(kind, kind)}：" + "，".join(f"{STATUS_LABELS.get(k, k)} {v}"
                                                                       for k, v in sorted(counts.items())))
         for kind, who, err in self.failures[:20]:
-            out.append(f"  失败 {KIND_LABELS.get(kind, kind)} {who}：{err}")
+            out.append(f"  失败 {KIND_LABELS.get(kind, kind)} {who}：{plain_error(err)}")
         if len(self.failures) > 20:
             out.append(f"  … 另有 {len(self.failures) - 20} 条失败")
         for row_id, kind, who in self.review[:20]:
@@ -390,7 +389,7 @@ class Report:
         if len(self.review) > 20:
             out.append(f"  … 另有 {len(self.review) - 20} 条需核对")
         if self.objections:
-            out.append(f"异议：{self.objections} 条（python -m bot notice objections {n.id}）")
+            out.append(f"异议：{self.objections} 条，请在管理后台的“居民异议”里查看和答复。")
         return out
 
 
@@ -400,6 +399,11 @@ NOTICE_STATUS_LABELS = {"draft": "草稿", "scheduled": "待发布", "publishing
                         "cancelled": "已取消", "missed": "错过发布时间", signoff.AWAITING: signoff.LABEL}
 STATUS_LABELS = {"sent": "已发送", "failed": "失败", "pending": "待发送", "sending": "发送中", "review": "需核对",
                  "skipped": "无法送达", "cancelled": "已取消"}
+
+
+def _masked_openid(openid: str) -> str:
+    """Reports reach committee members by chat: never a whole openid."""
+    return openid[:4] + "****" + openid[-4:] if len(openid) > 8 else openid[:1] + "****"
 
 
 def delivery_report(session: Session, notice: Notice) -> Report:
@@ -419,7 +423,7 @@ def delivery_report(session: Session, notice: Notice) -> Report:
     for row in session.exec(select(OutboxMessage).where(col(OutboxMessage.notice_id).in_(ids),
                                                         col(OutboxMessage.status).in_(("failed", "review")))
                             .order_by(col(OutboxMessage.id)).limit(500)).all():
-        who = row.openid or f"村{row.village_id}"
+        who = _masked_openid(row.openid) if row.openid else f"村{row.village_id}"
         if row.status == "failed":
             report.failures.append((row.kind, who, row.last_error or ""))
         else:
