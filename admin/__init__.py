@@ -108,10 +108,12 @@ from admin.views import (  # noqa: E402,F401
     dashboard,
     finance,
     followers,
+    menu,
     notices,
     objections,
     questions,
     staff_accounts,
+    trial,
     villages,
 )
 from admin.views import requests as requests_views  # noqa: E402,F401

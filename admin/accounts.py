@@ -94,6 +94,8 @@ def generate_password() -> str:
 
 
 DEMO_USERNAME = "admin"
+# (username, role, town or village, display name) of the demo's other roles.
+DEMO_ROLE_ACCOUNTS = (("qinghe", "town", "清河镇", "清河镇政务公开"), ("qingshi", "village", "青石村", "青石村文书"))
 
 
 def ensure_demo_admin(s: Session) -> str | None:
@@ -105,4 +107,11 @@ def ensure_demo_admin(s: Session) -> str | None:
         return None
     password = generate_password()
     create_staff(s, DEMO_USERNAME, password, "county", display_name="演示管理员")
+    # One account per role, same password, so a first look shows each role's own landing page.
+    for username, role, place, name in DEMO_ROLE_ACCOUNTS:
+        exists = (s.exec(select(Town.id).where(Town.name == place)).first() if role == "town"
+                  else s.exec(select(Village.id).where(Village.name == place)).first())
+        if exists is not None:
+            create_staff(s, username, password, role, town=place if role == "town" else None,
+                         village=place if role == "village" else None, display_name=name)
     return password

@@ -1,26 +1,33 @@
 """Staff authentication: password check with lock-out, the login session, CSRF, role checks.
 
 The login lives in Flask's signed session cookie (shared by every worker through SECRET_KEY); the
-cookie carries the account's `auth_version`, so a password change or a disabled account ends all of
-that account's sessions at once. Failed-login counters live on the account row, not in memory.
+cookie carries the account's `auth_version`, a server-side version bumped on logout, password
+change or disable, so a copied cookie stops working as soon as its user logs out. Failed logins are
+throttled per (client address, username) and per client address in the database
+(`login_throttle`): unknown usernames get exactly the same answers as real ones, and nobody can
+lock a clerk out by guessing from elsewhere.
 """
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any, TypeVar
 
 from flask import abort, g, request, session
-from sqlmodel import Session, select
+from sqlalchemy import delete, or_, update
+from sqlmodel import Session, col, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from core.db import session_scope, utcnow
-from core.models.staff import ROLES, StaffUser
+from core.models.staff import ROLES, LoginThrottle, StaffUser
 
-MAX_FAILED_LOGINS = 5
+MAX_FAILED_LOGINS = 5      # per client address and username
+MAX_FAILED_PER_ADDRESS = 30  # per client address, any usernames (password spraying)
 LOCKOUT = timedelta(minutes=15)
+WRONG = "用户名或密码不对。"
 MIN_PASSWORD_LENGTH = 8
 CSRF_FIELD = "csrf_token"
 # Compared against when the username is unknown, so a wrong name costs as much time as a wrong password.
@@ -48,23 +55,56 @@ def check_password_strength(password: str) -> None:
         raise ValueError("密码要同时有字母和数字。")
 
 
-def authenticate(s: Session, username: str, password: str) -> StaffUser:
-    """Return the account if the password is right; count failures and lock after too many."""
+def _throttle_keys(username: str, address: str) -> list[tuple[str, int]]:
+    name = username.strip().lower()
+    return [(hashlib.sha256(f"user|{address}|{name}".encode()).hexdigest(), MAX_FAILED_LOGINS),
+            (hashlib.sha256(f"addr|{address}".encode()).hexdigest(), MAX_FAILED_PER_ADDRESS)]
+
+
+def _locked_minutes(s: Session, keys: list[tuple[str, int]], now: datetime) -> int:
+    for key, _limit in keys:
+        row = s.get(LoginThrottle, key)
+        if row is not None and row.locked_until is not None and row.locked_until > now:
+            return max(1, int((row.locked_until - now).total_seconds() // 60) + 1)
+    return 0
+
+
+def _count_failure(s: Session, keys: list[tuple[str, int]], now: datetime) -> None:
+    for key, limit in keys:
+        row = s.get(LoginThrottle, key)
+        if row is None or now - row.window_start > LOCKOUT:
+            row = row or LoginThrottle(key=key)
+            row.failures, row.window_start, row.locked_until = 0, now, None
+        row.failures += 1
+        if row.failures >= limit:
+            row.locked_until, row.failures, row.window_start = now + LOCKOUT, 0, now
+        s.add(row)
+
+
+def authenticate(s: Session, username: str, password: str, address: str = "") -> StaffUser:
+    """Return the account if the password is right. Failures are counted per (address, username)
+    and per address, never per account, and the answers are the same for unknown usernames."""
+    now = utcnow()
+    # Forget counters whose window and lock have both run out (keeps the table small), before any
+    # row is loaded into this session.
+    s.execute(delete(LoginThrottle).where(col(LoginThrottle.window_start) < now - LOCKOUT,
+                                          or_(col(LoginThrottle.locked_until).is_(None),
+                                              col(LoginThrottle.locked_until) < now)))
+    keys = _throttle_keys(username, address or "unknown")
+    minutes = _locked_minutes(s, keys, now)
+    if minutes:
+        raise LoginError(f"尝试次数太多，请 {minutes} 分钟后再试。")
     user = s.exec(select(StaffUser).where(StaffUser.username == username.strip())).first()
     if user is None or not user.active:
         check_password_hash(_DUMMY_HASH, password)
-        raise LoginError("用户名或密码不对。")
-    now = utcnow()
-    if user.locked_until is not None and user.locked_until > now:
-        minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
-        raise LoginError(f"密码错误次数太多，账号已锁定，请 {minutes} 分钟后再试。")
+        _count_failure(s, keys, now)
+        raise LoginError(WRONG)
     if not check_password_hash(user.password_hash, password):
-        user.failed_logins += 1
-        if user.failed_logins >= MAX_FAILED_LOGINS:
-            user.locked_until = now + LOCKOUT
-            user.failed_logins = 0
-        s.add(user)
-        raise LoginError("用户名或密码不对。")
+        _count_failure(s, keys, now)
+        raise LoginError(WRONG)
+    row = s.get(LoginThrottle, keys[0][0])
+    if row is not None:
+        s.delete(row)
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = now
@@ -81,6 +121,13 @@ def start_session(user: StaffUser) -> None:
 
 
 def end_session() -> None:
+    """Log out for real: bump the account's version so this cookie (or a copy of it) is dead."""
+    staff_id = session.get("staff_id")
+    if staff_id is not None:
+        with session_scope() as s:
+            s.execute(update(StaffUser).where(col(StaffUser.id) == staff_id,
+                                              col(StaffUser.auth_version) == session.get("auth_version"))
+                      .values(auth_version=col(StaffUser.auth_version) + 1))
     session.clear()
 
 

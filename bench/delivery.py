@@ -1,8 +1,9 @@
 """Delivery throughput for a 10,000-recipient notice, and kill -9 / resume counts.
 
     .venv/bin/python bench/delivery.py [--recipients 10000] [--db sqlite|postgres|both] [--threads 8]
+                                       [--kill-rows 300,5000]
 
-The fake WeChat API runs as a separate process (tests/fake_wechat.py). For each database it
+The fake WeChat API runs as a separate process (bot/fake_wechat.py). For each database it
 prints: a baseline (one keep-alive HTTP client posting the same messages straight to the fake, no
 database), the time to publish (write the outbox rows), the dispatcher's throughput, and a kill -9
 of a dispatcher process mid-push followed by a restart: sent, listed for review, duplicates, lost.
@@ -26,12 +27,12 @@ import requests  # noqa: E402
 from sqlalchemy import func  # noqa: E402
 from sqlmodel import select  # noqa: E402
 
+from bot.fake_wechat import FakeWeChatProcess  # noqa: E402
 from core import db  # noqa: E402
 from core.config import Config  # noqa: E402
 from core.db import session_scope  # noqa: E402
 from core.models.core import Village  # noqa: E402
 from core.models.outbox import OutboxMessage  # noqa: E402
-from tests.fake_wechat import FakeWeChatProcess  # noqa: E402
 
 APPID, SECRET = "wx0000000000000000", "dev-secret"
 
@@ -101,7 +102,47 @@ def status_counts(url: str, prefix: str = "k\\_%") -> Counter[str]:
         return Counter(dict(s.exec(q).all()))
 
 
-def run_db(kind: str, n: int, threads: int) -> None:
+def kill_and_resume(kind: str, url: str, fake: FakeWeChatProcess, n: int, threads: int) -> None:
+    """kill -9 a dispatcher process mid-push, restart it, count. Small pushes matter too: a claim
+    that ignored its batch size took every pending row of a 300-row push (issue 14)."""
+    tag = f"k{n}"
+    like = f"{tag}\\_%"
+    fake.remote.reset()
+    push(url, fake.base_url, n, tag)
+    if n < 1000:  # slow the fake so the kill lands mid-push
+        fake.remote.slow("message/custom/send", 0.05)
+    env = dict(os.environ, DATABASE_URL=url, WECHAT_API_BASE=fake.base_url, WECOM_API_BASE=fake.base_url,
+               WECHAT_APPID=APPID, WECHAT_APPSECRET=SECRET, LOG_LEVEL="WARNING")
+    env.pop("REDIS_URL", None)
+    cmd = [sys.executable, "-m", "bot", "outbox", "dispatch", "--threads", str(threads)]
+    p = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while fake.remote.stats()["by_path"].get("/cgi-bin/message/custom/send", 0) < max(n // 3, 50):
+        time.sleep(0.01)
+    os.kill(p.pid, signal.SIGKILL)
+    p.wait()
+    fake.remote.clear_faults()
+    at_kill = status_counts(url, like)
+    t0 = time.perf_counter()
+    p2 = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    resume_s = time.perf_counter() - t0
+    final = status_counts(url, like)
+    sends = Counter(r["body"]["touser"] for r in fake.remote.delivered("message/custom/send")
+                    if r["body"]["touser"].startswith(tag + "_"))
+    with session_scope(url, readonly=True) as s:
+        rows = dict(s.exec(select(OutboxMessage.openid, OutboxMessage.status)
+                           .where(OutboxMessage.openid.like(like, escape="\\"))).all())  # type: ignore[union-attr]
+    dupes = sum(1 for c in sends.values() if c > 1)
+    lost = sum(1 for o, st in rows.items() if st == "sent" and sends[o] == 0) + \
+        sum(1 for o, st in rows.items() if st not in ("sent", "review"))
+    review = sum(1 for st in rows.values() if st == "review")
+    print(f"[{kind}] kill -9 of a {n:,}-row push after {at_kill['sent']:,} sent ({at_kill['sending']} in flight, "
+          f"{at_kill['pending']:,} pending); restart finished in {resume_s:.1f} s (rc {p2.returncode})")
+    print(f"[{kind}] result: {final['sent']:,} sent exactly once, {review} listed for review "
+          f"({sum(1 for o, st in rows.items() if st == 'review' and sends[o])} of them had reached WeChat), "
+          f"duplicates {dupes}, lost {lost}")
+
+
+def run_db(kind: str, n: int, threads: int, kill_sizes: list[int]) -> None:
     from core.dispatch import Dispatcher
 
     url, drop = make_db(kind)
@@ -120,37 +161,8 @@ def run_db(kind: str, n: int, threads: int) -> None:
                   f"{stats.sent / stats.seconds:,.0f} msg/s; sent {stats.sent}, failed {stats.failed}, "
                   f"review {stats.review}; fake received {delivered}")
 
-            # kill -9 a dispatcher process mid-push, restart, count.
-            fake.remote.reset()
-            cfg2, _ = push(url, fake.base_url, n, "k")
-            env = dict(os.environ, DATABASE_URL=url, WECHAT_API_BASE=fake.base_url, WECOM_API_BASE=fake.base_url,
-                       WECHAT_APPID=APPID, WECHAT_APPSECRET=SECRET, LOG_LEVEL="WARNING")
-            env.pop("REDIS_URL", None)
-            cmd = [sys.executable, "-m", "bot", "outbox", "dispatch", "--threads", str(threads)]
-            p = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            while fake.remote.stats()["by_path"].get("/cgi-bin/message/custom/send", 0) < n // 3:
-                time.sleep(0.02)
-            os.kill(p.pid, signal.SIGKILL)
-            p.wait()
-            at_kill = status_counts(url)
-            t0 = time.perf_counter()
-            p2 = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            resume_s = time.perf_counter() - t0
-            final = status_counts(url)
-            sends = Counter(r["body"]["touser"] for r in fake.remote.delivered("message/custom/send")
-                            if r["body"]["touser"].startswith("k_"))
-            with session_scope(url, readonly=True) as s:
-                rows = dict(s.exec(select(OutboxMessage.openid, OutboxMessage.status)
-                                   .where(OutboxMessage.openid.like("k\\_%", escape="\\"))).all())  # type: ignore[union-attr]
-            dupes = sum(1 for c in sends.values() if c > 1)
-            lost = sum(1 for o, st in rows.items() if st == "sent" and sends[o] == 0) + \
-                sum(1 for o, st in rows.items() if st not in ("sent", "review"))
-            review = sum(1 for st in rows.values() if st == "review")
-            print(f"[{kind}] kill -9 after {at_kill['sent']:,} sent ({at_kill['sending']} in flight, "
-                  f"{at_kill['pending']:,} pending); restart finished in {resume_s:.1f} s (rc {p2.returncode})")
-            print(f"[{kind}] result: {final['sent']:,} sent exactly once, {review} listed for review "
-                  f"({sum(1 for o, st in rows.items() if st == 'review' and sends[o])} of them had reached WeChat), "
-                  f"duplicates {dupes}, lost {lost}")
+            for size in kill_sizes:
+                kill_and_resume(kind, url, fake, size, threads)
     finally:
         db.dispose_all()
         drop()
@@ -161,11 +173,12 @@ def main() -> None:
     ap.add_argument("--recipients", type=int, default=10_000)
     ap.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
     ap.add_argument("--threads", type=int, default=8)
+    ap.add_argument("--kill-rows", default="300,5000", help="push sizes for the kill -9 / resume check")
     ns = ap.parse_args()
     print(f"cpus: {os.cpu_count()}, recipients: {ns.recipients:,}")
     for kind in (("sqlite", "postgres") if ns.db == "both" else (ns.db,)):
         try:
-            run_db(kind, ns.recipients, ns.threads)
+            run_db(kind, ns.recipients, ns.threads, [int(x) for x in ns.kill_rows.split(",") if x])
         except Exception as exc:  # e.g. PostgreSQL absent
             print(f"[{kind}] skipped: {exc.__class__.__name__}: {exc}")
 

@@ -1,4 +1,4 @@
-"""Throughput of the fake WeChat API (tests/fake_wechat.py), so delivery benchmarks know their ceiling.
+"""Throughput of the fake WeChat API (bot/fake_wechat.py), so delivery benchmarks know their ceiling.
 
 Prints requests/second for customer-service sends against the standalone fake process:
   - baseline: a bare stdlib ThreadingHTTPServer answering a constant JSON (same load, no fake logic);
@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.fake_wechat import DEFAULT_APPID, DEFAULT_SECRET, FakeWeChatProcess  # noqa: E402
+from bot.fake_wechat import DEFAULT_APPID, DEFAULT_SECRET, FakeWeChatProcess  # noqa: E402
 
 BASELINE_SERVER = r"""
 import sys

@@ -7,7 +7,11 @@ import click
 
 from bot.app import create_app
 from bot.cli_group import cli, setup
-from bot.simulator import (
+from bot.demo_history import load_demo_history
+from content.demo import load_demo_if_empty
+from core import db, secrets_check
+from core.config import Config
+from core.simulator import (
     WeChatServer,
     event_xml,
     flask_poster,
@@ -16,8 +20,6 @@ from bot.simulator import (
     text_xml,
     voice_xml,
 )
-from content.demo import load_demo_if_empty
-from core import db
 
 HELP = ("输入文字发给机器人。特殊命令：/voice 文字（模拟语音）、/subscribe（关注）、/unsubscribe、"
         "/click KEY（菜单）、/image（发图片）、/quit")
@@ -29,13 +31,20 @@ HELP = ("输入文字发给机器人。特殊命令：/voice 文字（模拟语�
 @click.option("--safe", is_flag=True, help="Use safe mode (encrypted messages).")
 def chat(url: str | None, openid: str, safe: bool) -> None:
     """Play the WeChat server: each line you type is sent as a signed message to /wechat."""
-    config = setup()
+    config = setup(Config.from_env(dev_mode=True))
+    notice = None if url else secrets_check.dev_notice(config)
+    if notice:
+        click.echo(notice, err=True)
+    if safe and (not config.wechat_encoding_aes_key or len(config.wechat_encoding_aes_key) != 43):
+        raise click.UsageError(
+            "安全模式需要消息加解密密钥：请把 WECHAT_ENCODING_AES_KEY 设为公众平台生成的43位密钥（与服务器一致）。\n"
+            "Safe mode needs WECHAT_ENCODING_AES_KEY: the 43-character EncodingAESKey the server uses.")
     if url:
         post = http_poster(url)
     else:
         db.init_db(config.database_url)
-        if config.load_demo:
-            load_demo_if_empty()
+        if config.load_demo and load_demo_if_empty():
+            load_demo_history(config)  # so 通知 and the rest have something to show
 
         post = flask_poster(create_app(config))
     server = WeChatServer(token=config.wechat_token, post=post, aes_key=config.wechat_encoding_aes_key,
@@ -51,6 +60,8 @@ def chat(url: str | None, openid: str, safe: bool) -> None:
         line = line.strip()
         if not line:
             continue
+        if not interactive:
+            click.echo(f"你> {line}")  # a piped transcript shows both sides
         if line == "/quit":
             break
         if line.startswith("/voice"):

@@ -16,6 +16,7 @@ from core.models.requests import Agency
 from core.requests import agencies, documents, service
 from core.requests import validation as v
 from core.requests.export import annual_report, write_annual_xlsx, write_register_xlsx
+from core.requests.keys import rotate_keys
 from core.requests.kinds import (
     APPLICANT_TYPES,
     CHANNELS,
@@ -331,6 +332,23 @@ def reminders_cmd(run_now: bool, agency_name: str | None) -> None:
 def gen_key_cmd() -> None:
     """Print a new FIELD_ENCRYPTION_KEY (put it in the environment; keep it safe)."""
     click.echo(generate_key())
+
+
+@request_group.command("rotate-keys")
+@click.option("--batch", default=200, show_default=True, help="Rows per transaction.")
+def rotate_keys_cmd(batch: int) -> None:
+    """Re-encrypt and re-index every stored ID number and phone under the first FIELD_ENCRYPTION_KEY."""
+    config = setup()
+    if not config.field_key:
+        _fail("FIELD_ENCRYPTION_KEY 没有设置：先用 python -m bot gen-secrets 生成“新密钥,旧密钥”并设置，再运行本命令。")
+    result = rotate_keys(config, batch=batch)
+    click.echo(f"已换成新密钥：{result.rotated} 份申请；原本就是新密钥：{result.current} 份；"
+               f"填写中的申请：{result.drafts} 份。")
+    if result.unreadable:
+        _fail(f"有 {len(result.unreadable)} 份申请用现在配置的密钥都打不开（{'、'.join(result.unreadable[:5])}），"
+              "请把加密它们的旧密钥加到 FIELD_ENCRYPTION_KEY 后面再运行。")
+    click.echo("全部完成。确认所有进程都已用新的 FIELD_ENCRYPTION_KEY 重启后，可以去掉后面的旧密钥"
+               "（填写中的申请最多保留 CONVERSATION_TTL_MINUTES 分钟）。")
 
 
 @cli.group("agency")

@@ -5,6 +5,7 @@ import click
 from sqlmodel import select
 
 from admin.accounts import (
+    DEMO_ROLE_ACCOUNTS,
     DEMO_USERNAME,
     AccountError,
     create_staff,
@@ -128,3 +129,5 @@ def print_demo_admin() -> None:
     if password:
         click.echo(f"已创建演示管理员：用户名 {DEMO_USERNAME} ，密码 {password} （只显示这一次；"
                    f"忘了可运行 python -m bot staff passwd {DEMO_USERNAME}）")
+        others = "、".join(f"{place} {username}" for username, _role, place, _name in DEMO_ROLE_ACCOUNTS)
+        click.echo(f"同一密码也可登录乡镇和村的演示账号：{others}")

@@ -7,6 +7,7 @@ started by mistake do not double anything (each job claims its rows atomically).
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,7 +16,8 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from core import db
 from core.config import Config
-from core.dispatch import dispatch_job
+from core.dispatch import dispatch_job, process_dispatcher, stop_process_dispatcher
+from core.health import HEARTBEAT_SECONDS, heartbeat_job
 from core.requests.reminders import reminders_job
 from core.schedule import SCHEDULE_SECONDS, publish_due_job
 
@@ -33,6 +35,7 @@ JOBS: tuple[Job, ...] = (
     Job("outbox.dispatch", 2, dispatch_job),
     Job("notices.publish_due", SCHEDULE_SECONDS, publish_due_job),
     Job("requests.reminders", 600, reminders_job),
+    Job("clock.heartbeat", HEARTBEAT_SECONDS, heartbeat_job),
 )
 
 
@@ -48,8 +51,14 @@ def _run(job: Job, config: Config) -> None:
 
 
 def run_scheduler(config: Config | None = None, stop: threading.Event | None = None) -> None:
+    """Run the clock until stopped. In the main thread SIGTERM/SIGINT stop it gracefully: no new
+    job starts, the outbox dispatcher finishes the sends under way and hands back the rest."""
     config = config or Config.from_env()
     db.configure(config.database_url)
+    # APScheduler logs two INFO lines per run (every 2 s): that buried everything else. Its own
+    # warnings (missed runs, a job still running) stay; LOG_LEVEL=DEBUG brings the chatter back.
+    if logging.getLevelName(str(config.log_level).upper()) != logging.DEBUG:
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
     scheduler = BlockingScheduler(timezone="Asia/Shanghai")
     for job in load_jobs().values():
         scheduler.add_job(_run, "interval", seconds=job.seconds, args=[job, config], id=job.name,
@@ -57,4 +66,18 @@ def run_scheduler(config: Config | None = None, stop: threading.Event | None = N
         log.info("clock job %s every %ss", job.name, job.seconds)
     if stop is not None:
         threading.Thread(target=lambda: (stop.wait(), scheduler.shutdown(wait=False)), daemon=True).start()
-    scheduler.start()
+    if threading.current_thread() is threading.main_thread():
+        process_dispatcher(config)  # exists before the first signal can arrive
+
+        def _graceful(signum: int, _frame: object) -> None:
+            log.warning("clock: signal %s, stopping after the sends under way", signum)
+            process_dispatcher(config).stop()
+            scheduler.shutdown(wait=False)
+
+        signal.signal(signal.SIGTERM, _graceful)
+        signal.signal(signal.SIGINT, _graceful)
+    _run(Job("clock.heartbeat", 0, heartbeat_job), config)
+    try:
+        scheduler.start()
+    finally:
+        stop_process_dispatcher()

@@ -77,6 +77,7 @@ def verify() -> Response:
     try:
         verify_signature(cfg.wechat_token, request.args.get("signature"), request.args.get("timestamp"),
                          request.args.get("nonce"))
+        check_timestamp(request.args.get("timestamp", ""), cfg.max_clock_skew_seconds)  # replayed URL checks too
     except WebhookRejected as exc:
         return _reject(exc)
     return Response(request.args.get("echostr", ""), mimetype="text/plain")

@@ -6,8 +6,10 @@ The result is plain message parts; the caller decides how they are sent and what
 """
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlmodel import Session, col, select
 
@@ -15,8 +17,10 @@ from content import index
 from content.matcher import MatchResult
 from content.replies import Composed, Option, choices_text, compose_answer, fallback_text, information_offer_text
 from core.db import utcnow
+from core.models.activity import TRIAL_OPENID_PREFIX, QuestionLog
 from core.models.catalog import UnansweredQuestion
 from core.models.core import Village
+from core.notices.masking import mask_for_log
 
 # Particles that change nothing about what is asked; dropped from the key that groups repeats.
 _PARTICLES = re.compile(r"[的了吗呢啊呀吧嘛哦么]")
@@ -48,12 +52,41 @@ def answer_doc(session: Session, key: str, village: Village | None,
     return compose_answer(session, doc, matches or [], village), doc.key
 
 
+def unanswered_key(question: str, normalized: str) -> str:
+    """The key that groups repeats of one unanswered question (particles and spaces dropped)."""
+    return _PARTICLES.sub("", (normalized or question).replace(" ", ""))[:200] or question[:200]
+
+
+def question_log_values(question: str, result: MatchResult, *, openid: str, village_id: int | None,
+                        asked_at: datetime | None = None) -> dict:
+    """One question_log row: the candidates and scores (charts, 试一试); IDs/phones masked."""
+    top = result.matches[0] if result.matches else None
+    return {
+        "asked_at": asked_at or utcnow(), "openid": openid, "village_id": village_id,
+        "question": mask_for_log(question)[:300], "kind": result.kind,
+        "top_title": top.doc.title[:200] if top and result.kind != "fallback" else "",
+        "score": round(float(top.score), 4) if top else 0.0,
+        "matches": json.dumps([{"key": m.doc.key, "type": m.doc.type, "title": m.doc.title,
+                                "score": round(float(m.score), 4)} for m in result.matches[:4]], ensure_ascii=False),
+        "trial": openid.startswith(TRIAL_OPENID_PREFIX)}
+
+
+def log_question(session: Session, question: str, result: MatchResult, *, openid: str,
+                 village: Village | None) -> QuestionLog:
+    row = QuestionLog(**question_log_values(question, result, openid=openid,
+                                            village_id=village.id if village else None))
+    session.add(row)
+    return row
+
+
 def record_unanswered(session: Session, question: str, normalized: str, *, openid: str,
                       village: Village | None) -> UnansweredQuestion:
     """Keep the question for staff; repeats of one (normalised) question from one village count up.
 
-    Per village, because village clerks see (and answer) their own village's questions."""
-    normalized = _PARTICLES.sub("", (normalized or question).replace(" ", ""))[:200] or question[:200]
+    Per village, because village clerks see (and answer) their own village's questions. ID, card
+    and mobile numbers typed into a question are masked before they are stored."""
+    question = mask_for_log(question)
+    normalized = mask_for_log(unanswered_key(question, normalized))
     now = utcnow()
     row = session.exec(select(UnansweredQuestion).where(
         UnansweredQuestion.normalized == normalized, col(UnansweredQuestion.handled) == False,  # noqa: E712
@@ -76,6 +109,8 @@ def respond(session: Session, question: str, village: Village | None, *, openid:
             record: bool = True) -> Outcome:
     """Answer one question the way a resident gets it."""
     result = index.match(session, question, village.name if village else None, limit=4)
+    if record:
+        log_question(session, question, result, openid=openid, village=village)
     if result.kind == "answer":
         composed = compose_answer(session, result.matches[0].doc, result.matches, village)
         data = options_data(composed.options, result.matches[0].doc.key)

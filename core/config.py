@@ -13,6 +13,9 @@ from dotenv import load_dotenv
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE = ROOT / "instance" / "cunwu.db"
+# Used only while WECHAT_TOKEN is the dev default too, so `chat --safe` works on a first run; a real
+# account sets its own token and key (公众平台 → 基本配置 generates the 43-character key).
+DEV_AES_KEY = "cunwuDevEncodingAesKey0123456789abcdefghijk"
 
 
 def _bool(value: str | None, default: bool = False) -> bool:
@@ -69,6 +72,17 @@ class Config:
     # Build the question index when a worker starts, so its first resident does not wait for it.
     matcher_warmup: bool = False
     log_level: str = "INFO"
+    # Set by the development entry points (`serve`, `chat`): public default secrets are then allowed
+    # (with a notice); everywhere else they stop the process (core/secrets_check.py).
+    dev_mode: bool = False
+    # Flood control: at most this many messages per sender per window (0 = off), shared by workers.
+    rate_limit_messages: int = 60
+    rate_limit_seconds: int = 60
+    # Admin cookies only over HTTPS (set when serving behind TLS, as in production).
+    session_cookie_secure: bool = False
+    # Reverse proxies in front of the app (nginx: 1) whose X-Forwarded-For is trusted for the
+    # client address (login throttling); 0 = use the socket address.
+    trusted_proxy_count: int = 0
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -79,7 +93,8 @@ class Config:
             wechat_token=env.get("WECHAT_TOKEN", cls.wechat_token),
             wechat_appid=env.get("WECHAT_APPID", cls.wechat_appid),
             wechat_appsecret=env.get("WECHAT_APPSECRET", cls.wechat_appsecret),
-            wechat_encoding_aes_key=env.get("WECHAT_ENCODING_AES_KEY") or None,
+            wechat_encoding_aes_key=env.get("WECHAT_ENCODING_AES_KEY") or (
+                DEV_AES_KEY if env.get("WECHAT_TOKEN", cls.wechat_token) == cls.wechat_token else None),
             wechat_api_base=env.get("WECHAT_API_BASE", cls.wechat_api_base).rstrip("/"),
             wecom_api_base=env.get("WECOM_API_BASE", cls.wecom_api_base).rstrip("/"),
             database_url=env.get("DATABASE_URL") or cls.database_url,
@@ -105,6 +120,10 @@ class Config:
             load_demo=_bool(env.get("LOAD_DEMO"), True),
             matcher_warmup=_bool(env.get("MATCHER_WARMUP"), True),
             log_level=env.get("LOG_LEVEL", "INFO"),
+            rate_limit_messages=_int(env.get("RATE_LIMIT_MESSAGES"), cls.rate_limit_messages),
+            rate_limit_seconds=_int(env.get("RATE_LIMIT_SECONDS"), cls.rate_limit_seconds),
+            session_cookie_secure=_bool(env.get("SESSION_COOKIE_SECURE"), False),
+            trusted_proxy_count=_int(env.get("TRUSTED_PROXY_COUNT"), cls.trusted_proxy_count),
         )
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

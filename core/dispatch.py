@@ -1,8 +1,8 @@
 """The outbox dispatcher: sends queued rows through the WeChat API, each exactly once.
 
-- Claiming is atomic: one guarded `UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) AND
-  status = 'pending' RETURNING …` (PostgreSQL), the same statement under `BEGIN IMMEDIATE` on
-  SQLite. Only the RETURNING ids are ours, so two dispatchers never send the same row.
+- Claiming is atomic: one guarded `WITH chosen AS MATERIALIZED (SELECT … LIMIT n FOR UPDATE SKIP
+  LOCKED) UPDATE … FROM chosen … AND status = 'pending' RETURNING …` (PostgreSQL), `UPDATE … WHERE
+  id IN (SELECT … LIMIT n)` under `BEGIN IMMEDIATE` on SQLite. Only the RETURNING ids are ours, so two dispatchers never send the same row.
 - Definite failures (WeChat -1/45009/…, no connection) are retried with exponential backoff up to
   MAX_ATTEMPTS; WeChat's refusals that no retry can fix (45015 outside 48 h, 43004 unfollowed …)
   fail at once with the error kept for the report. 40001/42001 refresh the shared token once
@@ -13,6 +13,9 @@
   are idempotent.
 - Dead dispatchers are noticed through `dispatch_worker` heartbeats (or, on the same host, a pid
   that no longer exists), so a restart after kill -9 resumes at once.
+- A graceful stop (`stop()`, the clock's SIGTERM) claims nothing more, lets sends already under way
+  finish and be recorded, and hands claimed rows it has not started back to `pending` (attempt not
+  counted), so a deploy or restart leaves nothing for review.
 """
 from __future__ import annotations
 
@@ -73,7 +76,7 @@ _ERROR_TEXT = {
 @dataclass
 class Outcome:
     row_id: int
-    status: str  # sent | pending (retry later) | failed | review
+    status: str  # sent | pending (retry later) | failed | review | released (stopping: never tried)
     error: str | None = None
     retry_at: datetime | None = None
 
@@ -87,6 +90,7 @@ class Stats:
     review: int = 0
     recovered_pending: int = 0
     recovered_review: int = 0
+    released: int = 0
     seconds: float = 0.0
     by_kind: dict[str, int] = field(default_factory=dict)
 
@@ -134,6 +138,9 @@ class Dispatcher:
         self.worker_id = f"{self.host[:20]}:{os.getpid()}:{uuid.uuid4().hex[:10]}"
         self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="outbox")
         self._stop = threading.Event()
+        self._idle = threading.Event()
+        self._idle.set()
+        self._closed = threading.Event()  # ends the heartbeat (which keeps beating while draining)
         self._beat: threading.Thread | None = None
         self._sqlite = is_sqlite(self.url)
         self._tag_lock = threading.Lock()
@@ -149,7 +156,7 @@ class Dispatcher:
         return self
 
     def _heartbeat_loop(self) -> None:
-        while not self._stop.wait(self.heartbeat_seconds):
+        while not self._closed.wait(self.heartbeat_seconds):
             try:
                 with session_scope(self.url) as s:
                     s.execute(update(DispatchWorker).where(col(DispatchWorker.worker_id) == self.worker_id)
@@ -159,12 +166,21 @@ class Dispatcher:
 
     def close(self) -> None:
         self._stop.set()
+        self._closed.set()
         self._pool.shutdown(wait=True)
         try:
             with session_scope(self.url) as s:
                 s.execute(delete(DispatchWorker).where(col(DispatchWorker.worker_id) == self.worker_id))
         except Exception:
             log.warning("could not deregister dispatcher %s", self.worker_id, exc_info=True)
+
+    def stop(self) -> None:
+        """Stop claiming; sends under way finish, claimed rows not yet started go back to pending."""
+        self._stop.set()
+
+    def drain(self, timeout: float) -> bool:
+        """Wait until a running `run()` has recorded everything (after `stop()`)."""
+        return self._idle.wait(timeout)
 
     def __enter__(self) -> "Dispatcher":
         return self.start()
@@ -210,12 +226,19 @@ class Dispatcher:
                 .order_by(col(t.priority), col(t.id)).limit(limit))
         if self.kinds:
             pick = pick.where(col(t.kind).in_(self.kinds))
-        if not self._sqlite:
-            pick = pick.with_for_update(skip_locked=True)
-        stmt = (update(t).where(col(t.id).in_(pick.scalar_subquery()), col(t.status) == "pending")
-                .values(status="sending", claimed_by=self.worker_id, claimed_at=now, attempts=col(t.attempts) + 1)
-                .returning(col(t.id), col(t.kind), col(t.openid), col(t.village_id), col(t.payload), col(t.attempts),
-                           col(t.created_at)))
+        values = dict(status="sending", claimed_by=self.worker_id, claimed_at=now, attempts=col(t.attempts) + 1)
+        returning = (col(t.id), col(t.kind), col(t.openid), col(t.village_id), col(t.payload), col(t.attempts),
+                     col(t.created_at))
+        if self._sqlite:  # one writer at a time under BEGIN IMMEDIATE: the IN (… LIMIT n) is exact
+            stmt = (update(t).where(col(t.id).in_(pick.scalar_subquery()), col(t.status) == "pending")
+                    .values(**values).returning(*returning))
+        else:
+            # A materialised CTE locks and limits once; `id IN (SELECT … LIMIT n FOR UPDATE SKIP
+            # LOCKED)` may be planned as a semi join that re-runs the limited side and claims every
+            # pending row (issue 14: 300 of 300 rows went `sending` for claim(32)).
+            chosen = pick.with_for_update(skip_locked=True).cte("chosen").prefix_with("MATERIALIZED")
+            stmt = (update(t).where(col(t.id) == chosen.c.id, col(t.status) == "pending")
+                    .values(**values).returning(*returning))
         with session_scope(self.url) as s:
             rows = [dict(r._mapping) for r in s.execute(stmt).all()]
         rows.sort(key=lambda r: r["id"])
@@ -223,6 +246,8 @@ class Dispatcher:
 
     # ------------------------------------------------------------------ sending
     def send(self, row: dict[str, Any]) -> Outcome:
+        if self._stop.is_set():  # stopping: do not start a send, give the row back
+            return Outcome(row["id"], "released")
         try:
             payload = json.loads(row["payload"] or "{}")
             handler = _SENDERS.get(row["kind"])
@@ -255,6 +280,15 @@ class Dispatcher:
 
     def record(self, outcomes: list[Outcome]) -> None:
         """Write a batch of outcomes; guarded by our claim so a recovered row is not overwritten."""
+        released = [o.row_id for o in outcomes if o.status == "released"]
+        outcomes = [o for o in outcomes if o.status != "released"]
+        if released:
+            m = OutboxMessage
+            with session_scope(self.url) as s:
+                s.execute(update(m).where(col(m.id).in_(released), col(m.status) == "sending",
+                                          col(m.claimed_by) == self.worker_id)
+                          .values(status="pending", claimed_by=None, claimed_at=None,
+                                  attempts=col(m.attempts) - 1))
         if not outcomes:
             return
         now = utcnow()
@@ -273,6 +307,14 @@ class Dispatcher:
     def run(self, *, until: Callable[[], bool] | None = None, max_seconds: float | None = None,
             flush_every: int = 32, flush_seconds: float = 0.2) -> Stats:
         """Send everything due (until the queue is empty, `until()` is true or time is up)."""
+        self._idle.clear()
+        try:
+            return self._run(until, max_seconds, flush_every, flush_seconds)
+        finally:
+            self._idle.set()
+
+    def _run(self, until: Callable[[], bool] | None, max_seconds: float | None, flush_every: int,
+             flush_seconds: float) -> Stats:
         stats = Stats()
         started = time.monotonic()
         rec_pending, rec_review = self.recover()
@@ -292,6 +334,8 @@ class Dispatcher:
                     stats.retried += 1
                 elif o.status == "failed":
                     stats.failed += 1
+                elif o.status == "released":
+                    stats.released += 1
                 else:
                     stats.review += 1
             done_buf.clear()
@@ -454,6 +498,19 @@ def process_dispatcher(config: Config) -> Dispatcher:
         if _process_dispatcher is None or _process_dispatcher.url != config.database_url:
             _process_dispatcher = Dispatcher(config).start()
         return _process_dispatcher
+
+
+def stop_process_dispatcher(timeout: float = 60.0) -> Stats | None:
+    """Graceful stop of this process's dispatcher (the clock's SIGTERM): finish or hand back."""
+    with _process_lock:
+        d = _process_dispatcher
+    if d is None:
+        return None
+    d.stop()
+    if not d.drain(timeout):
+        log.warning("outbox: sends still under way after %.0fs; their rows will be reviewed", timeout)
+    d.close()
+    return None
 
 
 def dispatch_job(config: Config) -> None:

@@ -63,7 +63,9 @@ def signature_of(*parts: str) -> str:
 def verify_signature(token: str, signature: str | None, timestamp: str | None, nonce: str | None) -> None:
     if not signature or not timestamp or not nonce:
         raise WebhookRejected(403, "missing signature")
-    if not hmac.compare_digest(signature_of(token, timestamp, nonce), signature):
+    # Compare bytes: compare_digest refuses non-ASCII str (a hostile query string was a 500).
+    given = signature.encode("utf-8", "surrogateescape")
+    if not hmac.compare_digest(signature_of(token, timestamp, nonce).encode("ascii"), given):
         raise WebhookRejected(403, "bad signature")
 
 

@@ -316,6 +316,21 @@ class WeChatAPI:
     def get_user_info(self, openid: str, lang: str = "zh_CN") -> dict[str, Any]:
         return self._call("GET", "/cgi-bin/user/info", params={"openid": openid, "lang": lang})
 
+    # ----------------------------------------------------------------- custom menu (自定义菜单)
+    def create_menu(self, buttons: list[dict[str, Any]]) -> None:
+        """Replace the account's custom menu (WeChat: 1–3 buttons, up to 5 under each)."""
+        self._call("POST", "/cgi-bin/menu/create", body={"button": buttons})
+
+    def get_menu(self) -> list[dict[str, Any]] | None:
+        """The menu WeChat has now, or None when the account has none (46003)."""
+        try:
+            data = self._call("GET", "/cgi-bin/menu/get")
+        except WeChatAPIError as exc:
+            if exc.errcode == 46003:
+                return None
+            raise
+        return list((data.get("menu") or {}).get("button") or [])
+
 
 # --------------------------------------------------------------------------- helpers
 def _chunks(items: Sequence[str], size: int) -> Iterable[list[str]]:

@@ -11,6 +11,7 @@ from datetime import datetime
 from core.models.core import Village
 from core.models.notices import CATEGORIES, Notice
 from core.notices import finance, signoff
+from core.notices.masking import check_public_text
 from core.notices.service import (
     NoticeRefused,
     check_objection_days,
@@ -309,7 +310,8 @@ def _preview(ctx: Context, data: dict) -> str:
             except NoticeRefused as exc:
                 sample += f"\n{exc}"
     else:
-        sample = f"【{data['category']}】{data['title']}\n{data['body']}"
+        # Masked as the published notice will be (title too), so the preview shows what residents see.
+        sample = check_public_text(f"【{data['category']}】{data['title']}\n{data['body']}").text
     if len(sample) > 600:
         sample = sample[:600] + "…"
     shown = {"category": data["category"], "text": "\n" + sample, "target": targets, "time": _when_text(data),

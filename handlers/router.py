@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from core import ratelimit
 from handlers.context import PASS, Context, Reply
 
 __all__ = ["PASS", "Context", "Reply", "command", "flow", "event", "message_kind", "text_fallback",
@@ -99,6 +100,10 @@ def _name(func: Callable) -> str:
 
 def dispatch(ctx: Context) -> Reply:
     inbound = ctx.inbound
+    if inbound.msg_type != "event" or inbound.event == "CLICK":  # flood control (core/ratelimit.py)
+        verdict = ratelimit.check(ctx.session, ctx.config, inbound.openid)
+        if not verdict.allowed:
+            return Reply(verdict.reply)
     if inbound.msg_type == "event":
         handler = _events.get(inbound.event)
         ctx.handled_by = f"event:{_name(handler)}" if handler else "event:none"

@@ -26,7 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 def gunicorn(db_url: str, villages) -> Iterator[str]:  # type: ignore[no-untyped-def]
     port = free_port()
     env = {**os.environ, "DATABASE_URL": db_url, "WECHAT_TOKEN": TEST_TOKEN, "WECHAT_APPID": TEST_APPID,
-           "WECHAT_ENCODING_AES_KEY": TEST_AES_KEY, "LOAD_DEMO": "0", "LOG_LEVEL": "WARNING"}
+           "WECHAT_ENCODING_AES_KEY": TEST_AES_KEY, "LOAD_DEMO": "0", "LOG_LEVEL": "WARNING",
+           "SECRET_KEY": "test-secret-key", "FIELD_ENCRYPTION_KEY": "q8mO6c0tOaXxPq8iRrXy3nmnfO3RSHw3dDq9lqGfmT8="}
     gunicorn_bin = Path(sys.executable).parent / "gunicorn"
     # No control socket: its default path (~/.gunicorn/gunicorn.ctl) would be shared by every gunicorn
     # started at once (xdist workers, other people's test runs on the same machine).

@@ -23,7 +23,7 @@ def login() -> str | Response | tuple[str, int]:
     error: str | None = None
     with session_scope() as s:
         try:
-            user = auth.authenticate(s, username, password)
+            user = auth.authenticate(s, username, password, request.remote_addr or "")
         except auth.LoginError as exc:
             error = str(exc)  # caught inside the unit of work so the failure counter is committed
     if error is not None:

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from flask import render_template, request
-from sqlmodel import select
+from sqlmodel import col, select
 
 from admin import bp
 from admin.scope import apply_scope
 from admin.views.common import int_arg, paginate, scope
 from core.db import session_scope
+from core.models.activity import TRIAL_OPENID_PREFIX
 from core.models.core import Follower
 
 
@@ -19,6 +20,7 @@ def followers() -> str:
     with session_scope(readonly=True) as s:
         villages = sc.villages(s)
         query = apply_scope(select(Follower), s, sc, Follower.village_id)
+        query = query.where(~col(Follower.openid).startswith(TRIAL_OPENID_PREFIX))  # 试一试's pretend residents
         if village_id is not None:
             query = query.where(Follower.village_id == village_id)
         elif request.args.get("unbound") and sc.is_county:

@@ -81,6 +81,9 @@ class DisclosureRequest(SQLModel, table=True):
     concluded_date: date | None = Field(default=None, index=True)  # replied or closed (annual report)
     outcome: str | None = Field(default=None, max_length=32)       # reply type or abandoned/withdrawn
     handler: str | None = Field(default=None, max_length=32)        # staff who registered it
+    # Set when the same applicant files many requests in a short time (条例 Art. 35: staff may ask
+    # for reasons; the request is still registered and answered, never silently refused).
+    repeat_note: str | None = Field(default=None, max_length=200)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

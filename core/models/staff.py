@@ -42,3 +42,18 @@ class StaffUser(SQLModel, table=True):
     link_code_hash: str | None = Field(default=None, max_length=64, index=True)
     link_code_expires: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class LoginThrottle(SQLModel, table=True):
+    """Failed logins per (client address, username) and per client address.
+
+    Keyed by a hash, so unknown usernames are throttled exactly like real ones (the answer never
+    tells which usernames exist), and a stranger elsewhere cannot lock a clerk out of their account.
+    """
+
+    __tablename__ = "login_throttle"
+
+    key: str = Field(primary_key=True, max_length=64)
+    failures: int = Field(default=0)
+    window_start: datetime = Field(default_factory=utcnow)
+    locked_until: datetime | None = None

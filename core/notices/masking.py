@@ -9,6 +9,7 @@ number) unless the text labels the number as a mobile (手机), which means it i
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from core.requests.validation import id_check_char
@@ -137,6 +138,15 @@ def check_public_text(text: str) -> MaskResult:
     return result
 
 
+_LONG_RUN = re.compile(r"\d{12,}")
+# Full-width digits and X → ASCII; other text (full-width punctuation) is left as typed.
+_WIDE = str.maketrans({**{chr(0xFF10 + i): str(i) for i in range(10)}, "Ｘ": "X", "ｘ": "x"})
+LONG_MASK = "[长数字已隐去]"
+
+
 def mask_for_log(text: str) -> str:
-    """Logs get the same masking."""
-    return check_public_text(text).text
+    """Logs and stored questions get the same masking, without refusals: full-width digits and
+    invisible marks (zero-width, RTL) are normalised first so they cannot hide a number, and a
+    long number we cannot classify is hidden rather than kept."""
+    plain = "".join(ch for ch in text.translate(_WIDE) if unicodedata.category(ch) != "Cf")
+    return _LONG_RUN.sub(LONG_MASK, check_public_text(plain).text)

@@ -95,6 +95,21 @@ def register_rows(session: Session, year: int, agency_ids: list[int] | None = No
     return rows
 
 
+# A spreadsheet treats text starting with these as a formula (or DDE call) when it is typed or
+# re-read from CSV; applicants choose names and descriptions, so such cells are stored as text.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def as_text_cells(ws) -> None:  # type: ignore[no-untyped-def]
+    """Write every cell whose text could run as a formula as a literal string (quote-prefixed), so
+    `=HYPERLINK(…)` or `=cmd|…` typed by a resident shows as typed and never runs."""
+    for row in ws.iter_rows():
+        for cell in row:
+            if isinstance(cell.value, str) and cell.value.lstrip(" ").startswith(FORMULA_START):
+                cell.data_type = "s"
+                cell.quotePrefix = True
+
+
 def _autosize(ws, widths: dict[int, int] | None = None) -> None:  # type: ignore[no-untyped-def]
     for idx, column in enumerate(ws.columns, 1):
         longest = max((len(str(c.value)) if c.value is not None else 0) for c in column)
@@ -114,6 +129,7 @@ def write_register_xlsx(session: Session, year: int, path: str | Path,
     rows = register_rows(session, year, agency_ids)
     for row in rows:
         ws.append(row)
+    as_text_cells(ws)
     for row in ws.iter_rows(min_row=2):
         for cell in row:
             if isinstance(cell.value, date):
@@ -227,6 +243,8 @@ def write_annual_xlsx(session: Session, year: int, path: str | Path, agency_ids:
         ws.column_dimensions[get_column_letter(j)].width = 12
     ws.freeze_panes = "B6"
     _write_cases_sheet(wb, report)
+    for sheet in wb.worksheets:  # agency names are typed by staff: text, never formulas
+        as_text_cells(sheet)
     wb.save(path)
     return report
 

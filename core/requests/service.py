@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import cast
 
+from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, select
 
 from core import fieldcrypt
@@ -52,6 +53,10 @@ from core.requests.workdays import (
 log = logging.getLogger("core.requests")
 
 CUSTOM_WINDOW = timedelta(hours=48)
+# 条例 Art. 35: when the number or frequency of one applicant's requests clearly exceeds what is
+# reasonable, the agency may ask for reasons. We flag, staff decide; the request is still registered.
+REPEAT_WINDOW_DAYS = 30
+REPEAT_THRESHOLD = 3
 APPLICANT_STAFF = "申请人"
 SYSTEM_STAFF = "系统"
 
@@ -173,6 +178,7 @@ def create_application(session: Session, config: Config, app: ApplicationData, *
         status="registered" if staff else "submitted", received_date=received, clock_start=received,
         handler=staff, created_at=now, updated_at=now,
     )
+    req.repeat_note = _repeat_note(session, crypt, app.id_number, openid, now)
     session.add(req)
     session.flush()
     assert req.id is not None
@@ -190,6 +196,25 @@ def create_application(session: Session, config: Config, app: ApplicationData, *
                     req.tracking_no, req.due_date)
     log.info("request %s received (%s) due %s", req.tracking_no, channel, req.due_date)
     return req
+
+
+def _repeat_note(session: Session, crypt: fieldcrypt.FieldCrypt, id_number: str, openid: str | None,
+                 now: datetime) -> str | None:
+    """A note for staff when this is one of many recent requests by the same person (same ID
+    number under any configured key, or same WeChat user)."""
+    same: ColumnElement[bool] | None = (col(DisclosureRequest.id_index).in_(crypt.blind_indexes(id_number))
+                                        if id_number else None)
+    if openid:
+        by_openid = col(DisclosureRequest.openid) == openid
+        same = by_openid if same is None else (same | by_openid)
+    if same is None:
+        return None
+    since = now - timedelta(days=REPEAT_WINDOW_DAYS)
+    earlier = len(session.exec(select(DisclosureRequest.id).where(same, col(DisclosureRequest.created_at) >= since)).all())
+    if earlier + 1 < REPEAT_THRESHOLD:
+        return None
+    return (f"同一申请人 {REPEAT_WINDOW_DAYS} 天内第 {earlier + 1} 份申请。数量、频次明显超过合理范围的，"
+            "可以要求申请人说明理由（条例第三十五条）；仍须登记并依法答复。")
 
 
 # --------------------------------------------------------------------------- deadlines
@@ -688,9 +713,14 @@ def detail(session: Session, config: Config, req: DisclosureRequest, *, full: bo
         session.flush()
         log.info("request %s: full personal details shown to %s", req.tracking_no, staff)
     same_person = []
-    if req.id_index:
+    if req.id_index:  # under every configured key, so a rotation in progress hides nobody
+        crypt = fieldcrypt.for_config(config)
+        try:
+            indexes = crypt.blind_indexes(crypt.decrypt(req.id_enc)) if req.id_enc else [req.id_index]
+        except ValueError:
+            indexes = [req.id_index]
         same_person = [r.tracking_no for r in session.exec(
-            select(DisclosureRequest).where(DisclosureRequest.id_index == req.id_index,
+            select(DisclosureRequest).where(col(DisclosureRequest.id_index).in_([*indexes, req.id_index]),
                                             DisclosureRequest.id != req.id))]
     return {
         "request": req, "id_number": id_number, "phone": phone, "events": events_of(session, req),
@@ -712,6 +742,7 @@ def row_view(req: DisclosureRequest, today: date) -> dict:
         "supplement_provisional": bool(req.supplement_provisional and req.status == "awaiting_supplement"),
         "agency_id": req.agency_id,
         "reply_type": req.reply_type, "reply_label": REPLY_TYPES[req.reply_type].label if req.reply_type else None,
+        "repeat_note": req.repeat_note,
     }
 
 

@@ -15,7 +15,7 @@ from alembic import op
 
 
 revision: str = 'matcher_1'
-down_revision: str | None = 'clerks_1'  # re-chained after clerks_1 landed on main
+down_revision: str | None = 'hardening_1'  # chained after hardening_1 (both branches followed clerks_1)
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
