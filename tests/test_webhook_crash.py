@@ -36,10 +36,11 @@ class Gunicorn:
         self.port = free_port()
         env = {**os.environ, "DATABASE_URL": db_url, "WECHAT_TOKEN": TEST_TOKEN, "WECHAT_APPID": TEST_APPID,
                "WECHAT_ENCODING_AES_KEY": TEST_AES_KEY, "LOAD_DEMO": "0", "LOG_LEVEL": "WARNING",
-               "MATCHER_WARMUP": "0"}
+               "MATCHER_WARMUP": "0", "SECRET_KEY": "test-secret-key",
+               "FIELD_ENCRYPTION_KEY": "q8mO6c0tOaXxPq8iRrXy3nmnfO3RSHw3dDq9lqGfmT8="}
         gunicorn_bin = Path(sys.executable).parent / "gunicorn"
         self.proc = subprocess.Popen([str(gunicorn_bin), "-w", "2", "--threads", "4", "--timeout", "60",
-                                      "-b", f"127.0.0.1:{self.port}", "bot.app:create_app()"],
+                                      "--no-control-socket", "-b", f"127.0.0.1:{self.port}", "bot.app:create_app()"],
                                      cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.url = f"http://127.0.0.1:{self.port}"
         deadline = time.monotonic() + 60
