@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, jsonify, redirect
+from flask.sessions import SessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response as WerkzeugResponse
 
@@ -24,6 +25,29 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
 }
+
+
+class _NoSessionForWebhook(SessionInterface):
+    """WeChat's callbacks carry no cookie: skip opening (and saving) a session per message;
+    every other path gets the app's own session interface, unchanged."""
+
+    def __init__(self, inner: SessionInterface) -> None:
+        self.inner = inner
+        self.null_session_class = inner.null_session_class
+
+    def open_session(self, app: Flask, request):  # type: ignore[no-untyped-def]
+        if request.path == "/wechat":
+            return None                   # Flask uses a null session and saves nothing
+        return self.inner.open_session(app, request)
+
+    def save_session(self, app, session, response):  # type: ignore[no-untyped-def]
+        return self.inner.save_session(app, session, response)
+
+    def is_null_session(self, obj: object) -> bool:
+        return self.inner.is_null_session(obj)
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        return getattr(self.inner, name)
 
 
 def create_app(config: Config | None = None) -> Flask:
@@ -67,6 +91,7 @@ def create_app(config: Config | None = None) -> Flask:
         body, status = health.report(config, store)
         return jsonify(body), status
 
+    app.session_interface = _NoSessionForWebhook(app.session_interface)
     if config.matcher_warmup:
         warm_up_in_background(config.database_url)
     return app

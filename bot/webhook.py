@@ -7,19 +7,25 @@ data).
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
+from dataclasses import dataclass
+from datetime import datetime
 
 from flask import Blueprint, Response, current_app, request
-from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import col
+from sqlalchemy import bindparam, func, literal, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import Session, col
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from content import index
 from core import conversation
 from core.config import Config
-from core.db import rowcount, session_scope, utcnow
-from core.models.core import Follower, InboundMessage
+from core.db import get_engine, rowcount, session_scope, utcnow
+from core.models.core import Conversation, Follower, InboundMessage, Village
 from core.outbox import enqueue_followups
 from core.wechat import (
     Inbound,
@@ -32,8 +38,11 @@ from core.wechat import (
     verify_signature,
 )
 from handlers import Context, dispatch
+from handlers.ask import prefetch as prefetch_answer
 
 log = logging.getLogger("bot.webhook")
+# One line per message, key=value, no personal data: `user` is a short hash of the openid.
+message_log = logging.getLogger("bot.messages")
 bp = Blueprint("wechat", __name__)
 
 BUSY_TEXT = "系统有点忙，请稍后再发一次。"
@@ -41,6 +50,10 @@ BUSY_TEXT = "系统有点忙，请稍后再发一次。"
 RETRY_WAIT_SECONDS = 4.5
 # A "processing" row older than this belongs to a worker that died; a retry takes it over.
 STALE_PROCESSING_SECONDS = 8.0
+# WeChat caps a text message at 2048 bytes (its documented limit for text message content); a
+# longer Content can only be forged, so it is cut before anything normalises or matches it and
+# every accepted message costs what a real one does.
+MAX_TEXT_BYTES = 2048
 
 
 def _config() -> Config:
@@ -96,17 +109,40 @@ def receive() -> Response:
     except WebhookRejected as exc:
         return _reject(exc)
 
+    started = time.perf_counter()
+    inbound.content = cut_text(inbound.content)
     try:
-        text = handle_once(cfg, inbound)
+        handled = handle_delivery(cfg, inbound)
     except Exception:  # never a 500: the resident gets a polite retry hint
-        log.exception("handling failed: type=%s key=%s", inbound.msg_type, inbound.dedupe_key)
-        text = BUSY_TEXT
+        log.exception("handling failed: type=%s user=%s", inbound.msg_type, user_hash(inbound.openid))
+        handled = Handled(BUSY_TEXT, handler="error", outcome="busy")
+    text = handled.text
     if not text:
-        return Response("success", mimetype="text/plain")
-    xml_reply = render_text_reply(inbound, text)
-    if safe_mode:
-        xml_reply = encrypt_reply(cfg, xml_reply, nonce, timestamp)
-    return Response(xml_reply, mimetype="application/xml")
+        response = Response("success", mimetype="text/plain")
+    else:
+        xml_reply = render_text_reply(inbound, text)
+        if safe_mode:
+            xml_reply = encrypt_reply(cfg, xml_reply, nonce, timestamp)
+        response = Response(xml_reply, mimetype="application/xml")
+    if message_log.isEnabledFor(logging.INFO):
+        message_log.info(
+            "msg type=%s event=%s handler=%s outcome=%s dedupe=%s reply=%s chars=%d ms=%.1f mode=%s user=%s",
+            inbound.msg_type, inbound.event or "-", handled.handler or "-", handled.outcome or "-",
+            "hit" if handled.dedupe_hit else "miss", "text" if text else "success", len(text),
+            (time.perf_counter() - started) * 1000, "aes" if safe_mode else "plain", user_hash(inbound.openid))
+    return response
+
+
+def cut_text(content: str, limit: int = MAX_TEXT_BYTES) -> str:
+    """At most `limit` UTF-8 bytes, cut on a character boundary (see MAX_TEXT_BYTES)."""
+    if len(content) * 4 <= limit:           # cannot exceed the limit: skip the encoding
+        return content
+    return content.encode("utf-8")[:limit].decode("utf-8", "ignore")
+
+
+def user_hash(openid: str) -> str:
+    """A short, stable pseudonym for logs: lines of one resident can be followed, the openid is not shown."""
+    return hashlib.blake2s(openid.encode("utf-8"), digest_size=5).hexdigest()
 
 
 def _read_body(limit: int) -> bytes:
@@ -124,74 +160,154 @@ def _read_body(limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _claim(key: str, inbound: Inbound) -> tuple[bool, InboundMessage | None]:
-    """Insert the dedupe row; False with the existing row when another delivery got there first."""
-    try:
-        with session_scope() as s:
-            row = s.get(InboundMessage, key)
-            if row is None:
-                s.add(InboundMessage(dedupe_key=key, openid=inbound.openid, msg_type=inbound.msg_type))
-                return True, None
-            stale = (row.status == "processing"
-                     and (utcnow() - row.received_at).total_seconds() > STALE_PROCESSING_SECONDS)
-            if stale:
-                taken = rowcount(s.execute(
-                    update(InboundMessage)
-                    .where(col(InboundMessage.dedupe_key) == key, col(InboundMessage.status) == "processing",
-                           col(InboundMessage.received_at) == row.received_at)
-                    .values(received_at=utcnow())
-                ))
-                if taken:
-                    return True, None
-            return False, row
-    except IntegrityError:  # PostgreSQL: a concurrent delivery inserted the same key
-        return False, None
+def _claim_statement(dialect: str):  # type: ignore[no-untyped-def]
+    """INSERT … ON CONFLICT DO NOTHING: on PostgreSQL a second delivery of the same key waits here
+    until the first one's transaction ends (commit: the key is taken; rollback or a dead worker:
+    the key is free again), on SQLite the write lock already orders them."""
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    table = InboundMessage.__table__  # type: ignore[attr-defined]
+    return insert(table).values(
+        dedupe_key=bindparam("b_key"), openid=bindparam("b_openid"), msg_type=bindparam("b_msg_type"),
+        status="processing", received_at=bindparam("b_now")).on_conflict_do_nothing(index_elements=["dedupe_key"])
+
+
+# Statements built once per worker (building one costs more than running it on SQLite).
+_CLAIM = {"postgresql": _claim_statement("postgresql"), "sqlite": _claim_statement("sqlite")}
+_STORED = select(col(InboundMessage.status), col(InboundMessage.reply), col(InboundMessage.received_at)).where(
+    col(InboundMessage.dedupe_key) == bindparam("b_key"))
+# PostgreSQL: the claim and the follower's rows in one round trip (the INSERT runs in a CTE).
+_PG_CLAIM = _CLAIM["postgresql"].returning(InboundMessage.dedupe_key).cte("claim")  # type: ignore[attr-defined]
+_PG_CLAIM_AND_LOAD = (
+    select(select(func.count()).select_from(_PG_CLAIM).scalar_subquery().label("claimed"),  # type: ignore[call-overload]
+           Follower, Conversation, Village)
+    .select_from(select(literal(1).label("one")).subquery("one"))
+    .outerjoin(Follower, Follower.openid == bindparam("b_openid"))  # type: ignore[arg-type]
+    .outerjoin(Conversation, Conversation.openid == Follower.openid)  # type: ignore[arg-type]
+    .outerjoin(Village, Village.id == Follower.village_id)  # type: ignore[arg-type]
+    .add_cte(_PG_CLAIM))
+_DONE = (update(InboundMessage).where(col(InboundMessage.dedupe_key) == bindparam("b_key"))
+         .values(status="done", reply=bindparam("b_reply"), done_at=bindparam("b_done_at")))
+_TOUCH = update(Follower).where(col(Follower.openid) == bindparam("b_openid")).values(
+    last_interaction_at=bindparam("b_now"))
+_DONE_AND_TOUCH = _DONE.add_cte(_TOUCH.cte("touch"))
+
+
+@dataclass
+class Handled:
+    """What became of one delivery (for the reply and the message log line)."""
+
+    text: str
+    dedupe_hit: bool = False
+    handler: str = ""
+    outcome: str = ""
+
+
+def _stored(s: Session, key: str) -> tuple[str, str | None, datetime] | None:
+    row = s.execute(_STORED, {"b_key": key}).first()
+    return (row[0], row[1], row[2]) if row is not None else None
+
+
+def _take_over(s: Session, key: str, received_at: datetime, now: datetime) -> bool:
+    """Adopt a row left "processing" by an earlier version's two-transaction protocol, once stale."""
+    return bool(rowcount(s.execute(
+        update(InboundMessage)
+        .where(col(InboundMessage.dedupe_key) == key, col(InboundMessage.status) == "processing",
+               col(InboundMessage.received_at) == received_at)
+        .values(received_at=now)
+    )))
 
 
 def _wait_for_reply(key: str) -> str:
+    """Only for a key an earlier version left "processing" (this version never commits one)."""
     deadline = time.monotonic() + RETRY_WAIT_SECONDS
     while time.monotonic() < deadline:
         with session_scope(readonly=True) as s:
-            row = s.get(InboundMessage, key)
-            if row is not None and row.status == "done":
-                return row.reply or ""
+            row = _stored(s, key)
+            if row is not None and row[0] == "done":
+                return row[1] or ""
         time.sleep(0.05)
     return ""
 
 
+def _before_the_write_lock(inbound: Inbound) -> None:
+    """Work that only reads, done before the message's write transaction: rebuild the index after a
+    content change and, on SQLite (one writer at a time for the whole database), match a likely
+    question, so the write lock is held for the writes and not for the matching."""
+    engine = get_engine()
+    try:
+        if engine.dialect.name == "sqlite":
+            with session_scope(readonly=True) as rs:
+                prefetch_answer(rs, inbound.openid, inbound.content)
+        else:
+            index.refresh(engine)
+    except Exception:  # noqa: BLE001 - an optimisation only: the message is handled either way
+        log.exception("read-ahead failed: type=%s", inbound.msg_type)
+
+
 def handle_once(cfg: Config, inbound: Inbound) -> str:
     """Handle a delivery exactly once; a retry returns the stored reply of the first delivery."""
-    key = inbound.dedupe_key
-    claimed, row = _claim(key, inbound)
-    if not claimed:
-        if row is not None and row.status == "done":
-            return row.reply or ""
-        return _wait_for_reply(key)
+    return handle_delivery(cfg, inbound).text
 
-    try:
-        with session_scope() as s:
-            now = utcnow()
-            follower = s.get(Follower, inbound.openid)
+
+def handle_delivery(cfg: Config, inbound: Inbound) -> Handled:
+    """One write transaction per message: claim the dedupe key, load the follower and their
+    conversation, run the handler (which records questions, queues follow-ups, saves the
+    conversation) and store the reply, then commit once.
+
+    Nothing is half-written: an error or a killed worker rolls the whole message back, claim
+    included, so WeChat's retry is handled afresh and gets the real reply. A retry of a message
+    that was answered gets the stored reply; one that arrives while the first delivery is still
+    being handled waits for it (PostgreSQL: on the key's row lock; SQLite: on the write lock).
+    """
+    if inbound.msg_type in ("text", "voice") and inbound.content:
+        _before_the_write_lock(inbound)
+    key = inbound.dedupe_key
+    legacy_wait = False
+    with session_scope() as s:
+        now = utcnow()
+        dialect = s.get_bind().dialect.name
+        claim = {"b_key": key, "b_openid": inbound.openid, "b_msg_type": inbound.msg_type, "b_now": now}
+        loaded = None
+        if dialect == "postgresql":
+            claimed, *loaded = s.execute(_PG_CLAIM_AND_LOAD, claim).one()
+        else:
+            claimed = rowcount(s.execute(_CLAIM.get(dialect, _CLAIM["sqlite"]), claim))
+        if not claimed:
+            stored = _stored(s, key)
+            if stored is None:                        # vanished between the two statements
+                raise RuntimeError("dedupe row vanished")
+            status, stored_reply, received_at = stored
+            if status == "done":
+                return Handled(stored_reply or "", dedupe_hit=True, handler="retry")
+            if (now - received_at).total_seconds() <= STALE_PROCESSING_SECONDS \
+                    or not _take_over(s, key, received_at, now):
+                legacy_wait = True
+        if not legacy_wait:
+            if loaded is not None and loaded[0] is not None:
+                follower, row, village = loaded
+                conversation.remember(s, inbound.openid, row, village)
+            else:
+                follower, row = conversation.load_follower(s, inbound.openid)
+            touch = False
             if follower is None:
-                follower = Follower(openid=inbound.openid, subscribed=True, subscribed_at=now)
+                follower = Follower(openid=inbound.openid, subscribed=True, subscribed_at=now,
+                                    last_interaction_at=now)
                 s.add(follower)
-            follower.last_interaction_at = now
-            s.flush()
-            state = conversation.load(s, inbound.openid, now=now)
+            elif dialect == "postgresql":
+                # Touched in the statement that stores the reply: one round trip fewer.
+                set_committed_value(follower, "last_interaction_at", now)
+                touch = True
+            else:
+                set_committed_value(follower, "last_interaction_at", now)
+                s.execute(_TOUCH, {"b_openid": inbound.openid, "b_now": now})
+            state = conversation.from_row(s, inbound.openid, row, now=now)
             ctx = Context(session=s, config=cfg, inbound=inbound, follower=follower, now=now, state=state)
             reply = dispatch(ctx)
             if reply.followups:
                 enqueue_followups(s, inbound.openid, reply.followups)
-            done = s.get(InboundMessage, key)
-            assert done is not None
-            done.status, done.reply, done.done_at = "done", reply.text, utcnow()
-            s.add(done)
-            s.add(follower)
-        return reply.text
-    except Exception:
-        # Release the claim so a WeChat retry can try again, then let the caller apologise.
-        with session_scope() as s:
-            row = s.get(InboundMessage, key)
-            if row is not None and row.status == "processing":
-                s.delete(row)
-        raise
+            s.flush()
+            done = {"b_key": key, "b_reply": reply.text, "b_done_at": utcnow(), "b_openid": inbound.openid,
+                    "b_now": now}
+            s.execute(_DONE_AND_TOUCH if touch else _DONE, done)
+            return Handled(reply.text, handler=ctx.handled_by, outcome=ctx.outcome)
+    return Handled(_wait_for_reply(key), dedupe_hit=True, handler="retry-wait")

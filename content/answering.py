@@ -108,8 +108,7 @@ def record_unanswered(session: Session, question: str, normalized: str, *, openi
 def respond(session: Session, question: str, village: Village | None, *, openid: str = "",
             record: bool = True) -> Outcome:
     """Answer one question the way a resident gets it."""
-    matcher = index.get_matcher(session)
-    result = matcher.match(question, village=village.name if village else None, limit=4)
+    result = index.match(session, question, village.name if village else None, limit=4)
     if record:
         log_question(session, question, result, openid=openid, village=village)
     if result.kind == "answer":
@@ -122,6 +121,7 @@ def respond(session: Session, question: str, village: Village | None, *, openid:
         data = options_data(options)
         data["question"] = question[:500]          # the pick that follows teaches an alias
         return Outcome(result, [choices_text(docs)], "choices", data)
+    matcher = index.get_matcher(session)
     if record:
         record_unanswered(session, question, matcher.norm.question(question), openid=openid, village=village)
     if matcher.asks_for_information(question):

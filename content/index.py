@@ -1,9 +1,10 @@
 """The matcher each process answers from, rebuilt when the content in the database changes.
 
 Building takes a few hundred milliseconds, asking takes about a millisecond, so each process keeps
-one built matcher per database and checks the one-row ContentVersion counter per question: an
-import in any process (or the admin panel) reaches every worker on its next question, without
-a restart and without any worker-to-worker messaging.
+one built matcher per database and checks the one-row ContentVersion counter at most every
+CHECK_EVERY_SECONDS (and at once after a content change committed in this process): an import in
+any process (or the admin panel) reaches every worker within that time, without a restart and
+without any worker-to-worker messaging.
 """
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ import threading
 import time
 from dataclasses import dataclass
 
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, select
 
-from content.matcher import Doc, Matcher
+from content.matcher import Doc, Matcher, MatchResult
 from content.notice_docs import published_notice_docs
 from core.db import session_scope
 from core.models.catalog import CatalogItem, ContentVersion, ServiceGuide, Synonym
@@ -40,10 +43,37 @@ _lock = threading.Lock()
 # hundred items builds in about half a second (more on a busy host) and is rebuilt in line, so the
 # next question after an edit already sees it; 50,000 items take 15 s and go to the background.
 BACKGROUND_AFTER_SECONDS = 2.5
+# How stale a worker's view of the content version may be: one one-row query per this interval per
+# worker, instead of one per message. A change committed in this process is seen at once.
+CHECK_EVERY_SECONDS = 0.3
+_checked_at: dict[str, float] = {}     # url → time.monotonic() of the last version check
+_seen_generation: dict[str, int] = {}  # url → _generation at that check
+_generation = 0                        # content changes committed in this process
+
+
+@event.listens_for(OrmSession, "after_commit")
+def _content_committed(session: OrmSession) -> None:
+    """bump_content_version marks its session; once that commits, the next question re-checks."""
+    global _generation
+    if session.info.pop("content_changed", False):
+        _generation += 1
+
+
+def _check_due(url: str) -> bool:
+    return (_seen_generation.get(url) != _generation
+            or time.monotonic() - _checked_at.get(url, float("-inf")) >= CHECK_EVERY_SECONDS)
+
+
+def _mark_checked(url: str, generation: int) -> None:
+    _checked_at[url] = time.monotonic()
+    _seen_generation[url] = generation
+
+
+_VERSION = select(ContentVersion.version).where(ContentVersion.id == 1)
 
 
 def content_version(session: Session) -> int:
-    row = session.exec(select(ContentVersion.version).where(ContentVersion.id == 1)).first()
+    row = session.exec(_VERSION).first()
     return int(row or 0)
 
 
@@ -119,8 +149,12 @@ def get_matcher(session: Session) -> Matcher:
     answering from the previous index; a slow rebuild (a large catalog) runs in the background.
     """
     url = _url(session)
-    version = content_version(session)
     built = _cache.get(url)
+    if built is not None and not _check_due(url):
+        return built.matcher
+    generation = _generation
+    version = content_version(session)
+    _mark_checked(url, generation)
     if built is not None and built.version == version:
         return built.matcher
     if built is None:
@@ -139,6 +173,17 @@ def get_matcher(session: Session) -> Matcher:
         return _rebuild(url).matcher
     finally:
         _lock.release()
+
+
+def refresh(engine: Engine) -> None:
+    """Bring this process's index up to date through a read-only session of its own, if a check is
+    due; the webhook calls it before it opens a message's write transaction, so a rebuild never
+    runs while that transaction holds SQLite's write lock."""
+    url = engine.url.render_as_string(hide_password=False)
+    if url in _cache and not _check_due(url):
+        return
+    with session_scope(url, readonly=True) as session:
+        get_matcher(session)
 
 
 def warm_up(url: str) -> bool:
@@ -163,6 +208,27 @@ def warm_up_in_background(url: str) -> threading.Thread:
     return thread
 
 
+_prefetched = threading.local()   # (matcher, (question, village, limit), result) of this thread
+
+
+def prefetch(session: Session, question: str, village: str | None, limit: int = 4) -> None:
+    """Match now, through a read-only session, so that the message's write transaction (on SQLite
+    the database's one write lock) only looks the result up (see `match`)."""
+    matcher = get_matcher(session)
+    _prefetched.value = (matcher, (question, village, limit), matcher.match(question, village=village, limit=limit))
+
+
+def match(session: Session, question: str, village: str | None, limit: int = 4) -> MatchResult:
+    """The matcher's result for a question: the prefetched one if it was made by the current index
+    for the same question and village (the matcher is deterministic), else computed now."""
+    matcher = get_matcher(session)
+    memo = getattr(_prefetched, "value", None)
+    _prefetched.value = None
+    if memo is not None and memo[0] is matcher and memo[1] == (question, village, limit):
+        return memo[2]
+    return matcher.match(question, village=village, limit=limit)
+
+
 def doc_by_key(session: Session, key: str) -> Doc | None:
     """A document of the current index by its key (what a numbered choice refers to)."""
     get_matcher(session)
@@ -172,3 +238,5 @@ def doc_by_key(session: Session, key: str) -> Doc | None:
 
 def clear_cache() -> None:
     _cache.clear()
+    _checked_at.clear()
+    _seen_generation.clear()

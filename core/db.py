@@ -4,9 +4,16 @@ SQLite is the embedded default, PostgreSQL (psycopg 3) the scale-out database. U
 gunicorn workers plus a clock process SQLite needs WAL, a busy timeout and write transactions
 that take the lock up front (`BEGIN IMMEDIATE`), otherwise read-then-write transactions fail
 with "database is locked". Engines are created lazily per process (never before a fork).
+
+SQLite's own wait for that lock is a poll with growing sleeps (up to 100 ms each), so under many
+concurrent writers a transaction can sleep long after the lock came free. Write sessions
+therefore first queue on an OS file lock (`flock` on `<database>.writelock`, held by every process
+for exactly the span of its write transaction): the kernel wakes the next writer the moment the
+lock is released, and a killed process releases it with its file descriptors.
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import threading
 from collections.abc import Iterator
@@ -24,6 +31,8 @@ from core.config import Config
 _engines: dict[tuple[int, str], Engine] = {}
 _lock = threading.Lock()
 _default_url: str | None = None
+_write_locks: dict[tuple[int, str], "_WriteLock"] = {}
+_held = threading.local()   # write-lock depth per thread (a nested write session does not re-lock)
 
 
 def utcnow() -> datetime:
@@ -69,6 +78,46 @@ def _sqlite_engine(url: str) -> Engine:
     return engine
 
 
+class _WriteLock:
+    """One SQLite database's writer queue in this process: a thread lock (flock is per open file,
+    so threads of one process would not exclude each other) in front of the shared file lock."""
+
+    def __init__(self, path: str) -> None:
+        self.thread_lock = threading.Lock()
+        self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+
+    def acquire(self) -> None:
+        self.thread_lock.acquire()
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+        except BaseException:
+            self.thread_lock.release()
+            raise
+
+    def release(self) -> None:
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+        finally:
+            self.thread_lock.release()
+
+
+def _write_lock(engine: Engine) -> _WriteLock | None:
+    """The writer queue of a file SQLite database (None for PostgreSQL and in-memory SQLite)."""
+    if engine.dialect.name != "sqlite":
+        return None
+    database = engine.url.database
+    if not database or database == ":memory:":
+        return None
+    key = (os.getpid(), database)
+    lock = _write_locks.get(key)
+    if lock is None:
+        with _lock:
+            lock = _write_locks.get(key)
+            if lock is None:
+                lock = _write_locks[key] = _WriteLock(database + ".writelock")
+    return lock
+
+
 def get_engine(url: str | None = None) -> Engine:
     """One engine per (process, URL); safe to call from any thread."""
     url = normalize_url(url or default_url())
@@ -107,8 +156,15 @@ def session_scope(url: str | None = None, *, readonly: bool = False) -> Iterator
     they do not queue behind writers.
     """
     engine = get_engine(url)
-    if readonly and is_sqlite(str(engine.url)):
-        engine = engine.execution_options(sqlite_begin="DEFERRED")
+    write_lock = None
+    if is_sqlite(str(engine.url)):
+        if readonly:
+            engine = engine.execution_options(sqlite_begin="DEFERRED")
+        elif getattr(_held, "depth", 0) == 0:
+            write_lock = _write_lock(engine)
+    if write_lock is not None:
+        write_lock.acquire()
+    _held.depth = getattr(_held, "depth", 0) + (write_lock is not None)
     session = Session(engine, expire_on_commit=False)
     try:
         yield session
@@ -118,6 +174,9 @@ def session_scope(url: str | None = None, *, readonly: bool = False) -> Iterator
         raise
     finally:
         session.close()
+        if write_lock is not None:
+            _held.depth -= 1
+            write_lock.release()
 
 
 def init_db(url: str | None = None) -> None:
@@ -140,3 +199,8 @@ def dispose_all() -> None:
     for engine in list(_engines.values()):
         engine.dispose()
     _engines.clear()
+    for key, lock in list(_write_locks.items()):
+        if key[0] == os.getpid() and lock.thread_lock.acquire(blocking=False):
+            os.close(lock.fd)
+            lock.thread_lock.release()
+            del _write_locks[key]

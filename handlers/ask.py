@@ -12,12 +12,17 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from sqlalchemy import bindparam
+from sqlmodel import Session, col, select
+
+from content import index
 from content.answering import answer_doc, options_data, record_unanswered, respond
 from content.replies import MESSAGE_BYTES, field_text
 from content.suggestions import record_pick
+from core.models.core import Conversation, Follower, Village
 from handlers.apply import start_application
 from handlers.context import Context, Reply
-from handlers.router import PASS, flow, text_fallback
+from handlers.router import PASS, flow, is_command, text_fallback
 from handlers.steps import is_cancel, normalize, parse_number
 
 FLOW = "ask"
@@ -76,6 +81,32 @@ def ask_flow(ctx: Context) -> Reply | str | object:
     return _reply(composed.parts)
 
 
+def _small_talk(plain: str) -> bool:
+    return parse_number(plain) is not None or bool(_GREETING.fullmatch(plain) or _THANKS.fullmatch(plain))
+
+
+_VILLAGE_AND_FLOW = (select(Village.name, Conversation.flow).select_from(Follower)
+                     .outerjoin(Village, col(Village.id) == Follower.village_id)
+                     .outerjoin(Conversation, col(Conversation.openid) == Follower.openid)
+                     .where(col(Follower.openid) == bindparam("openid")))
+
+
+def prefetch(session: Session, openid: str, text: str) -> None:
+    """Before a message's write transaction: if the text will most likely reach the matcher (not a
+    number, greeting or command, no other conversation under way), match it now through this
+    read-only session (content.index.prefetch); `respond` then reuses the result. A wrong guess
+    costs one match and changes no answer."""
+    text = text.strip()
+    plain = unicodedata.normalize("NFKC", text).strip().rstrip("。.!！~～ ")
+    if not text or _small_talk(plain) or is_command(text):
+        return
+    row = session.exec(_VILLAGE_AND_FLOW, params={"openid": openid}).first()
+    village, flow_name = (row[0], row[1]) if row is not None else (None, None)
+    if flow_name not in (None, FLOW):
+        return
+    index.prefetch(session, text, village)
+
+
 @text_fallback
 def ask_question(ctx: Context) -> Reply | str | object:
     text = ctx.text
@@ -89,6 +120,7 @@ def ask_question(ctx: Context) -> Reply | str | object:
     if _THANKS.fullmatch(plain):
         return "不客气。还有问题随时问我。"
     outcome = respond(ctx.session, text, ctx.village, openid=ctx.follower.openid, record=True)
+    ctx.outcome = outcome.result.kind
     _apply(ctx, outcome.step, outcome.data)
     return _reply(outcome.parts)
 

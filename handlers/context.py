@@ -30,6 +30,10 @@ class Context:
     follower: Follower
     now: datetime
     state: conversation.State | None = None
+    # Filled in for the message log line: which handler answered ("command:bind_command",
+    # "flow:ask", "fallback:ask_question" …) and, where the handler says, how ("answer", "choices" …).
+    handled_by: str = ""
+    outcome: str = ""
 
     @property
     def text(self) -> str:

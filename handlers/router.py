@@ -19,7 +19,7 @@ from core import ratelimit
 from handlers.context import PASS, Context, Reply
 
 __all__ = ["PASS", "Context", "Reply", "command", "flow", "event", "message_kind", "text_fallback",
-           "dispatch"]
+           "dispatch", "is_command"]
 
 FlowHandler = Callable[[Context], "Reply | str | object"]
 CommandHandler = Callable[[Context, re.Match[str]], "Reply | str | object"]
@@ -88,6 +88,16 @@ def command_text(text: str) -> str:
     return text.rstrip("。.!！?？~～ ")
 
 
+def is_command(text: str) -> bool:
+    """Whether a registered command's pattern takes this text."""
+    text = command_text(text)
+    return any(cmd.pattern.fullmatch(text) for cmd in _commands)
+
+
+def _name(func: Callable) -> str:
+    return getattr(func, "__name__", "handler")
+
+
 def dispatch(ctx: Context) -> Reply:
     inbound = ctx.inbound
     if inbound.msg_type != "event" or inbound.event == "CLICK":  # flood control (core/ratelimit.py)
@@ -96,17 +106,21 @@ def dispatch(ctx: Context) -> Reply:
             return Reply(verdict.reply)
     if inbound.msg_type == "event":
         handler = _events.get(inbound.event)
+        ctx.handled_by = f"event:{_name(handler)}" if handler else "event:none"
         reply = _as_reply(handler(ctx)) if handler else None
         return reply or Reply("")
     if inbound.msg_type not in ("text", "voice"):
         handler = _kinds.get(inbound.msg_type) or _kinds.get("*")
+        ctx.handled_by = f"kind:{_name(handler)}" if handler else "kind:none"
         return (_as_reply(handler(ctx)) if handler else None) or Reply("")
     if inbound.msg_type == "voice" and not inbound.content.strip():
         handler = _kinds.get("voice_unrecognised")
+        ctx.handled_by = f"kind:{_name(handler)}" if handler else "kind:none"
         return (_as_reply(handler(ctx)) if handler else None) or Reply("")
 
     state = ctx.state
     if state is not None and state.flow in _flows:
+        ctx.handled_by = f"flow:{state.flow}"
         reply = _as_reply(_flows[state.flow](ctx))
         if reply is not None:
             return reply
@@ -114,11 +128,14 @@ def dispatch(ctx: Context) -> Reply:
     for cmd in _commands:
         m = cmd.pattern.fullmatch(text)
         if m:
+            ctx.handled_by = f"command:{_name(cmd.func)}"
             reply = _as_reply(cmd.func(ctx, m))
             if reply is not None:
                 return reply
     for func in _fallback:
+        ctx.handled_by = f"fallback:{_name(func)}"
         reply = _as_reply(func(ctx))
         if reply is not None:
             return reply
+    ctx.handled_by = "none"
     return Reply("")

@@ -118,6 +118,7 @@ def bump_content_version(session: Session) -> int:
     notices) calls this, so every worker rebuilds its index on its next question.
     """
     now = utcnow()
+    session.info["content_changed"] = True    # content.index re-checks once this commits
     result = session.execute(
         update(ContentVersion).where(ContentVersion.id == 1)  # type: ignore[arg-type]
         .values(version=ContentVersion.version + 1, updated_at=now)
