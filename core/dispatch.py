@@ -41,6 +41,7 @@ from core.config import Config
 from core.db import get_engine, is_sqlite, rowcount, session_scope, utcnow
 from core.models.core import Follower, Village
 from core.models.outbox import DispatchWorker, OutboxMessage
+from core.requests import documents
 from core.wechat_api import (
     SendNotAttempted,
     SendOutcomeUnknown,
@@ -302,6 +303,7 @@ class Dispatcher:
                         next_attempt_at=bindparam("nxt")))
         with get_engine(self.url).begin() as conn:
             conn.execute(stmt, params)
+            documents.mark_mailed(conn, [o.row_id for o in outcomes if o.status == "sent"], now)
 
     # ------------------------------------------------------------------ the loop
     def run(self, *, until: Callable[[], bool] | None = None, max_seconds: float | None = None,
@@ -464,10 +466,18 @@ def _send_tag_sync(d: Dispatcher, row: dict[str, Any], payload: dict[str, Any]) 
 
 
 def _send_email(d: Dispatcher, row: dict[str, Any], payload: dict[str, Any]) -> Outcome | None:
-    """A staff e-mail (deadline reminders). Refused → failed or retried like WeChat errors; a
-    connection lost while handing the message over → review (it may have been accepted)."""
+    """A staff e-mail (deadline reminders) or a request document with its PDF attached. Refused →
+    failed or retried like WeChat errors; a connection lost while handing the message over →
+    review (it may have been accepted)."""
+    attachments: list[mailer.Attachment] = []
+    if payload.get("document_id") is not None:
+        with session_scope(d.url, readonly=True) as s:
+            pdf = documents.attachment(s, int(payload["document_id"]))
+        if pdf is None:
+            return Outcome(row["id"], "failed", "要发送的文书已不存在")
+        attachments.append(pdf)
     try:
-        mailer.send(d.config, payload["to"], payload["subject"], payload["text"],
+        mailer.send(d.config, payload["to"], payload["subject"], payload["text"], attachments=attachments,
                     message_id=f"<cunwu-outbox-{row['id']}@{(d.config.smtp_from.rpartition('@')[2] or 'localhost')}>")
     except mailer.MailNotSent as exc:
         return d._failure(row, exc, exc.retryable, str(exc))

@@ -29,21 +29,29 @@ def configured(config: Config) -> bool:
     return bool(config.smtp_host and config.smtp_from)
 
 
-def build(config: Config, to: str, subject: str, text: str, message_id: str | None = None) -> EmailMessage:
+Attachment = tuple[str, bytes, str]  # file name, content, MIME type ("application/pdf")
+
+
+def build(config: Config, to: str, subject: str, text: str, message_id: str | None = None,
+          attachments: list[Attachment] | None = None) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = formataddr(("村务公开助手", config.smtp_from))
     msg["To"] = to
     msg["Subject"] = subject
     msg["Message-ID"] = message_id or make_msgid(domain=config.smtp_from.rpartition("@")[2] or None)
     msg.set_content(text, charset="utf-8")
+    for filename, content, mime in attachments or []:
+        maintype, _, subtype = mime.partition("/")
+        msg.add_attachment(content, maintype=maintype, subtype=subtype, filename=filename)
     return msg
 
 
-def send(config: Config, to: str, subject: str, text: str, message_id: str | None = None) -> None:
+def send(config: Config, to: str, subject: str, text: str, message_id: str | None = None,
+         attachments: list[Attachment] | None = None) -> None:
     """Hand one message to the SMTP server, classifying failures for the dispatcher."""
     if not configured(config):
         raise MailNotSent("没有配置发信服务器（SMTP_HOST、SMTP_FROM）", retryable=False)
-    msg = build(config, to, subject, text, message_id)
+    msg = build(config, to, subject, text, message_id, attachments)
     try:
         if config.smtp_security == "ssl":
             client: smtplib.SMTP = smtplib.SMTP_SSL(config.smtp_host, config.smtp_port, timeout=TIMEOUT_SECONDS,

@@ -240,6 +240,7 @@ def _render_detail(request_id: int, *, full: bool = False, error: str | None = N
         agency = s.get(Agency, req.agency_id) if req.agency_id else None
         missing = agencies.missing_fields(agency)
         docs = documents.documents_of(s, req.id)  # type: ignore[arg-type]
+        mail_states = documents.mail_states(s, req.id)  # type: ignore[arg-type]
         cases = service.cases_of(s, req.id)  # type: ignore[arg-type]
         people = _names(s, {req.handler or ""} | {e.staff for e in info["events"]})
         choices = agencies.all_agencies(s) if current_staff().role == "county" else []
@@ -256,6 +257,7 @@ def _render_detail(request_id: int, *, full: bool = False, error: str | None = N
         deliveries=DELIVERIES, channels=CHANNELS, reply_types=REPLY_TYPES, refusal_grounds=REFUSAL_GROUNDS,
         close_outcomes=CLOSE_OUTCOMES, today=today, stages=[name for name, _a in service.STAGES], stage=stage,
         default_supplement_days=DEFAULT_SUPPLEMENT_DAYS, agency=agency, missing=missing, docs=docs,
+        mail_states=mail_states,
         doc_kinds=documents.DOCUMENT_KINDS, ways=documents.WAYS, cases=cases, case_kinds=CASE_KINDS,
         case_results=CASE_RESULTS, people=people, agency_choices=choices,
         has_receipt=any(d.kind == "receipt" for d in docs))
@@ -496,7 +498,7 @@ def request_receipt(request_id: int) -> Response | tuple[str, int]:
     try:
         with session_scope() as s:
             req = _load(s, request_id, agency_ids())
-            service.issue_receipt(s, req, staff_label()[:32])
+            service.issue_receipt(s, req, staff_label()[:32], config=_config())
     except service.TransitionError as exc:
         return _render_detail(request_id, error=str(exc), status_code=400)
     flash("已出具受理回执。")

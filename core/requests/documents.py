@@ -4,13 +4,16 @@ Each document is stored with the text it was issued with, so a reprint is the sa
 PDF is drawn with ReportLab and its built-in CID font STSong-Light (Adobe-GB1), which every PDF
 reader has and which needs no font file; the text stays extractable (tests read it back).
 
-E-mail is not sent from here: for an applicant who chose e-mail the document is produced and
-listed with its way, and staff record the 送达 (date and way) once they have sent it.
+E-mail: when the applicant chose e-mail, gave an address and SMTP is configured, issuing a
+document queues one outbox `email` row (dedupe key `request-doc:<id>:email`) with the PDF
+attached; the dispatcher records the 送达 (电子邮件, the day it was sent) in the same transaction
+that marks the row sent (`mark_mailed`). Without SMTP, or when the server refuses, the document
+stays in the to-send list for staff.
 """
 from __future__ import annotations
 
 import io
-from datetime import date
+from datetime import date, datetime
 from xml.sax.saxutils import escape
 
 from reportlab.lib.enums import TA_CENTER, TA_RIGHT
@@ -20,10 +23,17 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
+from sqlalchemy import Connection, update
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from core.models.requests import DisclosureRequest, RequestDocument
+from core import mailer
+from core.config import Config
+from core.models.outbox import OutboxMessage
+from core.models.requests import Agency, DisclosureRequest, RequestDocument
+from core.outbox import enqueue
 from core.requests.kinds import DELIVERIES
+from core.requests.workdays import beijing_date
 
 FONT = "STSong-Light"
 pdfmetrics.registerFont(UnicodeCIDFont(FONT))
@@ -47,15 +57,88 @@ class DocumentError(ValueError):
 
 
 def issue(session: Session, req: DisclosureRequest, kind: str, body: str, on: date, staff: str, *,
-          event_id: int | None = None, recipient: str | None = None, way: str | None = None) -> RequestDocument:
-    """Store a document as issued; the way defaults to how the applicant asked to receive."""
+          event_id: int | None = None, recipient: str | None = None, way: str | None = None,
+          config: Config | None = None) -> RequestDocument:
+    """Store a document as issued; the way defaults to how the applicant asked to receive. With
+    `config` and SMTP configured, an e-mail document is queued for sending at once."""
     title = body.split("\n", 1)[0][:60]
     doc = RequestDocument(request_id=req.id, event_id=event_id, kind=kind, title=title,  # type: ignore[arg-type]
                           recipient=(recipient or req.org_name or req.name)[:100], body=body, issued_on=on,
                           issued_by=staff[:32], way=way or req.delivery)
     session.add(doc)
     session.flush()
+    if config is not None:
+        queue_email(session, config, req, doc)
     return doc
+
+
+MAIL_KEY = "request-doc:{}:email"
+MAILED_BY = "自动发信"
+
+
+def queue_email(session: Session, config: Config, req: DisclosureRequest, doc: RequestDocument) -> bool:
+    """Queue the document as an e-mail attachment when it can go by mail; False leaves it to staff."""
+    if doc.way != "email" or not req.email or doc.delivered_on is not None or not mailer.configured(config):
+        return False
+    agency = session.get(Agency, req.agency_id) if req.agency_id else None
+    sender = agency.name if agency is not None else "政府信息公开工作机构"
+    title = DOCUMENT_KINDS.get(doc.kind, doc.title)
+    text = (f"{doc.recipient}：\n\n"
+            f"您的政府信息公开申请（编号 {req.tracking_no}）的《{title}》见附件（PDF），请查收。\n"
+            f"如有疑问，请联系{sender}，并说明申请编号。\n\n"
+            f"{sender}\n（村务公开助手自动发送，请勿直接回复本邮件。）")
+    enqueue(session, "email", MAIL_KEY.format(doc.id),
+            {"to": req.email, "subject": f"{sender}：{title}（申请编号 {req.tracking_no}）", "text": text,
+             "document_id": doc.id}, request_id=req.id)
+    return True
+
+
+def attachment(session: Session, document_id: int) -> mailer.Attachment | None:
+    """The PDF of a document for its e-mail, rendered when sent (same text as the download)."""
+    doc = session.get(RequestDocument, document_id)
+    if doc is None:
+        return None
+    name = f"{DOCUMENT_KINDS.get(doc.kind, doc.kind)}-{doc.id}.pdf"
+    return name, render_pdf(doc.body), "application/pdf"
+
+
+def mark_mailed(conn: Connection, outbox_ids: list[int], sent_at: datetime) -> int:
+    """送达 by e-mail for the documents of outbox rows just marked sent; called by the dispatcher
+    inside the transaction that marks them, so a sent mail and its 送达 are recorded together."""
+    if not outbox_ids:
+        return 0
+    keys = conn.execute(sa_select(col(OutboxMessage.dedupe_key)).where(
+        col(OutboxMessage.id).in_(outbox_ids), col(OutboxMessage.kind) == "email",
+        col(OutboxMessage.status) == "sent", col(OutboxMessage.dedupe_key).like("request-doc:%:email"))).scalars()
+    doc_ids = [int(k.split(":")[1]) for k in keys]
+    if not doc_ids:
+        return 0
+    result = conn.execute(update(RequestDocument).where(col(RequestDocument.id).in_(doc_ids),
+                                                        col(RequestDocument.delivered_on).is_(None))
+                          .values(delivered_on=beijing_date(sent_at), delivered_way="email",
+                                  delivered_by=MAILED_BY, delivery_note="系统自动发出电子邮件"))
+    return int(result.rowcount or 0)
+
+
+def mail_states(session: Session, request_id: int) -> dict[int, tuple[str, str]]:
+    """Document id → (state, plain text) of its e-mail, for the request page: queued, or why it did
+    not go (the document then stays in the to-send list for staff)."""
+    rows = session.exec(select(OutboxMessage).where(OutboxMessage.request_id == request_id,
+                                                    OutboxMessage.kind == "email",
+                                                    col(OutboxMessage.dedupe_key).like("request-doc:%:email")))
+    out: dict[int, tuple[str, str]] = {}
+    for row in rows:
+        why = (row.last_error or "").strip()
+        if row.status in ("pending", "sending"):
+            text = "邮件排队发送中" + (f"（上次未发出：{why}，稍后重试）" if why else "")
+        elif row.status == "failed":
+            text = "邮件没有发出：" + (why or "原因不明") + "。请核对邮箱，或改用其他方式送达。"
+        elif row.status == "review":
+            text = "不确定邮件是否发出，请向申请人核实后再记录送达：" + (why or "原因不明")
+        else:
+            continue
+        out[int(row.dedupe_key.split(":")[1])] = (row.status, text)
+    return out
 
 
 def documents_of(session: Session, request_id: int) -> list[RequestDocument]:

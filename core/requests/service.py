@@ -190,7 +190,7 @@ def create_application(session: Session, config: Config, app: ApplicationData, *
     session.flush()
     if staff and not agencies.missing_fields(agency):
         documents.issue(session, req, "receipt", letters.receipt(req, agency, received), received, staff,
-                        event_id=submit.id)
+                        event_id=submit.id, config=config)
     if req.due_provisional:
         log.warning("request %s: due date %s is provisional (holiday calendar does not cover it yet)",
                     req.tracking_no, req.due_date)
@@ -285,7 +285,8 @@ def same_applicant_this_month(session: Session, req: DisclosureRequest, on: date
     return len(rows)
 
 
-def issue_receipt(session: Session, req: DisclosureRequest, staff: str, *, now: datetime | None = None):
+def issue_receipt(session: Session, req: DisclosureRequest, staff: str, *, now: datetime | None = None,
+                  config: Config | None = None):
     """The 受理回执 of a registered request that did not get one (agency record was incomplete)."""
     if req.status == "submitted":
         raise TransitionError("请先登记，再出具受理回执。")
@@ -296,7 +297,7 @@ def issue_receipt(session: Session, req: DisclosureRequest, staff: str, *, now: 
     except agencies.AgencyNotReady as exc:
         raise TransitionError(str(exc)) from None
     on = beijing_date(now or utcnow())
-    return documents.issue(session, req, "receipt", letters.receipt(req, agency, on), on, staff)
+    return documents.issue(session, req, "receipt", letters.receipt(req, agency, on), on, staff, config=config)
 
 
 def record_case(session: Session, req: DisclosureRequest, kind: str, filed_on: date, staff: str, *,
@@ -548,7 +549,7 @@ def transition(session: Session, config: Config, req: DisclosureRequest, action:
         kind, build = issue
         recipient = party if kind == "consult" else None
         documents.issue(session, req, kind, build(), on, staff, event_id=event.id,  # type: ignore[operator]
-                        recipient=recipient, way="post" if kind == "consult" else None)
+                        recipient=recipient, way="post" if kind == "consult" else None, config=config)
     log.info("request %s: %s by %s (%s -> %s), due %s", req.tracking_no, action, staff, from_status,
              req.status, req.due_date)
     if notify:
