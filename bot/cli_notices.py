@@ -6,15 +6,13 @@ import sys
 from datetime import datetime
 
 import click
-from sqlmodel import col, select
 
 from bot.cli_group import cli, setup
 from core.db import session_scope, utcnow
 from core.dispatch import Dispatcher
-from core.models.core import Follower, Town, Village
-from core.models.notices import CATEGORIES, CommitteeMember, Notice, Objection
-from core.models.outbox import OutboxMessage
-from core.notices import finance, signoff
+from core.models.core import Town, Village
+from core.models.notices import CATEGORIES, CommitteeMember, Notice
+from core.notices import finance, queries, signoff
 from core.notices.members import new_link_code, spaced
 from core.notices.service import (
     NoticeRefused,
@@ -42,7 +40,7 @@ def _fail(message: str) -> None:
 
 
 def _village(session, name: str) -> Village:  # type: ignore[no-untyped-def]
-    v = session.exec(select(Village).where(Village.name == name.strip())).first()
+    v = queries.village_by_name(session, name)
     if v is None:
         _fail(f"没有这个村：{name}（先用 python -m bot village add {name}）")
     return v  # type: ignore[return-value]
@@ -63,11 +61,11 @@ def village_add(name: str, town: str | None, phone: str, aliases: str) -> None:
     """Add a village (or update its town/phone if it exists)."""
     setup()
     with session_scope() as s:
-        v = s.exec(select(Village).where(Village.name == name.strip())).first()
+        v = queries.village_by_name(s, name)
         created = v is None
         v = v or Village(name=name.strip())
         if town:
-            t = s.exec(select(Town).where(Town.name == town.strip())).first()
+            t = queries.town_by_name(s, town)
             if t is None:
                 t = Town(name=town.strip())
                 s.add(t)
@@ -86,7 +84,7 @@ def village_add(name: str, town: str | None, phone: str, aliases: str) -> None:
 def village_list() -> None:
     setup()
     with session_scope(readonly=True) as s:
-        for v in s.exec(select(Village).order_by(Village.name)).all():
+        for v in queries.villages_by_name(s):
             robot = "有" if v.wecom_robot_key else "无"
             click.echo(f"{v.id}\t{v.name}\t电话 {v.phone or '-'}\t渠道 {v.channels}\t群机器人 {robot}\t标签 {v.wechat_tag_id or '-'}")
 
@@ -130,7 +128,7 @@ def village_require_signoff(name: str, on: bool) -> None:
         v = _village(s, name)
         v.require_signoff = on
         s.add(v)
-        members = [m for m in s.exec(select(CommitteeMember).where(CommitteeMember.village_id == v.id)).all()
+        members = [m for m in queries.members_of(s, v.id)
                    if signoff.is_supervisor(m.role)]
         click.echo(f"{v.name}：通知{'需要' if on else '不需要'}村务监督委员会确认后再发出。")
         if on and not members:
@@ -145,7 +143,7 @@ def village_sync_tags(name: str) -> None:
     setup()
     with session_scope() as s:
         v = _village(s, name)
-        openids = s.exec(select(Follower.openid).where(Follower.village_id == v.id, Follower.subscribed == True)).all()  # noqa: E712
+        openids = queries.subscribed_openids(s, v.id)
         for openid in openids:
             enqueue_tag_sync(s, openid)
         click.echo(f"{v.name}：已排队 {len(openids)} 个关注者的标签同步，调度进程会逐个处理。")
@@ -166,8 +164,7 @@ def member_add(village_name: str, openid: str, role: str, name: str) -> None:
     setup()
     with session_scope() as s:
         v = _village(s, village_name)
-        m = s.exec(select(CommitteeMember).where(CommitteeMember.openid == openid.strip(),
-                                                 CommitteeMember.village_id == v.id)).first()
+        m = queries.member_by_openid(s, v.id, openid.strip())
         m = m or CommitteeMember(openid=openid.strip(), village_id=v.id)  # type: ignore[arg-type]
         m.role, m.name = role, name or m.name
         s.add(m)
@@ -195,7 +192,7 @@ def member_remove(village_name: str, openid: str) -> None:
     setup()
     with session_scope() as s:
         v = _village(s, village_name)
-        m = s.exec(select(CommitteeMember).where(CommitteeMember.openid == openid, CommitteeMember.village_id == v.id)).first()
+        m = queries.member_by_openid(s, v.id, openid)
         if m is None:
             _fail("没有这个成员。")
         s.delete(m)
@@ -207,10 +204,7 @@ def member_remove(village_name: str, openid: str) -> None:
 def member_list(village_name: str | None) -> None:
     setup()
     with session_scope(readonly=True) as s:
-        q = select(CommitteeMember, Village.name).join(Village, col(Village.id) == CommitteeMember.village_id)
-        if village_name:
-            q = q.where(Village.name == village_name)
-        for m, vname in s.exec(q.order_by(col(Village.name))).all():
+        for m, vname in queries.members_with_village(s, village_name):
             click.echo(f"{vname}\t{m.role}\t{m.name or '-'}\t{m.openid}")
 
 
@@ -373,10 +367,8 @@ def notice_confirm(notice_id: int, member_ref: str, staff: str) -> None:
         with session_scope() as s:
             n = s.get(Notice, notice_id)
             village_ids = [v.id for v in signoff.pending_villages(s, n)] if n else []
-            candidates = [m for m in s.exec(select(CommitteeMember).where(
-                col(CommitteeMember.village_id).in_(village_ids),
-                (CommitteeMember.name == member_ref.strip()) | (CommitteeMember.openid == member_ref.strip()))).all()
-                if signoff.is_supervisor(m.role)]
+            candidates = [m for m in queries.members_matching(s, village_ids, member_ref.strip())
+                          if signoff.is_supervisor(m.role)]
             if n is not None and n.status == signoff.AWAITING and not candidates:
                 _fail(f"在要确认的村里没有找到监督委员会成员“{member_ref}”（角色要是“{signoff.ROLE}”）。")
             result = signoff.confirm_by_member(s, notice_id, candidates[0].id if candidates else 0,  # type: ignore[arg-type]
@@ -391,7 +383,7 @@ def notice_confirm(notice_id: int, member_ref: str, staff: str) -> None:
 def notice_list(limit: int) -> None:
     setup()
     with session_scope(readonly=True) as s:
-        for n in s.exec(select(Notice).order_by(col(Notice.id).desc()).limit(limit)).all():
+        for n in queries.latest_notices(s, limit):
             when = n.published_at or n.publish_at
             click.echo(f"{n.id}\t{n.status}\t{local_text(when) if when else '-'}\t【{n.category}】{n.title}\t"
                        f"{target_names(s, n)}{'  周期 ' + n.recurrence if n.recurrence else ''}")
@@ -425,8 +417,8 @@ def notice_cancel(notice_id: int) -> None:
 def notice_objections(notice_id: int) -> None:
     setup()
     with session_scope(readonly=True) as s:
-        ids = [notice_id] + list(s.exec(select(Notice.id).where(Notice.series_id == notice_id)).all())
-        for o in s.exec(select(Objection).where(col(Objection.notice_id).in_(ids)).order_by(col(Objection.id))).all():
+        ids = [notice_id] + queries.series_issue_ids(s, notice_id)
+        for o in queries.objections_of(s, ids, newest_first=False):
             click.echo(f"{o.id}\t{local_text(o.created_at)}\t{o.status}\t{o.openid}\t{o.text}")
 
 
@@ -465,7 +457,7 @@ def outbox_review(resolve_id: int | None, resolution: str | None) -> None:
     setup()
     with session_scope() as s:
         if resolve_id is None:
-            for r in s.exec(select(OutboxMessage).where(OutboxMessage.status == "review").order_by(col(OutboxMessage.id))).all():
+            for r in queries.review_rows(s):
                 click.echo(f"{r.id}\t{r.kind}\t通知 {r.notice_id or '-'}\t{r.openid or '村' + str(r.village_id)}\t{r.last_error or ''}")
             return
         if resolution is None:

@@ -7,8 +7,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
-from sqlalchemy import func, or_
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 from werkzeug.wrappers import Response
 
 from admin import bp
@@ -18,10 +17,9 @@ from admin.views.common import form_str, int_arg, paginate, scope, staff_label
 from admin.views.objections import resident_labels
 from core.db import session_scope, utcnow
 from core.delivery_text import plain_error
-from core.models.core import Town, Village
-from core.models.notices import CATEGORIES, Notice, NoticeVillage, Objection
-from core.models.outbox import OutboxMessage
-from core.notices import finance, signoff
+from core.models.core import Village
+from core.models.notices import CATEGORIES, Notice
+from core.notices import finance, queries, signoff
 from core.notices.editing import update_scheduled
 from core.notices.masking import check_public_text
 from core.notices.service import (
@@ -42,53 +40,17 @@ STATUS_LABELS = {"draft": "草稿", "scheduled": "待发布", "published": "已�
 DELIVERY_LABELS = ROW_STATUS_LABELS
 
 
-def visible_clause(s: Session, sc: Scope) -> Any:
-    """Notices for the whole area, or for at least one village this account can see."""
-    ids = sc.village_ids(s)
-    if ids is None:
-        return None
-    targets = select(NoticeVillage.notice_id).where(col(NoticeVillage.village_id).in_(ids))
-    return or_(col(Notice.town_wide), col(Notice.id).in_(targets), col(Notice.series_id).in_(targets))
-
-
 def _scoped(s: Session, sc: Scope, query: Any) -> Any:
-    clause = visible_clause(s, sc)
-    return query if clause is None else query.where(clause)
+    """`query` limited to the notices this account can see (the dashboard uses it too)."""
+    return queries.scoped(query, sc.village_ids(s))
 
 
 def dashboard_counts(s: Session, sc: Scope) -> dict[str, int]:
     """Outbox rows of notices by state, for the notices this account can see."""
-    notice_ids = _scoped(s, sc, select(Notice.id))
-    q = (select(OutboxMessage.status, func.count()).where(col(OutboxMessage.notice_id).in_(notice_ids))
-         .group_by(col(OutboxMessage.status)))
-    by_status = dict(s.exec(q).all())
+    by_status = queries.outbox_counts_by_status(s, sc.village_ids(s))
     return {"pending": by_status.get("pending", 0) + by_status.get("sending", 0),
             "failed": by_status.get("failed", 0), "review": by_status.get("review", 0),
             "sent": by_status.get("sent", 0)}
-
-
-def _delivery(s: Session, notice_ids: list[int]) -> dict[int, dict[str, int]]:
-    out: dict[int, dict[str, int]] = {}
-    if not notice_ids:
-        return out
-    q = (select(OutboxMessage.notice_id, OutboxMessage.status, func.count())
-         .where(col(OutboxMessage.notice_id).in_(notice_ids))
-         .group_by(col(OutboxMessage.notice_id), col(OutboxMessage.status)))
-    for nid, status, n in s.exec(q).all():
-        if nid is not None:   # the IN above matched it, so it never is
-            out.setdefault(nid, {})[status] = n
-    return out
-
-
-def _targets(s: Session, notice_ids: list[int]) -> dict[int, list[str]]:
-    out: dict[int, list[str]] = {}
-    if not notice_ids:
-        return out
-    q = (select(NoticeVillage.notice_id, Village.name).join(Village, col(Village.id) == NoticeVillage.village_id)
-         .where(col(NoticeVillage.notice_id).in_(notice_ids)))
-    for nid, name in s.exec(q).all():
-        out.setdefault(nid, []).append(name)
-    return out
 
 
 @bp.get("/notices")
@@ -100,26 +62,16 @@ def notices() -> str:
     village_id = int_arg("village")
     problems = request.args.get("problems") == "1"
     with session_scope(readonly=True) as s:
-        query = _scoped(s, sc, select(Notice))
-        if status in STATUS_LABELS:
-            query = query.where(Notice.status == status)
-        if category in CATEGORIES:
-            query = query.where(Notice.category == category)
-        if q:
-            query = query.where(or_(col(Notice.title).like(f"%{q}%"), col(Notice.body).like(f"%{q}%")))
-        if village_id is not None and sc.allows_village(s, village_id):
-            mine = select(NoticeVillage.notice_id).where(NoticeVillage.village_id == village_id)
-            query = query.where(or_(col(Notice.town_wide), col(Notice.id).in_(mine),
-                                    col(Notice.series_id).in_(mine)))
-        if problems:
-            bad = select(OutboxMessage.notice_id).where(col(OutboxMessage.status).in_(("failed", "review")))
-            query = query.where(or_(col(Notice.id).in_(bad), col(Notice.status) == "missed"))
+        query = queries.notice_list_query(
+            sc.village_ids(s), status=status if status in STATUS_LABELS else None,
+            category=category if category in CATEGORIES else None, text=q,
+            village_id=village_id if village_id is not None and sc.allows_village(s, village_id) else None,
+            problems=problems)
         scoped_villages = sc.villages(s)
-        query = query.order_by(col(Notice.created_at).desc(), col(Notice.id).desc())
         page = paginate(s, query)
-        ids = [n.id for n in page.items if n.id is not None]   # stored rows: always set
-        delivery = _delivery(s, ids)
-        targets = _targets(s, ids + [n.series_id for n in page.items if n.series_id])
+        ids = [n.id for n in page.items]
+        delivery = queries.delivery_counts(s, ids)
+        targets = queries.target_village_names(s, ids + [n.series_id for n in page.items if n.series_id])
     return render_template("notices.html", page=page, delivery=delivery, targets=targets,
                            status_labels=STATUS_LABELS, categories=CATEGORIES, status=status,
                            category=category, delivery_labels=DELIVERY_LABELS, can_create=_can_create(),
@@ -127,7 +79,7 @@ def notices() -> str:
 
 
 def _visible_notice(s: Session, notice_id: int) -> Notice:
-    notice = s.exec(_scoped(s, scope(), select(Notice).where(Notice.id == notice_id))).first()
+    notice = queries.visible_notice(s, notice_id, scope().village_ids(s))
     if notice is None:
         abort(404)
     return notice
@@ -138,26 +90,18 @@ def notice_detail(notice_id: int) -> str:
     state = request.args.get("state", "")
     with session_scope(readonly=True) as s:
         notice = _visible_notice(s, notice_id)
-        family = [notice_id]   # == notice.id (found by it); the column's type allows None before insert
-        issues = list(s.exec(select(Notice).where(Notice.series_id == notice.id)
-                             .order_by(col(Notice.due_at).desc())).all())
-        family += [i.id for i in issues if i.id is not None]
-        counts = _delivery(s, family)
+        # notice.id == notice_id (_visible_notice looked it up by that id); stored rows have ids.
+        issues = queries.series_issues(s, notice_id)
+        family = [notice_id, *(i.id for i in issues if i.id is not None)]
+        counts = queries.delivery_counts(s, family)
         totals: dict[str, int] = {}
         for c in counts.values():
             for k, v in c.items():
                 totals[k] = totals.get(k, 0) + v
-        rows_q = select(OutboxMessage).where(col(OutboxMessage.notice_id).in_(family))
-        if state in DELIVERY_LABELS:
-            rows_q = rows_q.where(OutboxMessage.status == state)
-        else:
-            # Problems first: failed and needs-review rows are what the clerk has to act on.
-            rows_q = rows_q.where(col(OutboxMessage.status).in_(("failed", "review", "pending", "sending")))
-        rows = list(s.exec(rows_q.order_by(col(OutboxMessage.status), col(OutboxMessage.id)).limit(200)).all())
-        targets = _targets(s, [notice.series_id or notice_id])
-        objections = list(s.exec(select(Objection).where(col(Objection.notice_id).in_(family))
-                                 .order_by(col(Objection.created_at).desc())).all())
-        villages = {v.id: v.name for v in s.exec(select(Village)).all()}
+        rows = queries.outbox_rows(s, family, state if state in DELIVERY_LABELS else None)
+        targets = queries.target_village_names(s, [notice.series_id or notice_id])
+        objections = queries.objections_of(s, family, newest_first=True)
+        villages = queries.village_names(s)
         residents = resident_labels(s, objections)
         signoffs = signoff.signoffs(s, notice_id)
         signoff_members = ([m for v in signoff.pending_villages(s, notice) if v.id is not None
@@ -198,7 +142,7 @@ def _recurrence() -> str:
 
 def _form_context(s: Session, sc: Scope) -> dict[str, Any]:
     villages = sc.villages(s)
-    towns = {t.id: t.name for t in s.exec(select(Town)).all()}
+    towns = queries.town_names(s)
     return {"villages": villages, "towns": towns, "categories": CATEGORIES}
 
 
@@ -384,10 +328,6 @@ def notice_signoff(notice_id: int) -> Response:
     return redirect(url_for("admin.notice_detail", notice_id=notice_id))
 
 
-def _issue_ids(s: Session, notice: Notice) -> list[int]:
-    return [i for i in s.exec(select(Notice.id).where(Notice.series_id == notice.id)).all() if i is not None]
-
-
 REVIEW_LABELS = {"sent": "确认已收到", "resend": "没收到，重新发送", "failed": "不再发送"}
 
 
@@ -399,7 +339,7 @@ def delivery_resolve(notice_id: int, row_id: int) -> Response:
     if resolution not in REVIEW_RESOLUTIONS:
         abort(400)
     with session_scope() as s:
-        notice = _visible_notice(s, notice_id)
-        done = resolve_review(s, row_id, resolution, staff_label(), [notice_id, *_issue_ids(s, notice)])
+        _visible_notice(s, notice_id)
+        done = resolve_review(s, row_id, resolution, staff_label(), [notice_id, *queries.series_issue_ids(s, notice_id)])
     flash(f"已处理：{REVIEW_LABELS[resolution]}。" if done else "这条已经处理过了。")
     return redirect(url_for("admin.notice_detail", notice_id=notice_id, state="review"))
