@@ -280,3 +280,7 @@ def inline_index_rebuilds(monkeypatch: pytest.MonkeyPatch) -> None:
     from content import index
 
     monkeypatch.setattr(index, "BACKGROUND_AFTER_SECONDS", 60.0)
+
+
+# The local SMTP server fixture (`smtp`), shared by the tests of mail sent through the outbox.
+from tests.smtp_support import smtp  # noqa: E402,F401

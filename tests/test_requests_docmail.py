@@ -13,7 +13,6 @@ from email.message import EmailMessage
 from email.policy import default
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlmodel import select
 
 from core import db
@@ -28,34 +27,6 @@ from tests.notice_helpers import fake_config
 from tests.requests_support import fill_agencies, pdf_text
 from tests.test_requests_documents import docs, new, step
 from tests.test_requests_service import ID_NO, PHONE
-
-
-class Sink:
-    """A local SMTP server's handler: keeps the raw messages it accepts, refuses nobody@…"""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], bytes]] = []
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # type: ignore[no-untyped-def]
-        if address.startswith("nobody@"):
-            return "550 5.1.1 no such user"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
-        self.messages.append((list(envelope.rcpt_tos), envelope.original_content or envelope.content))
-        return "250 Message accepted"
-
-
-@pytest.fixture
-def smtp():  # type: ignore[no-untyped-def]
-    sink = Sink()
-    controller = Controller(sink, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        yield sink, controller.port
-    finally:
-        controller.stop()
 
 
 @pytest.fixture

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timezone
+from email import message_from_bytes
+from email.policy import default
 from zoneinfo import ZoneInfo
 
-import pytest
-from aiosmtpd.controller import Controller
 from sqlmodel import select
 
 from admin.accounts import create_staff
@@ -27,7 +27,6 @@ from core.requests import service
 from core.requests.reminders import run_reminders
 from core.requests.service import ApplicationData
 from tests.admin_support import PASSWORD, login, post_form
-from tests.conftest import free_port
 from tests.fake_wechat import FakeWeChat
 from tests.notice_helpers import fake_config
 
@@ -37,34 +36,6 @@ OFFICER_OPENID = "o_officer_li"
 
 def at(day: date, hour: int = 10) -> datetime:
     return datetime(day.year, day.month, day.day, hour, tzinfo=BJ).astimezone(timezone.utc)
-
-
-class Sink:
-    """A local SMTP server's handler: keeps what it accepts, refuses mail to nobody@…"""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], str]] = []
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # type: ignore[no-untyped-def]
-        if address.startswith("nobody@"):
-            return "550 5.1.1 no such user"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
-        self.messages.append((list(envelope.rcpt_tos), envelope.content.decode("utf-8", "replace")))
-        return "250 Message accepted"
-
-
-@pytest.fixture
-def smtp():  # type: ignore[no-untyped-def]
-    sink = Sink()
-    controller = Controller(sink, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        yield sink, controller.port
-    finally:
-        controller.stop()
 
 
 def _request(config, received: date, staff: str | None) -> int:  # type: ignore[no-untyped-def]
@@ -89,11 +60,8 @@ def _staff_rows() -> list[OutboxMessage]:
                            .order_by(OutboxMessage.id)).all())
 
 
-def _mail_text(raw: str) -> str:
-    from email import message_from_string
-    from email.policy import default
-
-    msg = message_from_string(raw, policy=default)
+def _mail_text(raw: bytes) -> str:
+    msg = message_from_bytes(raw, policy=default)
     return f"{msg['Subject']}\n{msg.get_content()}"  # type: ignore[union-attr]
 
 
