@@ -282,5 +282,7 @@ def inline_index_rebuilds(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(index, "BACKGROUND_AFTER_SECONDS", 60.0)
 
 
-# The local SMTP server fixture (`smtp`), shared by the tests of mail sent through the outbox.
+# Fixtures kept in their own modules: the headless browser (`browser`) for the admin's browser tests
+# and the local SMTP server (`smtp`) for mail sent through the outbox.
+from tests.browser_support import browser  # noqa: E402,F401
 from tests.smtp_support import smtp  # noqa: E402,F401

@@ -8,7 +8,7 @@ from sqlmodel import select
 from core import db
 from core.models.notices import CommitteeMember
 from tests.admin_support import make_staff
-from tests.test_admin_browser import _login, browser, phone, pytestmark  # noqa: F401 - fixtures
+from tests.test_admin_browser import _login, phone, pytestmark  # noqa: F401 - fixtures
 
 
 def _members() -> list[str]:

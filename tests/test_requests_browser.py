@@ -8,7 +8,7 @@ from pathlib import Path
 from core import db
 from tests.admin_support import make_staff
 from tests.requests_support import fill_agencies
-from tests.test_admin_browser import _login, browser, phone, pytestmark  # noqa: F401 - fixtures and skip mark
+from tests.test_admin_browser import _login, phone, pytestmark  # noqa: F401 - fixtures and skip mark
 from tests.test_requests_agencies import apply_from
 
 
