@@ -47,12 +47,21 @@ def _login(page, base: str, username: str) -> None:  # type: ignore[no-untyped-d
 
 
 def _menu(page, label: str) -> None:  # type: ignore[no-untyped-def]
-    page.click(f"nav.menu >> text={label}")
+    _submit(page, f"nav.menu >> text={label}")
+
+
+def _submit(page, target) -> None:  # type: ignore[no-untyped-def]
+    """Click something that loads a new page and wait until it has loaded, stylesheets included.
+    A bare click returns once the navigation has started, so a read right after it can see the
+    old page, an empty one, or the new one laid out without its CSS (all seen under CI load)."""
+    with page.expect_navigation(wait_until="load"):
+        page.click(target) if isinstance(target, str) else target.click()
 
 
 def _fits(page, shot: str = "") -> None:  # type: ignore[no-untyped-def]
     """Nothing runs off a phone's screen: wide tables scroll inside their own box. With
     ADMIN_SCREENSHOT_DIR set, the page is also saved for a person to look at."""
+    page.wait_for_load_state("load")
     assert page.evaluate("document.documentElement.scrollWidth") <= page.width + 1
     folder = os.environ.get("ADMIN_SCREENSHOT_DIR")
     if folder and shot:
@@ -83,12 +92,12 @@ def test_village_clerk_links_a_member_by_code(live, wechat, villages, page):
     make_staff("qs", "village", village="青石村")
     _login(page, live.url, "qs")
     _menu(page, "村和村委成员")
-    page.click("text=青石村")
-    page.click("button:has-text('添加并生成绑定码')")  # nothing filled in: the form says what to fill
+    _submit(page, "text=青石村")
+    _submit(page, "button:has-text('添加并生成绑定码')")  # nothing filled in: the form says what to fill
     assert_plain(page.content(), expect="请填写成员的姓名", where="member form")
     page.fill("input[name=name]", "王会计")
     page.select_option("select[name=role]", "会计")
-    page.click("button:has-text('添加并生成绑定码')")
+    _submit(page, "button:has-text('添加并生成绑定码')")
     box = page.locator("#link-code").bounding_box()  # in view without scrolling for it
     assert box is not None and 0 <= box["y"] < page.viewport_size["height"]
     shown = page.locator("#link-code").inner_text()
@@ -109,16 +118,16 @@ def test_notice_preview_masks_before_saving_then_publishes(live, villages, page)
     make_staff("qs", "village", village="青石村")
     _login(page, live.url, "qs")
     _menu(page, "通知公示")
-    page.click("text=发新通知")
+    _submit(page, "text=发新通知")
     assert page.locator("select[name=category]").input_value() == ""  # no silent default
     page.select_option("select[name=category]", "社会救助")
     page.fill("input[name=title]", "2026年11月低保名单公示")
     page.fill("textarea[name=body]", "王五 身份证 330106199001011237 低保证号 3301061234567890 手机 0599-6812345 每月680元")
     page.fill("input[name=objection_days]", "七")
-    page.click("#preview-button")
+    _submit(page, "#preview-button")
     assert_plain(page.content(), expect="公示期请填天数", where="notice form")
     page.fill("input[name=objection_days]", "7")
-    page.click("#preview-button")
+    _submit(page, "#preview-button")
     preview = page.locator("#notice-preview").inner_text()
     assert "330106199001011237" not in preview and "[身份证号已隐去]" in preview
     assert "3301061234567890" not in preview and "尾号7890" in preview and "0599-****2345" in preview
@@ -154,11 +163,11 @@ def test_objection_answered_and_counted(live, villages, page):
     make_staff("qs", "village", village="青石村")
     _login(page, live.url, "qs")
     assert page.locator("#objections-open").inner_text() == "1"
-    page.click("a.stat:has-text('待答复的居民异议')")
+    _submit(page, "a.stat:has-text('待答复的居民异议')")
     card = page.locator("section.objection").first
     assert "我家面积少算了两亩" in card.inner_text() and "耕地地力补贴名单" in card.inner_text()
     assert "oQS_objector_browser" not in page.content() and "青石村居民 oQS_****wser" in card.inner_text()
-    card.locator("button:has-text('答复')").click()
+    _submit(page, card.locator("button:has-text('答复')"))
     assert_plain(page.content(), expect="请填写答复内容", where="objection reply")
     page.locator("section.objection textarea[name=reply_text]").first.fill("已重新丈量，补上两亩。")
     page.locator("section.objection button:has-text('答复')").first.click()
@@ -187,7 +196,7 @@ def test_import_lists_every_bad_row_and_saves_only_on_confirmation(live, village
     bad = tmp_path / "目录.csv"
     bad.write_text(BAD, encoding="utf-8")
     page.set_input_files("input[name=files]", str(bad))
-    page.click("#check-import")
+    _submit(page, "#check-import")
     items = page.locator("#import-problems li").all_inner_texts()
     assert len(items) == 3 and [re.search(r"第\d+行", i).group(0) for i in items] == ["第3行", "第4行", "第5行"]
     assert "公开方式" in items[0] and "公开对象" in items[1] and "二级事项" in items[2]
@@ -197,7 +206,7 @@ def test_import_lists_every_bad_row_and_saves_only_on_confirmation(live, village
     good.write_text(BAD.replace("随时", "依申请").replace("所有人", "全社会").replace(",良种补贴,,", ",良种补贴,良种补贴名单,"),
                     encoding="utf-8")
     page.set_input_files("input[name=files]", str(good))
-    page.click("#check-import")
+    _submit(page, "#check-import")
     counts = page.locator("#import-counts").inner_text()
     assert re.search(r"事项目录\s+4\s+0\s+0", counts), counts
     with db.session_scope(readonly=True) as s:
@@ -225,7 +234,7 @@ def test_unanswered_question_becomes_an_alias_and_finance_as_a_table(live, wecha
     assert "苞谷钱几时到" in row.inner_text()
     assert "苞谷钱几时到" in _key_column_stays(page, "#questions")
     row.locator("input[name=fq]").fill("耕地地力")
-    row.locator("button:has-text('找')").click()
+    _submit(page, row.locator("button:has-text('找')"))
     row = page.locator("#questions tbody tr").first
     row.locator("form.attach-one:has-text('耕地地力') button:has-text('加为别名')").first.click()
     page.wait_for_selector(".flash:has-text('别名')")
@@ -242,7 +251,7 @@ def test_unanswered_question_becomes_an_alias_and_finance_as_a_table(live, wecha
     page.locator("input[name=amount]").nth(0).fill("5万")
     page.locator("input[name=name]").nth(1).fill("道路维修")
     page.locator("input[name=amount]").nth(1).fill("一千二")
-    page.click("button:has-text('保存')")
+    _submit(page, "button:has-text('保存')")
     assert_plain(page.content(), expect="第2行（道路维修）", where="finance")
     page.locator("input[name=amount]").nth(1).fill("1200")
     page.click("button:has-text('保存')")
@@ -268,17 +277,17 @@ def test_town_office_oversight_filters_notices_and_closes_questions_in_bulk(live
     _login(page, live.url, "shimen")
     _menu(page, "通知公示")
     page.select_option("select[name=village]", str(villages["上坝村"]))
-    page.click("form.search button:has-text('筛选')")
+    _submit(page, "form.search button:has-text('筛选')")
     titles = page.locator("#notices tbody td:first-child a").all_inner_texts()
     assert titles == ["上坝村修路通知"]
     page.select_option("select[name=village]", "")
     page.fill("form.search input[name=q]", "停水")
-    page.click("form.search button:has-text('筛选')")
+    _submit(page, "form.search button:has-text('筛选')")
     assert page.locator("#notices tbody td:first-child a").all_inner_texts() == ["青石村停水通知"]
     _fits(page, "notices-filtered")
 
     _menu(page, "未答问题")
-    page.click("#bulk-handled")  # nothing ticked: a plain message, nothing changes
+    _submit(page, "#bulk-handled")  # nothing ticked: a plain message, nothing changes
     assert_plain(page.content(), expect="请先勾选", where="bulk")
     for text in ("老母猪跑丢了找谁", "集市几点开"):
         page.locator(f"#questions tr:has-text('{text}') input[name=ids]").check()
