@@ -26,7 +26,7 @@ NOT_READY = "数据库还没初始化，请先运行：python -m bot init-db"
 def needs_schema(func: Callable) -> Callable:
     """A missing table means init-db was not run: say so instead of a traceback."""
     @functools.wraps(func)
-    def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
         except (OperationalError, ProgrammingError) as exc:
@@ -55,7 +55,7 @@ def import_cmd(files: tuple[str, ...], replace: bool) -> None:
     click.echo(stats.summary())
 
 
-def _village(session, name: str | None):  # type: ignore[no-untyped-def]
+def _village(session, name: str | None):
     if not name:
         return None
 
@@ -66,7 +66,7 @@ def _village(session, name: str | None):  # type: ignore[no-untyped-def]
     return match.village
 
 
-def _as_json(question: str, outcome) -> str:  # type: ignore[no-untyped-def]
+def _as_json(question: str, outcome) -> str:
     matches = outcome.result.matches
     return json.dumps({
         "question": question,

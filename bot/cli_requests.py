@@ -50,7 +50,7 @@ def _parse_date(value: str | None) -> date | None:
     return None
 
 
-def _agency_ids(s, name: str | None) -> list[int] | None:  # type: ignore[no-untyped-def]
+def _agency_ids(s, name: str | None) -> list[int] | None:
     if not name:
         return None
     agency = s.exec(select(Agency).where(Agency.name == name.strip())).first()

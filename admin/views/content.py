@@ -60,7 +60,7 @@ def clean_aliases(text: str) -> str:
     return "、".join(seen)
 
 
-def _search(model, q: str, fields: list[str]):  # type: ignore[no-untyped-def]
+def _search(model, q: str, fields: list[str]):
     like = f"%{q}%"
     return or_(*[col(getattr(model, f)).like(like) for f in fields])
 

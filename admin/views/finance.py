@@ -28,7 +28,7 @@ from core.notices.finance import (
 from core.notices.timing import TZ
 
 
-def _village(s, village_id: int) -> Village:  # type: ignore[no-untyped-def]
+def _village(s, village_id: int) -> Village:
     village = s.get(Village, village_id)
     if village is None or not scope().allows_village(s, village.id):
         abort(404)

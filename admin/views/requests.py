@@ -133,7 +133,7 @@ def _config() -> Config:
     return current_app.config["BOT_CONFIG"]
 
 
-def _lapsed(today: date):  # type: ignore[no-untyped-def]
+def _lapsed(today: date):
     """Waiting for a supplement or a fee past its period: staff check for 正当理由 and close."""
     return or_((col(DisclosureRequest.status) == "awaiting_supplement") & (col(DisclosureRequest.supplement_due) < today),
                (col(DisclosureRequest.status) == "awaiting_fee") & (col(DisclosureRequest.fee_due) < today))
@@ -143,7 +143,7 @@ def dashboard_counts(s: Session, sc: Scope) -> dict[str, int]:
     today = service.today_in_china()
     ids = agencies.visible_ids(s, sc.role, sc.town_id)
 
-    def scoped(q):  # type: ignore[no-untyped-def]
+    def scoped(q):
         return q if ids is None else q.where(col(DisclosureRequest.agency_id).in_(ids))
 
     open_n = s.exec(scoped(select(func.count()).select_from(DisclosureRequest)
@@ -329,7 +329,7 @@ def _year_arg() -> int:
     return year
 
 
-def _xlsx_response(writer, year: int, filename: str) -> Response:  # type: ignore[no-untyped-def]
+def _xlsx_response(writer, year: int, filename: str) -> Response:
     ids, _chosen = _agency_filter(agency_ids())
     with tempfile.TemporaryDirectory(prefix="cunwu-xlsx-") as tmp:
         path = Path(tmp) / "out.xlsx"

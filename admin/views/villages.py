@@ -33,7 +33,7 @@ def villages() -> str:
                            channels=CHANNELS)
 
 
-def _visible_village(s, village_id: int) -> Village:  # type: ignore[no-untyped-def]
+def _visible_village(s, village_id: int) -> Village:
     village = s.get(Village, village_id)
     if village is None or not scope().allows_village(s, village.id):
         abort(404)
