@@ -2,7 +2,7 @@
 
 Plain server-rendered pages for the county and town disclosure offices and the village clerks.
 Every page needs a login; every POST needs the session's CSRF token; every query is limited to
-what the account's role may see (admin.scope).
+what the account's role may see (core.scope; the queries live in core/ and content/).
 """
 from __future__ import annotations
 

@@ -9,10 +9,10 @@ from collections.abc import Callable
 
 import click
 from sqlalchemy.exc import OperationalError, ProgrammingError
-from sqlmodel import select
 
 from bot.cli_group import cli, setup
 from content import answering
+from content import catalog as catalog_queries
 from content.answering import respond
 from content.importer import ContentImportError, import_files
 from content.suggestions import suggest_aliases
@@ -116,7 +116,7 @@ def synonym() -> None:
 def synonym_list() -> None:
     setup()
     with db.session_scope(readonly=True) as s:
-        for row in s.exec(select(Synonym).order_by(Synonym.id)).all():  # type: ignore[arg-type]
+        for row in catalog_queries.synonyms(s, newest_first=False):
             click.echo(f"{row.id}\t{row.terms}\t({row.source})")
 
 
