@@ -101,7 +101,8 @@ def main() -> None:
             held = measure(specs, path)
         both = measure(specs, matcher.RANKER_FILE)
         print(f"\n== left out: {left_out}; fitted on {', '.join(train)}")
-        print(f"   rule fitted: {fitted['rule']}")
+        print(f"   rule fitted: {fitted['rule']}"
+              + (" (answer_min set by --answer-min)" if args.answer_min is not None else ""))
         print("".join(f"   {ln}\n" for ln in log.getvalue().splitlines() if ln.startswith(("rule", "no rule"))), end="")
         print(header)
         print(line("LOCO (fitted without it)", held))
