@@ -8,6 +8,7 @@ without any worker-to-worker messaging.
 """
 from __future__ import annotations
 
+import ctypes
 import logging
 import re
 import threading
@@ -37,6 +38,8 @@ class _Built:
 
 
 _cache: dict[str, _Built] = {}
+# glibc's malloc_trim (absent elsewhere, e.g. musl): see return_freed_memory
+_MALLOC_TRIM = getattr(ctypes.CDLL(None), "malloc_trim", None)
 _lock = threading.Lock()
 # A rebuild slower than this runs in the background while questions get the previous index, so
 # a large catalog never holds a resident's reply past WeChat's 5 seconds. A county catalog of a few
@@ -121,6 +124,14 @@ def _url(session: Session) -> str:
     return engine.url.render_as_string(hide_password=False)
 
 
+def return_freed_memory() -> None:
+    """Hand the memory a build freed back to the system. A build allocates far more scratch
+    (rows, texts, gram counters, growing arrays) than the index it keeps, and glibc keeps freed
+    memory for reuse: at 50,000 documents ~70 MB of a worker's RSS was scratch already freed."""
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
+
+
 def _rebuild(url: str) -> _Built:
     """Build from the database's current content (caller holds _lock)."""
     t0 = time.perf_counter()
@@ -128,7 +139,8 @@ def _rebuild(url: str) -> _Built:
         version = content_version(fresh)
         matcher = build(fresh)
     built = _Built(version, matcher, {i.doc.key: i.doc for i in matcher.docs}, time.perf_counter() - t0)
-    _cache[url] = built
+    _cache[url] = built               # the previous index (if any) is freed here
+    return_freed_memory()
     return built
 
 

@@ -53,9 +53,9 @@ CONFIDENCE = ("p_top", "p_second", "p_rest", "z_gap", "z_top", "unknown", "long"
               "kind_fit", "spec_title", "no_intent")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Doc:
-    """A document the matcher can answer with.
+    """A document the matcher can answer with (slots: an index keeps one per item, 50,000 at most).
 
     `body` is the main text (公开内容; a guide's 对象/条件/问答), `head` the 一级事项, `more` every
     other element (依据、时限、主体、渠道…). The index keeps the texts only of documents it answers
@@ -201,7 +201,8 @@ class _Postings:
 
     Documents are numbered partition by partition (county-wide first, then village by village), so
     within a slice a partition's postings are contiguous and found by binary search: no per-village
-    dictionaries (at 50,000 village documents those cost hundreds of megabytes)."""
+    dictionaries (at 50,000 village documents those cost hundreds of megabytes). Document numbers
+    are 16-bit while they fit (up to 65,536 documents): a quarter of the postings' memory."""
 
     def __init__(self) -> None:
         self._build: dict[str, tuple[array, array]] = {}
@@ -221,7 +222,8 @@ class _Postings:
 
     def freeze(self) -> None:
         total = sum(len(e[0]) for e in self._build.values())
-        self.ids = np.empty(total, dtype=np.int32)
+        top = max((e[0][-1] for e in self._build.values()), default=0)   # numbers only grow
+        self.ids = np.empty(total, dtype=np.uint16 if top <= np.iinfo(np.uint16).max else np.int32)
         self.weights = np.empty(total, dtype=np.float32)
         pos = 0
         for g, (ids, ws) in self._build.items():
@@ -254,6 +256,9 @@ class Matcher:
         self.common: dict[str, int] = {}
         self.everyday: dict[str, int] = {}
         self._last: tuple[str, tuple[str, str, frozenset[str]]] | None = None
+        # while building: one object per distinct value that many documents repeat (their intents,
+        # 一级事项, 领域): a copy per document costs ~60 MB at 50,000 documents
+        self._shared: dict = {}
         frames = {w: " " for w in self.lex.frame_words}
         self.cues: dict[str, list[str]] = {}
         self.gapped: dict[str, re.Pattern[str]] = {}
@@ -341,6 +346,7 @@ class Matcher:
                 bucket.append(term)
         self.max_term = max((len(t) for t in strong_vocab), default=2)
         self._keep_topical_cues()
+        self._shared = {}
         return self
 
     def _keep_topical_cues(self) -> None:
@@ -378,18 +384,21 @@ class Matcher:
         body = norm.document(f"{doc.body[: t.body_chars]} {doc.more[: t.more_chars]}")
         strong_text = " ".join([title, *kws])
         flat_head = norm.document(doc.head).replace(" ", "")
-        kept = doc if doc.type not in ("catalog", "guide") else replace(doc, body="", more="")
+        share = self._shared.setdefault
+        kept = doc if doc.type not in ("catalog", "guide") else replace(
+            doc, body="", more="", domain=share(doc.domain, doc.domain), head=share(doc.head, doc.head))
+        flat_title = title.replace(" ", "")
         info = _DocInfo(
             doc=kept,
-            title=title.replace(" ", ""),
-            core=self._core(title.replace(" ", "")),
+            title=doc.title if flat_title == doc.title else flat_title,
+            core=self._core(flat_title),
             aliases=tuple(k.replace(" ", "") for k in kws),
-            head=flat_head,
+            head=share(flat_head, flat_head),
             strong_chars="".join(sorted(set(strong_text.replace(" ", "")))),
-            head_chars="".join(sorted(set(head.replace(" ", "")))),
+            head_chars=share(hc := "".join(sorted(set(head.replace(" ", "")))), hc),
             body_chars="".join(sorted(set(body.replace(" ", "")))),
-            facets=self._facets(doc),
-            content_facets=self._content_facets(doc),
+            facets=share(fs := self._facets(doc), fs),
+            content_facets=share(cf := self._content_facets(doc), cf),
         )
         return info, strong_text, head, body
 
