@@ -23,7 +23,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable, Literal, Sequence
+from typing import Callable, Iterable, Literal, Sequence
 
 import numpy as np
 import yaml
@@ -220,7 +220,10 @@ class _Postings:
             entry[0].append(idx)
             entry[1].append(tf * (k1 + 1) / (tf + norm))
 
-    def freeze(self) -> None:
+    def freeze(self, keep: Callable[[np.ndarray], bool] | None = None) -> None:
+        """Pack the postings; a gram whose postings `keep` says no question ever reads is left out."""
+        if keep is not None:
+            self._build = {g: e for g, e in self._build.items() if keep(np.frombuffer(e[0], dtype=np.int32))}
         total = sum(len(e[0]) for e in self._build.values())
         top = max((e[0][-1] for e in self._build.values()), default=0)   # numbers only grow
         self.ids = np.empty(total, dtype=np.uint16 if top <= np.iinfo(np.uint16).max else np.int32)
@@ -329,8 +332,9 @@ class Matcher:
             head.add(idx, _grams(head_text), a[1], t.k1, t.b)
             body.add(idx, _grams(body_text, unigrams=False), a[2], t.k1, t.b)
         del staged
+        searched = self._ever_searched()
         for p in self.fields.values():
-            p.freeze()
+            p.freeze(searched)
         total = max(len(self.docs), 1)
         self.char_idf = {c: math.log(1 + total / (df + 0.5)) for c, df in char_df.items()}
         self.unknown_idf = math.log(1 + total / 0.5)
@@ -348,6 +352,35 @@ class Matcher:
         self._keep_topical_cues()
         self._shared = {}
         return self
+
+    def _df_limit(self, total: int) -> float:
+        """A gram in more of the searched documents than this says little: _bm25 skips it."""
+        t = self.tuning
+        return max(50.0, min(t.max_df_ratio * total, t.max_df))
+
+    def _ever_searched(self) -> Callable[[np.ndarray], bool]:
+        """For a gram's postings (document numbers, ascending): can _bm25 ever read them? A question
+        searches the county-wide documents and those of at most one village, and skips a gram in
+        more of them than _df_limit allows. Most postings of a large county are such grams (公开,
+        村民…): dropping them changes no score and saves most of the index's memory."""
+        county = self.ranges.get(None)
+        n_county = county[1] - county[0] if county else 0
+        parts = [r for v, r in self.ranges.items() if v is not None]
+        edges = np.array([x for r in parts for x in r], dtype=np.int64)
+        totals = [n_county + hi - lo for lo, hi in parts]
+        limits = np.array([self._df_limit(n) for n in totals], dtype=np.float64)
+        county_limit = self._df_limit(n_county)
+
+        def searched(ids: np.ndarray) -> bool:
+            df_county = int(np.searchsorted(ids, county[1]) - np.searchsorted(ids, county[0])) if county else 0
+            if 0 < df_county <= county_limit:
+                return True          # a question with no village (or one without documents of its own)
+            if not parts:
+                return False
+            pos = np.searchsorted(ids, edges)
+            df = df_county + (pos[1::2] - pos[0::2])
+            return bool(np.any((df > 0) & (df <= limits)))
+        return searched
 
     def _keep_topical_cues(self) -> None:
         """A cue word that only a few titles name (报销 in 医保报销政策) is the question's topic,
@@ -553,7 +586,7 @@ class Matcher:
         if not total:
             return []
         t = self.tuning
-        max_df = max(50.0, min(t.max_df_ratio * total, t.max_df))
+        max_df = self._df_limit(total)
         ids: list[np.ndarray] = []
         weights: list[np.ndarray] = []
         qg, qb = _grams(q), _grams(q, False)
