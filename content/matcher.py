@@ -187,11 +187,6 @@ def _wants(intents: frozenset[str]) -> tuple[bool, bool, frozenset[str]]:
     return "apply" in kinds, bool(kinds - {"apply"}), narrow
 
 
-def _gram_count(text: str, unigrams: bool = True) -> int:
-    """sum(_grams(text).values()) without building the counter."""
-    return sum(len(seg) * (2 if unigrams else 1) - 1 for seg in text.split())
-
-
 def _bigrams(text: str) -> set[str]:
     return {text[i:i + 2] for i in range(len(text) - 1)}
 
@@ -206,36 +201,51 @@ class _Postings:
 
     def __init__(self) -> None:
         self._build: dict[str, tuple[array, array]] = {}
+        self.lengths = array("i")          # while building: each document's gram count
         self.slices: dict[str, tuple[int, int]] = {}
         self.ids = np.zeros(0, dtype=np.int32)
         self.weights = np.zeros(0, dtype=np.float32)
 
-    def add(self, idx: int, grams: Counter, avgdl: float, k1: float, b: float) -> None:
-        dl = sum(grams.values())
-        norm = k1 * (1 - b + b * dl / avgdl) if avgdl else k1
+    def add(self, idx: int, grams: Counter) -> None:
+        """Documents in number order, each once (its length is its gram count)."""
+        assert idx == len(self.lengths)
+        self.lengths.append(sum(grams.values()))
         for g, tf in grams.items():
             entry = self._build.get(g)
             if entry is None:
-                entry = self._build[g] = (array("i"), array("f"))
+                entry = self._build[g] = (array("i"), array("i"))
             entry[0].append(idx)
-            entry[1].append(tf * (k1 + 1) / (tf + norm))
+            entry[1].append(tf)
 
-    def freeze(self, keep: Callable[[np.ndarray], bool] | None = None) -> None:
-        """Pack the postings; a gram whose postings `keep` says no question ever reads is left out."""
+    def freeze(self, avgdl: Sequence[float], k1: float, b: float,
+               keep: Callable[[np.ndarray], bool] | None = None) -> None:
+        """Pack the postings with their BM25 term weights (`avgdl`: per document, its partition's
+        mean length); a gram whose postings `keep` says no question ever reads is left out.
+
+        Weights are computed here, not in add(), so a build needs no second pass over the texts:
+        the texts die at once instead of piling up between the index's own small objects (at
+        50,000 documents such leftovers kept ~70 MB of freed but unreturnable memory)."""
         if keep is not None:
             self._build = {g: e for g, e in self._build.items() if keep(np.frombuffer(e[0], dtype=np.int32))}
+        assert len(avgdl) == len(self.lengths)
+        # the same float64 operations, in the same order, as tf * (k1 + 1) / (tf + norm) in Python
+        norm = np.array([k1 * (1 - b + b * dl / a) if a else k1 for dl, a in zip(self.lengths, avgdl)],
+                        dtype=np.float64)
         total = sum(len(e[0]) for e in self._build.values())
         top = max((e[0][-1] for e in self._build.values()), default=0)   # numbers only grow
         self.ids = np.empty(total, dtype=np.uint16 if top <= np.iinfo(np.uint16).max else np.int32)
         self.weights = np.empty(total, dtype=np.float32)
         pos = 0
-        for g, (ids, ws) in self._build.items():
+        for g, (ids, tfs) in self._build.items():
             n = len(ids)
-            self.ids[pos:pos + n] = np.frombuffer(ids, dtype=np.int32)
-            self.weights[pos:pos + n] = np.frombuffer(ws, dtype=np.float32)
+            doc = np.frombuffer(ids, dtype=np.int32)
+            tf = np.frombuffer(tfs, dtype=np.int32).astype(np.float64)
+            self.ids[pos:pos + n] = doc
+            self.weights[pos:pos + n] = tf * (k1 + 1) / (tf + norm[doc])
             self.slices[g] = (pos, pos + n)
             pos += n
         self._build = {}
+        self.lengths = array("i")
 
 
 class Matcher:
@@ -297,8 +307,7 @@ class Matcher:
         by_part: dict[str | None, list[Doc]] = {None: []}
         for doc in docs:
             by_part.setdefault(doc.village, []).append(doc)
-        staged: list[tuple[str, str, str]] = []   # texts, not gram counters: keeps peak memory low
-        lengths: dict[str | None, list[float]] = {}
+        strong, head, body = self.fields["strong"], self.fields["head"], self.fields["body"]
         char_df: Counter = Counter()
         strong_vocab: set[str] = set()
         words = common_words()
@@ -306,13 +315,11 @@ class Matcher:
             lo = len(self.docs)
             for doc in part_docs:
                 info, strong_text, head_text, body_text = self._describe(doc)
+                idx = len(self.docs)
                 self.docs.append(info)
-                staged.append((strong_text, head_text, body_text))
-                acc = lengths.setdefault(village, [0.0, 0.0, 0.0, 0])
-                acc[0] += _gram_count(strong_text)
-                acc[1] += _gram_count(head_text)
-                acc[2] += _gram_count(body_text, unigrams=False)
-                acc[3] += 1
+                strong.add(idx, _grams(strong_text))
+                head.add(idx, _grams(head_text))
+                body.add(idx, _grams(body_text, unigrams=False))
                 char_df.update(set(info.strong_chars) | set(info.head_chars) | set(info.body_chars))
                 for seg in strong_text.split():
                     self.known_bigrams.update(_bigrams(seg))
@@ -324,17 +331,12 @@ class Matcher:
                     self.known_bigrams.update(_bigrams(seg))
             if len(self.docs) > lo:
                 self.ranges[village] = (lo, len(self.docs))
-        avg = {v: tuple(x / max(a[3], 1) for x in a[:3]) for v, a in lengths.items()}
-        strong, head, body = self.fields["strong"], self.fields["head"], self.fields["body"]
-        for idx, (strong_text, head_text, body_text) in enumerate(staged):
-            a = avg[self.docs[idx].doc.village]
-            strong.add(idx, _grams(strong_text), a[0], t.k1, t.b)
-            head.add(idx, _grams(head_text), a[1], t.k1, t.b)
-            body.add(idx, _grams(body_text, unigrams=False), a[2], t.k1, t.b)
-        del staged
         searched = self._ever_searched()
         for p in self.fields.values():
-            p.freeze(searched)
+            avgdl: list[float] = []      # each document's partition's mean length in this field
+            for lo, hi in self.ranges.values():
+                avgdl += [sum(p.lengths[lo:hi]) / max(hi - lo, 1)] * (hi - lo)
+            p.freeze(avgdl, t.k1, t.b, searched)
         total = max(len(self.docs), 1)
         self.char_idf = {c: math.log(1 + total / (df + 0.5)) for c, df in char_df.items()}
         self.unknown_idf = math.log(1 + total / 0.5)

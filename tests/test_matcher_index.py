@@ -53,9 +53,9 @@ def test_pruned_postings_change_no_score(mode: str, monkeypatch: pytest.MonkeyPa
 def test_document_numbers_are_16_bit_while_they_fit() -> None:
     small, large = _Postings(), _Postings()
     for p, top in ((small, 65535), (large, 65536)):
-        p.add(3, Counter({"低保": 1}), 1.0, 1.2, 0.75)
-        p.add(top, Counter({"低保": 2}), 1.0, 1.2, 0.75)
-        p.freeze()
+        for idx in range(top + 1):
+            p.add(idx, Counter({"低保": 1 + (idx == top)}) if idx in (3, top) else Counter())
+        p.freeze([1.0] * (top + 1), 1.2, 0.75)
     assert small.ids.dtype == np.uint16 and large.ids.dtype == np.int32
     assert list(small.ids) == [3, 65535] and list(large.ids) == [3, 65536]
     assert np.array_equal(small.weights, large.weights)
