@@ -413,21 +413,28 @@ class Matcher:
     def _describe(self, doc: Doc) -> tuple[_DocInfo, str, str, str]:
         norm = self.norm
         t = self.tuning
+        share = self._shared.setdefault
+        # villages' copies of one standard item repeat its 领域, 一级事项 and aliases: one object each
+        words = tuple(share(k, k) for k in doc.keywords)
+        kept = doc if doc.type not in ("catalog", "guide") else replace(
+            doc, body="", more="", domain=share(doc.domain, doc.domain), head=share(doc.head, doc.head),
+            keywords=share(words, words))
         title = norm.document(doc.title)
-        kws = [norm.document(k) for k in doc.keywords if k and k.strip()]
+        given = [k for k in kept.keywords if k and k.strip()]
+        kws = [norm.document(k) for k in given]
         head = norm.document(f"{doc.head} {doc.domain}")
         body = norm.document(f"{doc.body[: t.body_chars]} {doc.more[: t.more_chars]}")
         strong_text = " ".join([title, *kws])
         flat_head = norm.document(doc.head).replace(" ", "")
-        share = self._shared.setdefault
-        kept = doc if doc.type not in ("catalog", "guide") else replace(
-            doc, body="", more="", domain=share(doc.domain, doc.domain), head=share(doc.head, doc.head))
         flat_title = title.replace(" ", "")
+        flat_title = doc.title if flat_title == doc.title else flat_title    # one object, not two
+        core = self._core(flat_title)
+        aliases = tuple(share(a, a) for a in (k.replace(" ", "") for k in kws))
         info = _DocInfo(
             doc=kept,
-            title=doc.title if flat_title == doc.title else flat_title,
-            core=self._core(flat_title),
-            aliases=tuple(k.replace(" ", "") for k in kws),
+            title=flat_title,
+            core=flat_title if core == flat_title else core,
+            aliases=share(aliases, aliases),
             head=share(flat_head, flat_head),
             strong_chars="".join(sorted(set(strong_text.replace(" ", "")))),
             head_chars=share(hc := "".join(sorted(set(head.replace(" ", "")))), hc),
