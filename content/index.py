@@ -80,22 +80,31 @@ def content_version(session: Session) -> int:
     return int(row or 0)
 
 
-def _keywords(text: str) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(w for w in _SPLIT.split(text or "") if w))
+def _keywords(text: str, shared: dict | None = None) -> tuple[str, ...]:
+    words = tuple(dict.fromkeys(w for w in _SPLIT.split(text or "") if w))
+    if shared is None:
+        return words
+    words = tuple(shared.setdefault(w, w) for w in words)
+    return shared.setdefault(words, words)
 
 
-def catalog_doc(item: CatalogItem) -> Doc:
-    """The whole item: name (+ optional aliases), 一级事项 and 领域, content, and the other elements."""
+def catalog_doc(item: CatalogItem, shared: dict | None = None) -> Doc:
+    """The whole item: name (+ optional aliases), 一级事项 and 领域, content, and the other elements.
+    `shared`: one object per repeated 领域, 一级事项 and alias (see load_docs)."""
     more = " ".join(x for x in (item.time_limit, item.subject, item.channel, item.method, item.basis) if x)
-    return Doc(key=f"catalog:{item.id}", type="catalog", title=item.name, domain=item.domain,
-               keywords=_keywords(item.keywords), body=item.content, head=item.level1, more=more)
+    domain, head = item.domain, item.level1
+    if shared is not None:
+        domain, head = shared.setdefault(domain, domain), shared.setdefault(head, head)
+    return Doc(key=f"catalog:{item.id}", type="catalog", title=item.name, domain=domain,
+               keywords=_keywords(item.keywords, shared), body=item.content, head=head, more=more)
 
 
-def guide_doc(guide: ServiceGuide) -> Doc:
+def guide_doc(guide: ServiceGuide, shared: dict | None = None) -> Doc:
     """The whole guide: name, whom and what it is for, then how (materials, steps, place, fees)."""
     more = " ".join(x for x in (guide.materials, guide.process, guide.time_limit, guide.location, guide.fee) if x)
-    return Doc(key=f"guide:{guide.id}", type="guide", title=guide.name, domain=guide.domain,
-               keywords=_keywords(guide.keywords), body=f"{guide.target} {guide.conditions} {guide.faq}",
+    domain = guide.domain if shared is None else shared.setdefault(guide.domain, guide.domain)
+    return Doc(key=f"guide:{guide.id}", type="guide", title=guide.name, domain=domain,
+               keywords=_keywords(guide.keywords, shared), body=f"{guide.target} {guide.conditions} {guide.faq}",
                more=more)
 
 
@@ -106,10 +115,13 @@ def synonym_groups(session: Session) -> list[list[str]]:
 def load_docs(session: Session) -> list[Doc]:
     # in batches: 50,000 rows as ORM objects at once are ~100 MB of small objects that, freed,
     # leave holes between the index's own and keep a worker's memory up
+    # Villages' copies of one standard item repeat its 领域, 一级事项 and aliases: one object each
+    # from the start, so the duplicates die at once rather than after the build, between survivors.
     batches = {"yield_per": 1000}
-    docs = [catalog_doc(c) for c in session.exec(
+    shared: dict = {}
+    docs = [catalog_doc(c, shared) for c in session.exec(
         select(CatalogItem).order_by(CatalogItem.id).execution_options(**batches))]  # type: ignore[arg-type]
-    docs += [guide_doc(g) for g in session.exec(
+    docs += [guide_doc(g, shared) for g in session.exec(
         select(ServiceGuide).order_by(ServiceGuide.id).execution_options(**batches))]  # type: ignore[arg-type]
     docs += published_notice_docs(session)
     return docs
