@@ -61,7 +61,7 @@ def _event_dates(session: Session, ids: list[int]) -> dict[tuple[int, str], date
     return out
 
 
-def _scoped(query, agency_ids: list[int] | None):  # type: ignore[no-untyped-def]
+def _scoped(query, agency_ids: list[int] | None):
     return query if agency_ids is None else query.where(col(DisclosureRequest.agency_id).in_(agency_ids))
 
 
@@ -101,7 +101,7 @@ def register_rows(session: Session, year: int, agency_ids: list[int] | None = No
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
-def as_text_cells(ws) -> None:  # type: ignore[no-untyped-def]
+def as_text_cells(ws) -> None:
     """Write every cell whose text could run as a formula as a literal string (quote-prefixed), so
     `=HYPERLINK(…)` or `=cmd|…` typed by a resident shows as typed and never runs."""
     for row in ws.iter_rows():
@@ -111,7 +111,7 @@ def as_text_cells(ws) -> None:  # type: ignore[no-untyped-def]
                 cell.quotePrefix = True
 
 
-def _autosize(ws, widths: dict[int, int] | None = None) -> None:  # type: ignore[no-untyped-def]
+def _autosize(ws, widths: dict[int, int] | None = None) -> None:
     from openpyxl.utils import get_column_letter  # see write_register_xlsx
     for idx, column in enumerate(ws.columns, 1):
         longest = max((len(str(c.value)) if c.value is not None else 0) for c in column)
