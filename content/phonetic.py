@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import unicodedata
 from array import array
 from functools import lru_cache
@@ -74,15 +75,18 @@ def readings(ch: str) -> tuple[str, ...]:
 
 
 def sounds_like(name: str, text: str) -> bool:
-    """Does `text` contain `name` as typed by someone who knew only its sound (青石 in 清石村)?
-    Every character of the name must share a reading with the character in its place; a
-    polyphonic character may be read either way (重庆, 长乐)."""
+    """Does `text` contain `name` as typed by someone who knew only its sound: 清石村 or qingshi
+    for 青石? A polyphonic character of the name may be read either way (重庆 → chongqing)."""
     n = len(name)
-    if not n or n > len(text):
+    if not n:
         return False
-    want = [set(readings(c)) for c in name]
+    options = [readings(c) for c in name]
     said = [readings(c) for c in text]
-    return any(all(not want[j].isdisjoint(said[i + j]) for j in range(n)) for i in range(len(text) - n + 1))
+    if any(all(not set(options[j]).isdisjoint(said[i + j]) for j in range(n)) for i in range(len(text) - n + 1)):
+        return True
+    # pinyin typed as letters (qingshi), or syllables that straddle characters
+    pattern = "".join(f"(?:{'|'.join(re.escape(r) for r in rs)})" for rs in options)
+    return re.search(pattern, "".join(rs[0] for rs in said)) is not None
 
 
 def _fold(syllable: str) -> str:

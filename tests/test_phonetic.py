@@ -38,6 +38,7 @@ def test_polyphonic_names_match_either_reading() -> None:
     assert sounds_like("青石", "清石村")
     assert not sounds_like("青石", "青山村")
     assert not sounds_like("青石", "石")
+    assert sounds_like("青石", "绑定 qingshi") and sounds_like("重庆", "chongqing村")
 
 
 def test_the_web_app_does_not_load_pypinyin() -> None:
