@@ -24,6 +24,10 @@ import pytest
 from core import db
 from core.config import Config
 
+# Staff accounts in tests are hashed cheaply: scrypt's 0.1–0.2 s per hash, paid at every
+# make_staff and every login, was about 0.4 s of CPU per admin test. (Subprocesses inherit it.)
+# tests/test_admin_auth.py checks that the production default is still scrypt.
+os.environ.setdefault("PASSWORD_HASH_METHOD", "pbkdf2:sha256:1000")
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 TEST_TOKEN = "test-token"
