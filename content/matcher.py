@@ -47,10 +47,10 @@ KNOWN_CHAR_FLOOR = 0.6      # … but a character the catalog uses keeps at leas
 # Evidence per candidate, in this order (data/ranker.yaml holds one weight per name).
 FEATURES = ("cover", "bigram", "rare", "q_title", "q_head", "q_any", "bm25", "head_cover",
             "kind_fit", "spec_title", "spec_content", "spec_excess", "narrow", "unknown", "guide",
-            "named", "unexplained")
+            "named", "unexplained", "word_gap")
 # Evidence that the best candidate is right, for the answer rule (data/ranker.yaml: confidence).
 CONFIDENCE = ("p_top", "p_second", "p_rest", "z_gap", "z_top", "unknown", "long", "cover", "q_any",
-              "kind_fit", "spec_title", "no_intent")
+              "kind_fit", "spec_title", "no_intent", "word_gap")
 
 
 @dataclass(frozen=True, slots=True)
@@ -647,6 +647,8 @@ class Matcher:
         topic_total = sum(topic_w) or 1.0
         q_chars = set(flat)
         unknown = min(self.unknown_words(topic) + 2 * self.off_topic_cues(flat), self.tuning.unknown_cap)
+        words = self.content_words(topic)
+        words_total = sum(w for _, w in words) or 1.0
         out: list[tuple[Doc, tuple[float, ...]]] = []
         for idx, bm in top:
             info = self.docs[int(idx)]
@@ -670,12 +672,49 @@ class Matcher:
             tw = [idf.get(c, 0.0) for c in info.core]
             rare = sum(w for c, w in zip(info.core, tw) if c in q_chars) / (sum(tw) or 1.0)
             head_cover = (LCSseq.similarity(info.head, flat) / len(info.head)) if info.head else 0.0
+            gap = self._word_gap(words, info) / words_total if words else 0.0
             out.append((info.doc, (cover, bigram, rare, s_title / topic_total, s_head / topic_total,
                                    s_any / topic_total, bm / best_bm25, head_cover,
                                    *self._intent_fit(intents, info), float(unknown),
                                    1.0 if info.doc.type == "guide" else 0.0,
-                                   s_head / self.unknown_idf, (topic_total - s_any) / self.unknown_idf)))
+                                   s_head / self.unknown_idf, (topic_total - s_any) / self.unknown_idf,
+                                   gap)))
         return out
+
+    def content_words(self, topic: str) -> list[tuple[str, float]]:
+        """The question's topic cut into everyday words (longest first, jieba's word list) with how
+        much each says (its characters' char_weight): 退伍军人 / 优待 / 政策. Single characters
+        between words are left out: a word, not a character, is what an item must explain."""
+        out: list[tuple[str, float]] = []
+        i, n = 0, len(topic)
+        while i < n:
+            for size in (4, 3, 2):
+                span = topic[i:i + size]
+                if len(span) == size and span in self.common:
+                    out.append((span, sum(self.char_weight(c) for c in span)))
+                    i += size
+                    break
+            else:
+                i += 1
+        return out
+
+    @staticmethod
+    def _word_gap(words: list[tuple[str, float]], info: _DocInfo) -> float:
+        """Weight of the question's words the item does not explain: none of the word's bigrams in
+        its name, aliases or 一级事项, and not all its characters anywhere in the item. An item
+        that shares only a modifier (优待政策 of 老年人优待政策 for 退伍军人优待) leaves the word that
+        says what the question is about unexplained; that is the commonest out-of-scope match."""
+        names = _bigrams(info.title) | _bigrams(info.head)
+        for a in info.aliases:
+            names |= _bigrams(a)
+        gap = 0.0
+        for word, w in words:
+            if _bigrams(word) & names:
+                continue
+            if all(c in info.strong_chars or c in info.head_chars or c in info.body_chars for c in word):
+                continue
+            gap += w
+        return gap
 
     def _intent_fit(self, intents: frozenset[str], info: _DocInfo) -> tuple[float, float, float, float, float]:
         """(kind fit, share of the asked intents its name answers, … its content answers, its name
@@ -794,7 +833,7 @@ class Matcher:
         return (p_top, p_second, p_rest, top.evidence - (second.evidence if second else -10.0),
                 top.evidence, f.get("unknown", 0.0), min(len(topic), 30) / 10, f.get("cover", 0.0),
                 f.get("q_any", 0.0), f.get("kind_fit", 0.0), f.get("spec_title", 0.0),
-                0.0 if intents else 1.0)
+                0.0 if intents else 1.0, f.get("word_gap", 0.0))
 
     def confidence(self, ranked: list[Match], question: str) -> float:
         return self.ranker.confidence(self.confidence_values(ranked, question)) if ranked else 0.0

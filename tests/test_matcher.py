@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from content.matcher import Doc, Match, Matcher, MatchResult
+from content.matcher import FEATURES, Doc, Match, Matcher, MatchResult
 from content.normalize import TextNormalizer, basic_normalize, default_synonyms
 
 CATALOG = [
@@ -270,3 +270,21 @@ def test_scores_are_probabilities_of_being_right(matcher: Matcher) -> None:
     assert ranked[0].doc.title == "高龄津贴标准"
     assert sum(m.score for m in ranked) <= 100.0 + 0.1 * len(ranked)     # "none of them" keeps the rest
     assert matcher.match("明天会下雨吗").kind == "fallback"
+
+
+def test_word_gap_counts_the_words_an_item_does_not_explain() -> None:
+    """An item that shares only a modifier with the question (优待政策 of 老年人优待政策, asked about
+    退伍军人) leaves the question's main word unexplained; the item about it explains every word."""
+    extra = [
+        ("catalog", "老年人优待政策", "养老服务", "65岁以上老年人乘坐公交车免费，公园门票减免。"),
+        ("catalog", "退伍军人优待政策", "优抚安置", "退役军人凭优待证乘车、游览享受优待。"),
+    ]
+    own = docs() + [Doc(key=f"x:{i}", type=t, title=title, domain=dom, body=body)
+                    for i, (t, title, dom, body) in enumerate(extra)]
+    m = Matcher.build(own, default_synonyms())
+    question = "退伍军人有啥优待政策"
+    words = [w for w, _ in m.content_words(m.analyse(question)[1])]
+    assert "优待" in words and any("军人" in w for w in words)
+    gap = {doc.title: f[FEATURES.index("word_gap")] for doc, f in m.features(question)}
+    assert gap["退伍军人优待政策"] == 0.0
+    assert gap["老年人优待政策"] > 0.3
