@@ -704,16 +704,24 @@ class Matcher:
         its name, aliases or 一级事项, and not all its characters anywhere in the item. An item
         that shares only a modifier (优待政策 of 老年人优待政策 for 退伍军人优待) leaves the word that
         says what the question is about unexplained; that is the commonest out-of-scope match."""
-        names = _bigrams(info.title) | _bigrams(info.head)
-        for a in info.aliases:
-            names |= _bigrams(a)
+        # a bigram of the word inside a name is a substring of it ("|" keeps names apart)
+        names = "|".join((info.title, info.head, *info.aliases)) if info.aliases else f"{info.title}|{info.head}"
+        chars = None
         gap = 0.0
         for word, w in words:
-            if _bigrams(word) & names:
+            explained = False
+            for i in range(len(word) - 1):
+                if word[i:i + 2] in names:
+                    explained = True
+                    break
+            if explained:
                 continue
-            if all(c in info.strong_chars or c in info.head_chars or c in info.body_chars for c in word):
-                continue
-            gap += w
+            if chars is None:
+                chars = f"{info.strong_chars}{info.head_chars}{info.body_chars}"
+            for c in word:
+                if c not in chars:
+                    gap += w
+                    break
         return gap
 
     def _intent_fit(self, intents: frozenset[str], info: _DocInfo) -> tuple[float, float, float, float, float]:
