@@ -452,6 +452,8 @@ def run_db(kind: str, args: argparse.Namespace, fake_url: str, logdir: Path) -> 
 
 # ----------------------------------------------------------------------------- in process
 def inprocess_app(tmp: str):  # type: ignore[no-untyped-def]
+    from cryptography.fernet import Fernet
+
     from bot.app import create_app
     from content.importer import import_files
     from content.villages import load_villages
@@ -470,7 +472,8 @@ def inprocess_app(tmp: str):  # type: ignore[no-untyped-def]
     with db.session_scope() as s:
         load_villages(s)
     cfg = Config(database_url=url, wechat_token=TOKEN, wechat_appid=APPID, wechat_encoding_aes_key=AES_KEY,
-                 log_level="WARNING", load_demo=False, matcher_warmup=False)
+                 log_level="WARNING", load_demo=False, matcher_warmup=False,
+                 secret_key=secrets.token_urlsafe(32), field_key=Fernet.generate_key().decode())
     app = create_app(cfg)
     return app.test_client(), source
 
