@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
-from core.db import utcnow
+from core.db import run, utcnow
 from core.models.core import Conversation, Follower, Village
 
 # session.info keys: {openid: Conversation row or None} as loaded in this session, and rows
@@ -111,7 +111,7 @@ def save(session: Session, openid: str, flow: str, step: str, data: dict, ttl_mi
     values = {"flow": flow, "step": step, "data": json.dumps(data, ensure_ascii=False),
               "expires_at": now + timedelta(minutes=ttl_minutes), "updated_at": now}
     dialect = session.get_bind().dialect.name
-    session.execute(_UPSERT.get(dialect, _UPSERT["sqlite"]), {
+    run(session, _UPSERT.get(dialect, _UPSERT["sqlite"]), {
         "b_openid": openid, "b_flow": flow, "b_step": step, "b_data": values["data"],
         "b_expires": values["expires_at"], "b_now": now})
     session.info.get(_CLEARED, set()).discard(openid)
@@ -135,4 +135,4 @@ def clear(session: Session, openid: str) -> None:
 @event.listens_for(OrmSession, "before_commit")
 def _delete_cleared(session: OrmSession) -> None:
     for openid in session.info.pop(_CLEARED, ()):
-        session.execute(_DELETE, {"b_openid": openid})
+        run(session, _DELETE, {"b_openid": openid})

@@ -13,6 +13,7 @@ import re
 import unicodedata
 
 from sqlalchemy import bindparam
+from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
 from content import index
@@ -91,20 +92,23 @@ _VILLAGE_AND_FLOW = (select(Village.name, Conversation.flow).select_from(Followe
                      .where(col(Follower.openid) == bindparam("openid")))
 
 
-def prefetch(session: Session, openid: str, text: str) -> None:
+def prefetch(conn: Connection, openid: str, text: str) -> None:
     """Before a message's write transaction: if the text will most likely reach the matcher (not a
     number, greeting or command, no other conversation under way), match it now through this
-    read-only session (content.index.prefetch); `respond` then reuses the result. A wrong guess
+    read-only connection (content.index.prefetch); `respond` then reuses the result. A wrong guess
     costs one match and changes no answer."""
     text = text.strip()
     plain = unicodedata.normalize("NFKC", text).strip().rstrip("。.!！~～ ")
     if not text or _small_talk(plain) or is_command(text):
         return
-    row = session.exec(_VILLAGE_AND_FLOW, params={"openid": openid}).first()
+    row = conn.execute(_VILLAGE_AND_FLOW, {"openid": openid}).first()
     village, flow_name = (row[0], row[1]) if row is not None else (None, None)
     if flow_name not in (None, FLOW):
         return
-    index.prefetch(session, text, village)
+    # A session over the same connection, for the index's version check (a query only every few
+    # hundred milliseconds); closing it leaves the connection's transaction alone.
+    with Session(bind=conn) as session:
+        index.prefetch(session, text, village)
 
 
 @text_fallback

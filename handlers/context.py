@@ -39,11 +39,17 @@ class Context:
     def text(self) -> str:
         return self.inbound.content.strip()
 
+    # The follower's village as last looked up (ctx.village is read several times per message).
+    _village: Village | None = field(default=None, repr=False)
+
     @property
     def village(self) -> Village | None:
-        if self.follower.village_id is None:
+        village_id = self.follower.village_id
+        if village_id is None:
             return None
-        return self.session.get(Village, self.follower.village_id)
+        if self._village is None or self._village.id != village_id:   # a binding may change it
+            self._village = self.session.get(Village, village_id)
+        return self._village
 
     def start_flow(self, flow: str, step: str, data: dict | None = None) -> None:
         self.state = conversation.save(self.session, self.follower.openid, flow, step, data or {},
