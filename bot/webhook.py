@@ -287,7 +287,7 @@ def handle_delivery(cfg: Config, inbound: Inbound) -> Handled:
                 follower, row, village = loaded
                 conversation.remember(s, inbound.openid, row, village)
             else:
-                follower, row = conversation.load_follower(s, inbound.openid)
+                follower, row, village = conversation.load_follower(s, inbound.openid)
             touch = False
             if follower is None:
                 follower = Follower(openid=inbound.openid, subscribed=True, subscribed_at=now,
@@ -301,7 +301,8 @@ def handle_delivery(cfg: Config, inbound: Inbound) -> Handled:
                 set_committed_value(follower, "last_interaction_at", now)
                 run(s, _TOUCH, {"b_openid": inbound.openid, "b_now": now})
             state = conversation.from_row(s, inbound.openid, row, now=now)
-            ctx = Context(session=s, config=cfg, inbound=inbound, follower=follower, now=now, state=state)
+            ctx = Context(session=s, config=cfg, inbound=inbound, follower=follower, now=now, state=state,
+                          loaded_village=village)
             reply = dispatch(ctx)
             if reply.followups:
                 enqueue_followups(s, inbound.openid, reply.followups)

@@ -53,23 +53,23 @@ _LOAD = (select(Follower, Conversation, Village)   # built once: building costs 
          .where(Follower.openid == bindparam("openid")))
 
 
-def load_follower(session: Session, openid: str) -> tuple[Follower | None, Conversation | None]:
-    """The follower and their conversation row in one query (None, None for a new resident); their
-    village comes along into the session, so `session.get(Village, …)` needs no query after it."""
+def load_follower(session: Session, openid: str) -> tuple[Follower | None, Conversation | None, Village | None]:
+    """The follower, their conversation row and their village in one query (None, None, None for a
+    new resident); the village also stays in the session, so `session.get(Village, …)` needs no
+    query after it."""
     found = session.exec(_LOAD, params={"openid": openid}).first()  # type: ignore[call-overload]
     if found is None:
-        return None, _row(session, openid)    # a conversation without a follower row is rare
+        return None, _row(session, openid), None    # a conversation without a follower row is rare
     follower, row, village = found
-    _known(session)[openid] = row
-    # The identity map holds objects weakly: keep the village alive for this session's get().
-    session.info.setdefault("loaded_villages", []).append(village)
-    return follower, row
+    remember(session, openid, row, village)
+    return follower, row, village
 
 
 def remember(session: Session, openid: str, row: Conversation | None, village: Village | None) -> None:
     """Register a follower's conversation row and village loaded by the caller's own query (the
     webhook's claim-and-load statement on PostgreSQL), as load_follower does."""
     _known(session)[openid] = row
+    # The identity map holds objects weakly: keep the village alive for this session's get().
     session.info.setdefault("loaded_villages", []).append(village)
 
 
