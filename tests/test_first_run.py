@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from tests.admin_support import csrf_of
+from tests.cli_support import Ran, run_cli
 from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -122,9 +123,17 @@ def test_first_run_end_to_end(served) -> None:  # type: ignore[no-untyped-def]
                 if "apscheduler" in line and " INFO " in line]
 
 
+def _bot_in_process(args: list[str], db_path: Path, stdin: str = "", **extra: str) -> Ran:
+    """The same commands in process (click's runner): the subprocess start is paid by the
+    end-to-end test above; these two only check what the commands do."""
+    env: dict[str, str | None] = {k: None for k in UNSET}
+    env.update(DATABASE_URL=f"sqlite:///{db_path}", MATCHER_WARMUP="0", **extra)
+    return run_cli(args, env, stdin)
+
+
 def test_safe_chat_without_a_key_says_what_to_set(tmp_path: Path) -> None:
-    env = _env(tmp_path / "k.db", WECHAT_TOKEN="a-real-token", LOAD_DEMO="0")
-    out = _bot(["chat", "--safe"], env, "帮助\n")
+    out = _bot_in_process(["chat", "--safe"], tmp_path / "k.db", "帮助\n", WECHAT_TOKEN="a-real-token",
+                          LOAD_DEMO="0")
     assert out.returncode == 2
     assert "WECHAT_ENCODING_AES_KEY" in out.stderr and "安全模式" in out.stderr
     assert "Traceback" not in out.stderr and "AssertionError" not in out.stderr
@@ -132,9 +141,9 @@ def test_safe_chat_without_a_key_says_what_to_set(tmp_path: Path) -> None:
 
 def test_load_demo_off_keeps_the_database_empty(tmp_path: Path) -> None:
     db_path = tmp_path / "empty.db"
-    out = _bot(["init-db"], _env(db_path, LOAD_DEMO="0"))
+    out = _bot_in_process(["init-db"], db_path, LOAD_DEMO="0")
     assert out.returncode == 0, out.stderr
-    chat = _bot(["chat"], _env(db_path, LOAD_DEMO="0"), "帮助\n")
+    chat = _bot_in_process(["chat"], db_path, "帮助\n", LOAD_DEMO="0")
     assert chat.returncode == 0, chat.stderr
     assert _query(db_path, "SELECT count(*) FROM village") == [(0,)]
     assert _query(db_path, "SELECT count(*) FROM question_log") == [(0,)]

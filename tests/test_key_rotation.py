@@ -5,9 +5,6 @@ Old requests must stay findable before, during (half rotated) and after `rotate-
 application being typed in chat across the rotation must still complete."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from sqlmodel import select
@@ -18,6 +15,7 @@ from core import db, fieldcrypt
 from core.models.requests import DisclosureRequest
 from core.requests import service
 from core.requests.keys import requests_of_person, rotate_keys
+from tests.cli_support import run_cli
 from tests.conftest import TEST_AES_KEY, LiveServer, make_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,9 +62,8 @@ def test_old_requests_stay_findable_during_and_after_rotation(db_url: str) -> No
         assert len(_same_applicant(both, rid)) == 3
     assert _same_applicant(both, y_old) == []
 
-    env = {**os.environ, "DATABASE_URL": db_url, "FIELD_ENCRYPTION_KEY": f"{KEY_B},{KEY_A}", "LOG_LEVEL": "WARNING"}
-    out = subprocess.run([sys.executable, "-m", "bot", "request", "rotate-keys", "--batch", "2"], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=120)
+    env = {"DATABASE_URL": db_url, "FIELD_ENCRYPTION_KEY": f"{KEY_B},{KEY_A}", "LOG_LEVEL": "WARNING"}
+    out = run_cli(["request", "rotate-keys", "--batch", "2"], env)
     assert out.returncode == 0, out.stderr
     assert "已换成新密钥：2 份" in out.stdout and "原本就是新密钥：3 份" in out.stdout
 
@@ -111,7 +108,6 @@ def test_an_application_typed_across_the_rotation_completes(db_url: str, village
 
 def test_unreadable_rows_are_reported_not_skipped_silently(sqlite_url: str) -> None:
     _file(make_config(sqlite_url, field_key=KEY_A), ID_X, "村道资料")
-    env = {**os.environ, "DATABASE_URL": sqlite_url, "FIELD_ENCRYPTION_KEY": KEY_B, "LOG_LEVEL": "WARNING"}
-    out = subprocess.run([sys.executable, "-m", "bot", "request", "rotate-keys"], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=120)
+    env = {"DATABASE_URL": sqlite_url, "FIELD_ENCRYPTION_KEY": KEY_B, "LOG_LEVEL": "WARNING"}
+    out = run_cli(["request", "rotate-keys"], env)
     assert out.returncode == 1 and "打不开" in out.stderr and "Traceback" not in out.stderr

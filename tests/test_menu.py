@@ -2,15 +2,13 @@
 CLI and by the admin page; its keys are the ones the webhook understands."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from core.menu import MENU, publish_menu
 from core.wechat_api import WeChatAPI
 from handlers.events import MENU_KEYS
 from tests.admin_support import login, make_staff, post_form
+from tests.cli_support import run_cli
 from tests.conftest import TEST_APPID, make_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,18 +22,16 @@ def _keys(buttons: list[dict]) -> list[str]:
 
 
 def test_cli_publishes_the_menu_and_shows_it(sqlite_url, fake_wechat) -> None:  # type: ignore[no-untyped-def]
-    env = {**os.environ, "DATABASE_URL": sqlite_url, "WECHAT_API_BASE": fake_wechat.base_url,
+    env = {"DATABASE_URL": sqlite_url, "WECHAT_API_BASE": fake_wechat.base_url,
            "WECHAT_APPID": TEST_APPID, "WECHAT_APPSECRET": "test-secret", "LOG_LEVEL": "WARNING"}
-    out = subprocess.run([sys.executable, "-m", "bot", "menu", "publish"], cwd=ROOT, env=env, capture_output=True,
-                         text=True, timeout=60)
+    out = run_cli(["menu", "publish"], env)
     assert out.returncode == 0, out.stderr
     assert "菜单已发布" in out.stdout and "问政策 → HELP" in out.stdout
     menu = fake_wechat.menu()
     assert menu is not None and [b["name"] for b in menu["button"]] == ["问政策", "看公示", "依申请公开"]
     assert set(_keys(menu["button"])) == set(MENU_KEYS)
     assert len(fake_wechat.requests("menu/create")) == 1
-    shown = subprocess.run([sys.executable, "-m", "bot", "menu", "show"], cwd=ROOT, env=env, capture_output=True,
-                           text=True, timeout=60)
+    shown = run_cli(["menu", "show"], env)
     assert "依申请公开 ▸ 我的申请 → MY_REQUESTS" in shown.stdout
 
 

@@ -5,10 +5,7 @@ Everything goes through the real path: signed messages to /wechat over HTTP, row
 the CLI in its own process. The catalog is a small made-up county written here."""
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +15,7 @@ from bot.simulator import WeChatServer
 from content import index
 from core import db
 from core.models.catalog import ChoicePick
+from tests.cli_support import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -125,15 +123,14 @@ def test_record_pick_counts_in_place(county: str) -> None:
 def test_cli_lists_suggestions(county: str) -> None:
     from content.suggestions import record_pick
 
-    env = {**os.environ, "DATABASE_URL": county, "LOG_LEVEL": "WARNING"}
-    run = [sys.executable, "-m", "bot", "suggestions"]
-    empty = subprocess.run(run, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    env = {"DATABASE_URL": county, "LOG_LEVEL": "WARNING"}
+    empty = run_cli(["suggestions"], env)
     assert empty.returncode == 0, empty.stderr
     assert "暂时没有建议" in empty.stdout
     with db.session_scope() as s:
         key = next(i.doc.key for i in index.get_matcher(s).docs if i.doc.title == "最低生活保障对象名单")
         record_pick(s, "吃低保的有哪几家", key, "最低生活保障对象名单")
-    out = subprocess.run(run, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    out = run_cli(["suggestions"], env)
     assert out.returncode == 0, out.stderr
     line = out.stdout.strip()
     assert "居民选了" in line and "吃低保的有哪几家" in line and "最低生活保障对象名单" in line
