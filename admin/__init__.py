@@ -2,7 +2,7 @@
 
 Plain server-rendered pages for the county and town disclosure offices and the village clerks.
 Every page needs a login; every POST needs the session's CSRF token; every query is limited to
-what the account's role may see (admin.scope).
+what the account's role may see (core.scope; the queries live in core/ and content/).
 """
 from __future__ import annotations
 
@@ -91,7 +91,7 @@ def _template_globals() -> dict[str, object]:
 @bp.errorhandler(403)
 @bp.errorhandler(404)
 @bp.errorhandler(413)
-def _error_page(exc):  # type: ignore[no-untyped-def]
+def _error_page(exc):
     messages = {400: "请求有误。", 403: "您没有权限查看这个页面。", 404: "没有找到这个页面或记录。",
                 413: "文件太大了（最大 20 MB）。"}
     code = getattr(exc, "code", 400) or 400

@@ -115,3 +115,27 @@ def ensure_demo_admin(s: Session) -> str | None:
             create_staff(s, username, password, role, town=place if role == "town" else None,
                          village=place if role == "village" else None, display_name=name)
     return password
+
+
+def manageable_lists(s: Session, me: StaffUser) -> tuple[list[StaffUser], list[Village]]:
+    """The accounts and villages the staff page lists for `me`: everything for the county, a town
+    office's own town for a town office (its villages, and the accounts placed in that town)."""
+    users = select(StaffUser).order_by(col(StaffUser.role), col(StaffUser.username))
+    villages = select(Village).order_by(col(Village.name))
+    if me.role == "town":
+        users = users.where(StaffUser.town_id == me.town_id)
+        villages = villages.where(Village.town_id == me.town_id)
+    return list(s.exec(users).all()), list(s.exec(villages).all())
+
+
+def all_staff(s: Session) -> list[StaffUser]:
+    """Every account by username (the CLI's list)."""
+    return list(s.exec(select(StaffUser).order_by(col(StaffUser.username))).all())
+
+
+def display_names(s: Session, usernames: set[str]) -> dict[str, str]:
+    """Usernames recorded by older steps → the person's name, for those who have one."""
+    if not usernames:
+        return {}
+    rows = s.exec(select(StaffUser).where(col(StaffUser.username).in_(usernames))).all()
+    return {u.username: u.display_name for u in rows if u.display_name}

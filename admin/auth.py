@@ -21,6 +21,7 @@ from sqlalchemy import delete, or_, update
 from sqlmodel import Session, col, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from core.config import password_hash_method
 from core.db import session_scope, utcnow
 from core.models.staff import ROLES, LoginThrottle, StaffUser
 
@@ -41,7 +42,7 @@ class LoginError(Exception):
 
 
 def hash_password(password: str) -> str:
-    return generate_password_hash(password)
+    return generate_password_hash(password, method=password_hash_method())
 
 
 def verify_password(user: StaffUser, password: str) -> bool:

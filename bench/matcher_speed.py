@@ -6,7 +6,10 @@ Documents are the tuning set's catalog and guides, scaled with generated village
   county   – the same variants as county-wide docs (village=None) named "<村名>村<事项>":
              the worst case, every variant is eligible for every question.
 Baseline in the same run: rapidfuzz.process.extractOne(q, titles, scorer=WRatio) over all titles.
-Each size runs in a fresh subprocess so memory (RSS delta of the build) is not polluted.
+Each size runs in a fresh subprocess so memory (RSS delta of the build) is not polluted: "mem MB"
+is the growth right after Matcher.build, "kept MB" after content.index.return_freed_memory (what a
+worker does after each build: glibc gives the build's freed scratch back). Per-worker memory of
+the real gunicorn shape: bench/worker_memory.py.
 
 Usage: .venv/bin/python bench/matcher_speed.py [--eval-dir DIR] [--sizes 200,5000,50000]
 """
@@ -57,6 +60,7 @@ def scaled_docs(base: list, size: int, mode: str) -> tuple[list, list[str]]:
 def one(eval_dir: Path, size: int, mode: str) -> dict:
     from rapidfuzz import fuzz, process
 
+    from content.index import return_freed_memory
     from content.loaders import docs_from_rows, load_catalog_csv, load_guides_csv
     from content.matcher import Matcher
     from content.normalize import default_synonyms
@@ -70,12 +74,15 @@ def one(eval_dir: Path, size: int, mode: str) -> dict:
     common_words()                      # shared word list: loaded once per process, not per build
     Matcher.build(base[:5], synonyms).match("低保")   # warm imports and caches
     gc.collect()
+    return_freed_memory()               # the warm-up's scratch is not the index's
     rss0 = rss_kb()
     t0 = time.perf_counter()
     matcher = Matcher.build(docs, synonyms)
     build_s = time.perf_counter() - t0
     gc.collect()
     mem_mb = (rss_kb() - rss0) / 1024
+    return_freed_memory()
+    kept_mb = (rss_kb() - rss0) / 1024
     rng = random.Random(7)
     lat = []
     for rep in range(2):
@@ -94,7 +101,7 @@ def one(eval_dir: Path, size: int, mode: str) -> dict:
         base_lat.append((time.perf_counter() - t) * 1000)
     q = statistics.quantiles(lat, n=100)
     bq = statistics.quantiles(base_lat, n=100)
-    return {"size": len(docs), "mode": mode, "build_s": build_s, "mem_mb": mem_mb,
+    return {"size": len(docs), "mode": mode, "build_s": build_s, "mem_mb": mem_mb, "kept_mb": kept_mb,
             "p50": q[49], "p99": q[98], "n": len(lat), "base_p50": bq[49], "base_p99": bq[98]}
 
 
@@ -109,17 +116,17 @@ def main() -> None:
     if args.one:
         print(json.dumps(one(eval_dir, int(args.one[0]), args.one[1])))
         return
-    print(f"{'docs':>7} {'mode':<8} {'build s':>8} {'mem MB':>7} {'p50 ms':>7} {'p99 ms':>7} "
+    print(f"{'docs':>7} {'mode':<8} {'build s':>8} {'mem MB':>7} {'kept MB':>7} {'p50 ms':>7} {'p99 ms':>7} "
           f"{'questions':>9} | {'WRatio p50':>10} {'WRatio p99':>10}")
     for size in (int(s) for s in args.sizes.split(",")):
         for mode in args.modes.split(","):
             out = subprocess.run([sys.executable, __file__, "--eval-dir", str(eval_dir), "--one", str(size), mode],
                                  capture_output=True, text=True, check=True)
             r = json.loads(out.stdout.strip().splitlines()[-1])
-            print(f"{r['size']:>7} {r['mode']:<8} {r['build_s']:8.2f} {r['mem_mb']:7.1f} {r['p50']:7.2f} "
+            print(f"{r['size']:>7} {r['mode']:<8} {r['build_s']:8.2f} {r['mem_mb']:7.1f} {r['kept_mb']:7.1f} {r['p50']:7.2f} "
                   f"{r['p99']:7.2f} {r['n']:>9} | {r['base_p50']:10.2f} {r['base_p99']:10.2f}", flush=True)
     print("\nlatency: Matcher.match per question, one core, after one warm-up pass; "
-          "memory: RSS growth during Matcher.build")
+          "memory: RSS growth during Matcher.build, and kept after return_freed_memory")
 
 
 if __name__ == "__main__":

@@ -35,18 +35,18 @@ class _NoSessionForWebhook(SessionInterface):
         self.inner = inner
         self.null_session_class = inner.null_session_class
 
-    def open_session(self, app: Flask, request):  # type: ignore[no-untyped-def]
+    def open_session(self, app: Flask, request):
         if request.path == "/wechat":
             return None                   # Flask uses a null session and saves nothing
         return self.inner.open_session(app, request)
 
-    def save_session(self, app, session, response):  # type: ignore[no-untyped-def]
+    def save_session(self, app, session, response):
         return self.inner.save_session(app, session, response)
 
     def is_null_session(self, obj: object) -> bool:
         return self.inner.is_null_session(obj)
 
-    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+    def __getattr__(self, name: str):
         return getattr(self.inner, name)
 
 

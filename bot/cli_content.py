@@ -9,10 +9,10 @@ from collections.abc import Callable
 
 import click
 from sqlalchemy.exc import OperationalError, ProgrammingError
-from sqlmodel import select
 
 from bot.cli_group import cli, setup
 from content import answering
+from content import catalog as catalog_queries
 from content.answering import respond
 from content.importer import ContentImportError, import_files
 from content.suggestions import suggest_aliases
@@ -26,7 +26,7 @@ NOT_READY = "数据库还没初始化，请先运行：python -m bot init-db"
 def needs_schema(func: Callable) -> Callable:
     """A missing table means init-db was not run: say so instead of a traceback."""
     @functools.wraps(func)
-    def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
         except (OperationalError, ProgrammingError) as exc:
@@ -55,7 +55,7 @@ def import_cmd(files: tuple[str, ...], replace: bool) -> None:
     click.echo(stats.summary())
 
 
-def _village(session, name: str | None):  # type: ignore[no-untyped-def]
+def _village(session, name: str | None):
     if not name:
         return None
 
@@ -66,7 +66,7 @@ def _village(session, name: str | None):  # type: ignore[no-untyped-def]
     return match.village
 
 
-def _as_json(question: str, outcome) -> str:  # type: ignore[no-untyped-def]
+def _as_json(question: str, outcome) -> str:
     matches = outcome.result.matches
     return json.dumps({
         "question": question,
@@ -116,7 +116,7 @@ def synonym() -> None:
 def synonym_list() -> None:
     setup()
     with db.session_scope(readonly=True) as s:
-        for row in s.exec(select(Synonym).order_by(Synonym.id)).all():  # type: ignore[arg-type]
+        for row in catalog_queries.synonyms(s, newest_first=False):
             click.echo(f"{row.id}\t{row.terms}\t({row.source})")
 
 

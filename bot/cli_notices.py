@@ -39,7 +39,7 @@ def _fail(message: str) -> None:
     sys.exit(1)
 
 
-def _village(session, name: str) -> Village:  # type: ignore[no-untyped-def]
+def _village(session, name: str) -> Village:
     v = queries.village_by_name(session, name)
     if v is None:
         _fail(f"没有这个村：{name}（先用 python -m bot village add {name}）")

@@ -4,15 +4,16 @@ from __future__ import annotations
 import sys
 from datetime import date
 from pathlib import Path
+from typing import NoReturn
 
 import click
-from sqlmodel import select
+from sqlmodel import Session
 
 from bot.cli_group import cli, setup
 from core.db import session_scope, utcnow
 from core.fieldcrypt import generate_key
-from core.models.core import Town
 from core.models.requests import Agency
+from core.places import town_by_name
 from core.requests import agencies, documents, service
 from core.requests import validation as v
 from core.requests.export import annual_report, write_annual_xlsx, write_register_xlsx
@@ -35,7 +36,7 @@ from core.requests.workdays import beijing_date
 PROVISIONAL_FLAG = "⚠期限待定"
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     click.echo(message, err=True)
     sys.exit(1)
 
@@ -50,12 +51,13 @@ def _parse_date(value: str | None) -> date | None:
     return None
 
 
-def _agency_ids(s, name: str | None) -> list[int] | None:  # type: ignore[no-untyped-def]
+def _agency_ids(s: Session, name: str | None) -> list[int] | None:
     if not name:
         return None
-    agency = s.exec(select(Agency).where(Agency.name == name.strip())).first()
+    agency = agencies.by_name(s, name.strip())
     if agency is None:
         _fail(f"没有“{name}”这个机关。用 agency list 查看。")
+    assert agency.id is not None  # a stored row
     return [agency.id]
 
 
@@ -255,7 +257,7 @@ def new_cmd(staff: str, channel: str, applicant_type: str, name: str, id_type: s
     if day and day > beijing_date(utcnow()):
         _fail("收到日期不能晚于今天。")
     with session_scope() as s:
-        agency = (s.exec(select(Agency).where(Agency.name == agency_name.strip())).first() if agency_name
+        agency = (agencies.by_name(s, agency_name.strip()) if agency_name
                   else agencies.county_agency(s, config))
         if agency is None:
             _fail(f"没有“{agency_name}”这个机关。用 agency list 查看。")
@@ -386,9 +388,9 @@ def agency_set_cmd(name: str, town: str | None, rename: str | None, review_body:
     """Fill in an agency's record (what its letters state)."""
     config = setup()
     with session_scope() as s:
-        agency = s.exec(select(Agency).where(Agency.name == name)).first()
+        agency = agencies.by_name(s, name)
         if agency is None and town:
-            t = s.exec(select(Town).where(Town.name == town)).first()
+            t = town_by_name(s, town)
             if t is None:
                 _fail(f"没有“{town}”这个乡镇。")
                 return

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import click
-from sqlmodel import select
 
 from admin.accounts import (
     DEMO_ROLE_ACCOUNTS,
     DEMO_USERNAME,
     AccountError,
+    all_staff,
     create_staff,
     ensure_demo_admin,
     set_active,
@@ -16,8 +16,8 @@ from admin.accounts import (
 )
 from bot.cli_group import cli, setup
 from core import db, staff_link
-from core.models.core import Town, Village
-from core.models.staff import ROLE_LABELS, ROLES, StaffUser
+from core.models.staff import ROLE_LABELS, ROLES
+from core.places import town_names, village_names
 
 
 @cli.group()
@@ -89,9 +89,9 @@ def list_staff() -> None:
     """List accounts."""
     setup()
     with db.session_scope(readonly=True) as s:
-        towns = {t.id: t.name for t in s.exec(select(Town)).all()}
-        villages = {v.id: v.name for v in s.exec(select(Village)).all()}
-        for u in s.exec(select(StaffUser).order_by(StaffUser.username)).all():
+        towns = town_names(s)
+        villages = village_names(s)
+        for u in all_staff(s):
             place = villages.get(u.village_id) or towns.get(u.town_id) or "全县"
             state = "" if u.active else "（已停用）"
             click.echo(f"{u.username}\t{ROLE_LABELS.get(u.role, u.role)}\t{place}\t{u.display_name}{state}")

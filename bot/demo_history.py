@@ -22,7 +22,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-import yaml  # type: ignore[import-untyped]
+import yaml
 from sqlalchemy import bindparam, insert, update
 from sqlmodel import Session, col, select
 
@@ -316,7 +316,7 @@ def _requests(s: Session, config: Config, rng: random.Random, villages: list[Vil
               by_village: dict[int, list[str]], now: datetime, summary: Summary) -> None:
     today = now.astimezone(BEIJING).date()
 
-    def new(received: date, *, town: str | None = None, channel: str = "wechat"):  # type: ignore[no-untyped-def]
+    def new(received: date, *, town: str | None = None, channel: str = "wechat"):
         """An application from a resident of `town` (random if None); a WeChat one goes to the agency
         of the applicant's bound town, one at the counter to the county office."""
         if town not in towns.values():  # any town, or the one asked for when the county has it
@@ -326,10 +326,10 @@ def _requests(s: Session, config: Config, rng: random.Random, villages: list[Vil
         return create_application(s, config, _application(rng, v, towns), openid=openid, channel=channel,
                                   now=_at(received, 10), received=received)
 
-    def step(req, action: str, day: date, staff: str = STAFF_TOWN, **kw) -> None:  # type: ignore[no-untyped-def]
+    def step(req, action: str, day: date, staff: str = STAFF_TOWN, **kw) -> None:
         transition(s, config, req, action, staff, on=day, now=_at(day, 16), notify=False, **kw)
 
-    def concluded(received: date, reply_type: str, *, archive: bool = True, **kw) -> None:  # type: ignore[no-untyped-def]
+    def concluded(received: date, reply_type: str, *, archive: bool = True, **kw) -> None:
         req = new(received)
         step(req, "register", received)
         step(req, "review", _workday_after(received, 1))

@@ -877,7 +877,7 @@ class RemoteFake:
         return set(self._op("tag_members", tag_id=tag_id))
 
     def menu(self) -> dict[str, Any] | None:
-        return self._op("menu")  # type: ignore[no-any-return]
+        return self._op("menu")
 
 
 class FakeWeChatProcess:

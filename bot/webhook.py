@@ -160,7 +160,7 @@ def _read_body(limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _claim_statement(dialect: str):  # type: ignore[no-untyped-def]
+def _claim_statement(dialect: str):
     """INSERT … ON CONFLICT DO NOTHING: on PostgreSQL a second delivery of the same key waits here
     until the first one's transaction ends (commit: the key is taken; rollback or a dead worker:
     the key is free again), on SQLite the write lock already orders them."""
@@ -176,9 +176,9 @@ _CLAIM = {"postgresql": _claim_statement("postgresql"), "sqlite": _claim_stateme
 _STORED = select(col(InboundMessage.status), col(InboundMessage.reply), col(InboundMessage.received_at)).where(
     col(InboundMessage.dedupe_key) == bindparam("b_key"))
 # PostgreSQL: the claim and the follower's rows in one round trip (the INSERT runs in a CTE).
-_PG_CLAIM = _CLAIM["postgresql"].returning(InboundMessage.dedupe_key).cte("claim")  # type: ignore[attr-defined]
+_PG_CLAIM = _CLAIM["postgresql"].returning(InboundMessage.dedupe_key).cte("claim")
 _PG_CLAIM_AND_LOAD = (
-    select(select(func.count()).select_from(_PG_CLAIM).scalar_subquery().label("claimed"),  # type: ignore[call-overload]
+    select(select(func.count()).select_from(_PG_CLAIM).scalar_subquery().label("claimed"),
            Follower, Conversation, Village)
     .select_from(select(literal(1).label("one")).subquery("one"))
     .outerjoin(Follower, Follower.openid == bindparam("b_openid"))  # type: ignore[arg-type]

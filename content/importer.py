@@ -158,7 +158,7 @@ def cell_text(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if hasattr(value, "isoformat"):
-        value = value.isoformat()  # type: ignore[union-attr]
+        value = value.isoformat()
     text = str(value).replace("\u00a0", " ").replace("\u3000", " ").replace("\r\n", "\n")
     return text.strip()
 
@@ -636,7 +636,7 @@ def write_batch(session: Session, batch: Batch, *, replace: bool = False) -> Imp
         key = (str(rec.values["domain"]), str(rec.values["name"]))
         row = items.get(key)
         if row is None:
-            row = items[key] = CatalogItem(domain=key[0], name=key[1])  # type: ignore[call-arg]
+            row = items[key] = CatalogItem(domain=key[0], name=key[1])
             stats.catalog_added += 1
         else:
             stats.catalog_updated += 1
@@ -647,7 +647,7 @@ def write_batch(session: Session, batch: Batch, *, replace: bool = False) -> Imp
         name = str(rec.values["name"])
         guide = guides.get(name)
         if guide is None:
-            guide = guides[name] = ServiceGuide(name=name)  # type: ignore[call-arg]
+            guide = guides[name] = ServiceGuide(name=name)
             stats.guides_added += 1
         else:
             stats.guides_updated += 1

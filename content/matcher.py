@@ -23,7 +23,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable, Literal, Sequence
+from typing import Callable, Iterable, Literal, Sequence
 
 import numpy as np
 import yaml
@@ -53,9 +53,9 @@ CONFIDENCE = ("p_top", "p_second", "p_rest", "z_gap", "z_top", "unknown", "long"
               "kind_fit", "spec_title", "no_intent")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Doc:
-    """A document the matcher can answer with.
+    """A document the matcher can answer with (slots: an index keeps one per item, 50,000 at most).
 
     `body` is the main text (公开内容; a guide's 对象/条件/问答), `head` the 一级事项, `more` every
     other element (依据、时限、主体、渠道…). The index keeps the texts only of documents it answers
@@ -187,11 +187,6 @@ def _wants(intents: frozenset[str]) -> tuple[bool, bool, frozenset[str]]:
     return "apply" in kinds, bool(kinds - {"apply"}), narrow
 
 
-def _gram_count(text: str, unigrams: bool = True) -> int:
-    """sum(_grams(text).values()) without building the counter."""
-    return sum(len(seg) * (2 if unigrams else 1) - 1 for seg in text.split())
-
-
 def _bigrams(text: str) -> set[str]:
     return {text[i:i + 2] for i in range(len(text) - 1)}
 
@@ -201,36 +196,56 @@ class _Postings:
 
     Documents are numbered partition by partition (county-wide first, then village by village), so
     within a slice a partition's postings are contiguous and found by binary search: no per-village
-    dictionaries (at 50,000 village documents those cost hundreds of megabytes)."""
+    dictionaries (at 50,000 village documents those cost hundreds of megabytes). Document numbers
+    are 16-bit while they fit (up to 65,536 documents): a quarter of the postings' memory."""
 
     def __init__(self) -> None:
         self._build: dict[str, tuple[array, array]] = {}
+        self.lengths = array("i")          # while building: each document's gram count
         self.slices: dict[str, tuple[int, int]] = {}
         self.ids = np.zeros(0, dtype=np.int32)
         self.weights = np.zeros(0, dtype=np.float32)
 
-    def add(self, idx: int, grams: Counter, avgdl: float, k1: float, b: float) -> None:
-        dl = sum(grams.values())
-        norm = k1 * (1 - b + b * dl / avgdl) if avgdl else k1
+    def add(self, idx: int, grams: Counter) -> None:
+        """Documents in number order, each once (its length is its gram count)."""
+        assert idx == len(self.lengths)
+        self.lengths.append(sum(grams.values()))
         for g, tf in grams.items():
             entry = self._build.get(g)
             if entry is None:
-                entry = self._build[g] = (array("i"), array("f"))
+                entry = self._build[g] = (array("i"), array("i"))
             entry[0].append(idx)
-            entry[1].append(tf * (k1 + 1) / (tf + norm))
+            entry[1].append(tf)
 
-    def freeze(self) -> None:
+    def freeze(self, avgdl: Sequence[float], k1: float, b: float,
+               keep: Callable[[np.ndarray], bool] | None = None) -> None:
+        """Pack the postings with their BM25 term weights (`avgdl`: per document, its partition's
+        mean length); a gram whose postings `keep` says no question ever reads is left out.
+
+        Weights are computed here, not in add(), so a build needs no second pass over the texts:
+        the texts die at once instead of piling up between the index's own small objects (at
+        50,000 documents such leftovers kept ~70 MB of freed but unreturnable memory)."""
+        if keep is not None:
+            self._build = {g: e for g, e in self._build.items() if keep(np.frombuffer(e[0], dtype=np.int32))}
+        assert len(avgdl) == len(self.lengths)
+        # the same float64 operations, in the same order, as tf * (k1 + 1) / (tf + norm) in Python
+        norm = np.array([k1 * (1 - b + b * dl / a) if a else k1 for dl, a in zip(self.lengths, avgdl)],
+                        dtype=np.float64)
         total = sum(len(e[0]) for e in self._build.values())
-        self.ids = np.empty(total, dtype=np.int32)
+        top = max((e[0][-1] for e in self._build.values()), default=0)   # numbers only grow
+        self.ids = np.empty(total, dtype=np.uint16 if top <= np.iinfo(np.uint16).max else np.int32)
         self.weights = np.empty(total, dtype=np.float32)
         pos = 0
-        for g, (ids, ws) in self._build.items():
+        for g, (ids, tfs) in self._build.items():
             n = len(ids)
-            self.ids[pos:pos + n] = np.frombuffer(ids, dtype=np.int32)
-            self.weights[pos:pos + n] = np.frombuffer(ws, dtype=np.float32)
+            doc = np.frombuffer(ids, dtype=np.int32)
+            tf = np.frombuffer(tfs, dtype=np.int32).astype(np.float64)
+            self.ids[pos:pos + n] = doc
+            self.weights[pos:pos + n] = tf * (k1 + 1) / (tf + norm[doc])
             self.slices[g] = (pos, pos + n)
             pos += n
         self._build = {}
+        self.lengths = array("i")
 
 
 class Matcher:
@@ -254,6 +269,9 @@ class Matcher:
         self.common: dict[str, int] = {}
         self.everyday: dict[str, int] = {}
         self._last: tuple[str, tuple[str, str, frozenset[str]]] | None = None
+        # while building: one object per distinct value that many documents repeat (their intents,
+        # 一级事项, 领域): a copy per document costs ~60 MB at 50,000 documents
+        self._shared: dict = {}
         frames = {w: " " for w in self.lex.frame_words}
         self.cues: dict[str, list[str]] = {}
         self.gapped: dict[str, re.Pattern[str]] = {}
@@ -289,8 +307,7 @@ class Matcher:
         by_part: dict[str | None, list[Doc]] = {None: []}
         for doc in docs:
             by_part.setdefault(doc.village, []).append(doc)
-        staged: list[tuple[str, str, str]] = []   # texts, not gram counters: keeps peak memory low
-        lengths: dict[str | None, list[float]] = {}
+        strong, head, body = self.fields["strong"], self.fields["head"], self.fields["body"]
         char_df: Counter = Counter()
         strong_vocab: set[str] = set()
         words = common_words()
@@ -298,13 +315,11 @@ class Matcher:
             lo = len(self.docs)
             for doc in part_docs:
                 info, strong_text, head_text, body_text = self._describe(doc)
+                idx = len(self.docs)
                 self.docs.append(info)
-                staged.append((strong_text, head_text, body_text))
-                acc = lengths.setdefault(village, [0.0, 0.0, 0.0, 0])
-                acc[0] += _gram_count(strong_text)
-                acc[1] += _gram_count(head_text)
-                acc[2] += _gram_count(body_text, unigrams=False)
-                acc[3] += 1
+                strong.add(idx, _grams(strong_text))
+                head.add(idx, _grams(head_text))
+                body.add(idx, _grams(body_text, unigrams=False))
                 char_df.update(set(info.strong_chars) | set(info.head_chars) | set(info.body_chars))
                 for seg in strong_text.split():
                     self.known_bigrams.update(_bigrams(seg))
@@ -316,16 +331,12 @@ class Matcher:
                     self.known_bigrams.update(_bigrams(seg))
             if len(self.docs) > lo:
                 self.ranges[village] = (lo, len(self.docs))
-        avg = {v: tuple(x / max(a[3], 1) for x in a[:3]) for v, a in lengths.items()}
-        strong, head, body = self.fields["strong"], self.fields["head"], self.fields["body"]
-        for idx, (strong_text, head_text, body_text) in enumerate(staged):
-            a = avg[self.docs[idx].doc.village]
-            strong.add(idx, _grams(strong_text), a[0], t.k1, t.b)
-            head.add(idx, _grams(head_text), a[1], t.k1, t.b)
-            body.add(idx, _grams(body_text, unigrams=False), a[2], t.k1, t.b)
-        del staged
+        searched = self._ever_searched()
         for p in self.fields.values():
-            p.freeze()
+            avgdl: list[float] = []      # each document's partition's mean length in this field
+            for lo, hi in self.ranges.values():
+                avgdl += [sum(p.lengths[lo:hi]) / max(hi - lo, 1)] * (hi - lo)
+            p.freeze(avgdl, t.k1, t.b, searched)
         total = max(len(self.docs), 1)
         self.char_idf = {c: math.log(1 + total / (df + 0.5)) for c, df in char_df.items()}
         self.unknown_idf = math.log(1 + total / 0.5)
@@ -341,7 +352,37 @@ class Matcher:
                 bucket.append(term)
         self.max_term = max((len(t) for t in strong_vocab), default=2)
         self._keep_topical_cues()
+        self._shared = {}
         return self
+
+    def _df_limit(self, total: int) -> float:
+        """A gram in more of the searched documents than this says little: _bm25 skips it."""
+        t = self.tuning
+        return max(50.0, min(t.max_df_ratio * total, t.max_df))
+
+    def _ever_searched(self) -> Callable[[np.ndarray], bool]:
+        """For a gram's postings (document numbers, ascending): can _bm25 ever read them? A question
+        searches the county-wide documents and those of at most one village, and skips a gram in
+        more of them than _df_limit allows. Most postings of a large county are such grams (公开,
+        村民…): dropping them changes no score and saves most of the index's memory."""
+        county = self.ranges.get(None)
+        n_county = county[1] - county[0] if county else 0
+        parts = [r for v, r in self.ranges.items() if v is not None]
+        edges = np.array([x for r in parts for x in r], dtype=np.int64)
+        totals = [n_county + hi - lo for lo, hi in parts]
+        limits = np.array([self._df_limit(n) for n in totals], dtype=np.float64)
+        county_limit = self._df_limit(n_county)
+
+        def searched(ids: np.ndarray) -> bool:
+            df_county = int(np.searchsorted(ids, county[1]) - np.searchsorted(ids, county[0])) if county else 0
+            if 0 < df_county <= county_limit:
+                return True          # a question with no village (or one without documents of its own)
+            if not parts:
+                return False
+            pos = np.searchsorted(ids, edges)
+            df = df_county + (pos[1::2] - pos[0::2])
+            return bool(np.any((df > 0) & (df <= limits)))
+        return searched
 
     def _keep_topical_cues(self) -> None:
         """A cue word that only a few titles name (报销 in 医保报销政策) is the question's topic,
@@ -372,24 +413,34 @@ class Matcher:
     def _describe(self, doc: Doc) -> tuple[_DocInfo, str, str, str]:
         norm = self.norm
         t = self.tuning
+        share = self._shared.setdefault
+        # villages' copies of one standard item repeat its 领域, 一级事项 and aliases: one object each
+        words = tuple(share(k, k) for k in doc.keywords)
+        kept = doc if doc.type not in ("catalog", "guide") else replace(
+            doc, body="", more="", domain=share(doc.domain, doc.domain), head=share(doc.head, doc.head),
+            keywords=share(words, words))
         title = norm.document(doc.title)
-        kws = [norm.document(k) for k in doc.keywords if k and k.strip()]
+        given = [k for k in kept.keywords if k and k.strip()]
+        kws = [norm.document(k) for k in given]
         head = norm.document(f"{doc.head} {doc.domain}")
         body = norm.document(f"{doc.body[: t.body_chars]} {doc.more[: t.more_chars]}")
         strong_text = " ".join([title, *kws])
         flat_head = norm.document(doc.head).replace(" ", "")
-        kept = doc if doc.type not in ("catalog", "guide") else replace(doc, body="", more="")
+        flat_title = title.replace(" ", "")
+        flat_title = doc.title if flat_title == doc.title else flat_title    # one object, not two
+        core = self._core(flat_title)
+        aliases = tuple(share(a, a) for a in (k.replace(" ", "") for k in kws))
         info = _DocInfo(
             doc=kept,
-            title=title.replace(" ", ""),
-            core=self._core(title.replace(" ", "")),
-            aliases=tuple(k.replace(" ", "") for k in kws),
-            head=flat_head,
+            title=flat_title,
+            core=flat_title if core == flat_title else core,
+            aliases=share(aliases, aliases),
+            head=share(flat_head, flat_head),
             strong_chars="".join(sorted(set(strong_text.replace(" ", "")))),
-            head_chars="".join(sorted(set(head.replace(" ", "")))),
+            head_chars=share(hc := "".join(sorted(set(head.replace(" ", "")))), hc),
             body_chars="".join(sorted(set(body.replace(" ", "")))),
-            facets=self._facets(doc),
-            content_facets=self._content_facets(doc),
+            facets=share(fs := self._facets(doc), fs),
+            content_facets=share(cf := self._content_facets(doc), cf),
         )
         return info, strong_text, head, body
 
@@ -544,7 +595,7 @@ class Matcher:
         if not total:
             return []
         t = self.tuning
-        max_df = max(50.0, min(t.max_df_ratio * total, t.max_df))
+        max_df = self._df_limit(total)
         ids: list[np.ndarray] = []
         weights: list[np.ndarray] = []
         qg, qb = _grams(q), _grams(q, False)

@@ -4,15 +4,89 @@ Every Chinese character maps to one "sound code": a private-use character standi
 toneless syllable, folded the way southern speakers and pinyin typists blur sounds
 (zh/z, ch/c, sh/s, n/l, ing/in, eng/en). Two strings that sound alike then have equal codes,
 and rapidfuzz can compare sounds as fast as it compares characters.
+
+Readings come from pypinyin's single-character table (pinyin_dict.json, read as data): importing
+pypinyin itself also loads its phrase dictionary, 55 MB per process that only multi-character
+segmentation uses, and nothing here does: a character's first reading is what pypinyin gives for
+it alone (tests/test_phonetic.py checks every character against lazy_pinyin).
 """
 from __future__ import annotations
 
+import importlib.util
+import json
+import re
+import unicodedata
+from array import array
 from functools import lru_cache
-
-from pypinyin import Style, lazy_pinyin
+from pathlib import Path
 
 _SYLLABLE_CODES: dict[str, str] = {}
 _PUA_BASE = 0xE000
+_FIRST, _LAST = 0x3400, 0x9FFF     # CJK Extension A and the Unified Ideographs: what sound() codes
+
+
+def _package_file(package: str, name: str) -> Path | None:
+    """A data file shipped inside an installed package, found without importing the package."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(list(spec.submodule_search_locations)[0]) / name
+    return path if path.is_file() else None
+
+
+def _toneless(reading: str) -> str:
+    """"lǜ" → "lv", "cháng" → "chang": pypinyin's NORMAL style."""
+    out = []
+    for ch in unicodedata.normalize("NFD", reading):
+        if ch == "\u0308":             # the diaeresis of ü: pypinyin writes v
+            out.append("v")
+        elif not unicodedata.combining(ch):
+            out.append(ch)
+    return "".join(out).replace("uv", "v")
+
+
+@lru_cache(maxsize=1)
+def _readings_table() -> tuple[array, list[tuple[str, ...]]]:
+    """(per code point from _FIRST to _LAST: an index into the list, 0 = no reading; the distinct
+    toneless reading tuples, most likely reading first). About 60 KB instead of pypinyin's dicts."""
+    index = array("H", bytes(2 * (_LAST - _FIRST + 1)))
+    kinds: dict[tuple[str, ...], int] = {(): 0}
+    path = _package_file("pypinyin", "pinyin_dict.json")
+    if path is not None:
+        with open(path, encoding="utf-8") as fh:
+            raw: dict[str, str] = json.load(fh)
+        for key, value in raw.items():
+            cp = int(key)
+            if _FIRST <= cp <= _LAST and value:
+                readings = tuple(dict.fromkeys(_toneless(r) for r in value.split(",") if r))
+                index[cp - _FIRST] = kinds.setdefault(readings, len(kinds))
+    return index, list(kinds)
+
+
+def readings(ch: str) -> tuple[str, ...]:
+    """A character's toneless readings, the commonest first (重 → zhong, chong); a character
+    without one (a digit, a letter, a rare character) stands for itself."""
+    if len(ch) == 1 and _FIRST <= ord(ch) <= _LAST:
+        index, kinds = _readings_table()
+        found = kinds[index[ord(ch) - _FIRST]]
+        if found:
+            return found
+    return (ch,)
+
+
+def sounds_like(name: str, text: str) -> bool:
+    """Does `text` contain `name` as typed by someone who knew only its sound: 清石村 or qingshi
+    for 青石? A polyphonic character of the name may be read either way (重庆 → chongqing)."""
+    n = len(name)
+    if not n:
+        return False
+    options = [readings(c) for c in name]
+    said = [readings(c) for c in text]
+    if any(all(not set(options[j]).isdisjoint(said[i + j]) for j in range(n)) for i in range(len(text) - n + 1)):
+        return True
+    # pinyin typed as letters (qingshi), or syllables that straddle characters
+    pattern = "".join(f"(?:{'|'.join(re.escape(r) for r in rs)})" for rs in options)
+    return re.search(pattern, "".join(rs[0] for rs in said)) is not None
 
 
 def _fold(syllable: str) -> str:
@@ -32,12 +106,10 @@ def _fold(syllable: str) -> str:
 @lru_cache(maxsize=65536)
 def sound(ch: str) -> str:
     """One character → its sound code (non-Chinese characters stand for themselves)."""
-    if not ("\u3400" <= ch <= "\u9fff"):
+    syllable = readings(ch)[0]
+    if syllable == ch:
         return ch
-    syllable = lazy_pinyin(ch, style=Style.NORMAL, errors="ignore")
-    if not syllable or not syllable[0]:
-        return ch
-    folded = _fold(syllable[0])
+    folded = _fold(syllable)
     code = _SYLLABLE_CODES.get(folded)
     if code is None:
         code = chr(_PUA_BASE + len(_SYLLABLE_CODES))
@@ -57,13 +129,9 @@ def common_words() -> dict[str, int]:
     Used only as a word list: a span that is already a common word (小车, 一个) is never
     "corrected", and correction targets are real words, not arbitrary slices of titles.
     """
-    import importlib.util
-    from pathlib import Path
-
-    spec = importlib.util.find_spec("jieba")
-    if spec is None or not spec.submodule_search_locations:
+    path = _package_file("jieba", "dict.txt")
+    if path is None:
         return {}
-    path = Path(list(spec.submodule_search_locations)[0]) / "dict.txt"
     words: dict[str, int] = {}
     with open(path, encoding="utf-8") as fh:
         for line in fh:
@@ -79,13 +147,9 @@ def everyday_chars() -> dict[str, int]:
 
     A question's characters that the catalog never uses are weighed by this: 爹, 月, 下 in a long
     spoken question are everyday filler, while 狂, 犬 are a topic the catalog does not cover."""
-    import importlib.util
-    from pathlib import Path
-
-    spec = importlib.util.find_spec("jieba")
-    if spec is None or not spec.submodule_search_locations:
+    path = _package_file("jieba", "dict.txt")
+    if path is None:
         return {}
-    path = Path(list(spec.submodule_search_locations)[0]) / "dict.txt"
     freq: dict[str, int] = {}
     with open(path, encoding="utf-8") as fh:
         for line in fh:

@@ -66,7 +66,7 @@ def record_pick(session: Session, question: str, doc_key: str, doc_title: str = 
         bump()
 
 
-def _alias(matcher, question: str) -> str:  # type: ignore[no-untyped-def]
+def _alias(matcher, question: str) -> str:
     words = matcher.own_words(question)
     return words if 2 <= len(words) <= ALIAS_MAX_CHARS else ""
 

@@ -1,7 +1,7 @@
 """Finding a village from what a resident types or says.
 
 Residents write 青石, 青石村, 清石村 (a homophone slip) or 石门乡青石村. Exact names and aliases win;
-then same-pinyin names; then close spellings. When several villages fit equally, the caller asks.
+then same-pinyin names (a polyphonic character read either way); then close spellings. When several villages fit equally, the caller asks.
 """
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
-from pypinyin import lazy_pinyin
 from rapidfuzz import fuzz
 from sqlmodel import Session, select
 
+from content.phonetic import sounds_like
 from core.models.core import Town, Village
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -73,9 +73,7 @@ def find_village(session: Session, text: str) -> VillageMatch:
         best = [v for v in exact if len(max(_names(v), key=len)) == longest]
         return VillageMatch(best[0] if len(best) == 1 else None, best)
 
-    said_py = "".join(lazy_pinyin(said))
-    sound = [v for v in pool if any("".join(lazy_pinyin(_core(n))) in said_py for n in _names(v)
-                                    if len(_core(n)) >= 2)]
+    sound = [v for v in pool if any(sounds_like(_core(n), said) for n in _names(v) if len(_core(n)) >= 2)]
     if len(sound) == 1:
         return VillageMatch(sound[0], sound)
     if sound:

@@ -18,6 +18,13 @@ DEFAULT_SQLITE = ROOT / "instance" / "cunwu.db"
 DEV_AES_KEY = "cunwuDevEncodingAesKey0123456789abcdefghijk"
 
 
+def password_hash_method() -> str:
+    """How new staff password hashes are made (a werkzeug method string; existing hashes keep
+    theirs). The default is werkzeug's scrypt, deliberately slow (~0.1 s). The test suite sets a
+    cheap one (PASSWORD_HASH_METHOD) because it creates and logs in hundreds of accounts."""
+    return os.environ.get("PASSWORD_HASH_METHOD") or "scrypt"
+
+
 def _bool(value: str | None, default: bool = False) -> bool:
     if value is None or value == "":
         return default

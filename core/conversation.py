@@ -57,7 +57,7 @@ def load_follower(session: Session, openid: str) -> tuple[Follower | None, Conve
     """The follower, their conversation row and their village in one query (None, None, None for a
     new resident); the village also stays in the session, so `session.get(Village, …)` needs no
     query after it."""
-    found = session.exec(_LOAD, params={"openid": openid}).first()  # type: ignore[call-overload]
+    found = session.exec(_LOAD, params={"openid": openid}).first()
     if found is None:
         return None, _row(session, openid), None    # a conversation without a follower row is rare
     follower, row, village = found
@@ -90,7 +90,7 @@ def load(session: Session, openid: str, now: datetime | None = None) -> State | 
     return from_row(session, openid, _row(session, openid), now=now)
 
 
-def _upsert(dialect: str):  # type: ignore[no-untyped-def]
+def _upsert(dialect: str):
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     stmt = insert(Conversation.__table__).values(  # type: ignore[attr-defined]
         openid=bindparam("b_openid"), flow=bindparam("b_flow"), step=bindparam("b_step"),

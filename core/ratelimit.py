@@ -41,7 +41,7 @@ def _window(config: Config, now: float) -> int:
     return int(now // max(1, config.rate_limit_seconds))
 
 
-def _hit_statement(dialect: str):  # type: ignore[no-untyped-def]
+def _hit_statement(dialect: str):
     t = RateCounter.__table__  # type: ignore[attr-defined]
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     window: BindParameter[int] = bindparam("b_window")

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Protocol
 
-import redis
 from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
@@ -202,6 +201,9 @@ class RedisTokenStore(_LockingStore):
                  lease_seconds: float = LEASE_SECONDS, wait_seconds: float = WAIT_FOR_REFRESH) -> None:
         self.appid = appid
         self.lease_seconds, self.wait_seconds = lease_seconds, wait_seconds
+        # imported here: a deployment without Redis (the default) keeps ~5 MB per web worker
+        import redis
+
         self.redis = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=3)
         self.key = f"{prefix}:{appid}"
         self.lock_key = f"{prefix}:{appid}:lock"

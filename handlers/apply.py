@@ -11,11 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from sqlmodel import select
-
 from core import fieldcrypt
-from core.models.core import Conversation
 from core.models.requests import DisclosureRequest
+from core.places import locked_conversation
 from core.requests import validation as v
 from core.requests.kinds import (
     APPLICANT_TYPES,
@@ -259,8 +257,7 @@ def start_application(ctx: Context, prefix: str = "") -> str:
 def submit(ctx: Context, d: dict) -> str:
     # Two "确认" taken by two workers at once: the second waits on this row lock (PostgreSQL) or
     # on the write lock (SQLite), then finds the conversation gone and stores nothing.
-    live = ctx.session.exec(select(Conversation).where(Conversation.openid == ctx.follower.openid)
-                            .with_for_update().execution_options(populate_existing=True)).first()
+    live = locked_conversation(ctx.session, ctx.follower.openid)
     if live is None or live.flow != FLOW or live.step != CONFIRM:
         ctx.state = None
         return "这份申请已经提交了，发“我的申请”查看。"

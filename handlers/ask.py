@@ -12,15 +12,14 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from sqlalchemy import bindparam
 from sqlalchemy.engine import Connection
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from content import index
 from content.answering import answer_doc, options_data, record_unanswered, respond
 from content.replies import MESSAGE_BYTES, field_text
 from content.suggestions import record_pick
-from core.models.core import Conversation, Follower, Village
+from core.places import village_and_flow
 from handlers.apply import start_application
 from handlers.context import Context, Reply
 from handlers.router import PASS, flow, is_command, text_fallback
@@ -86,12 +85,6 @@ def _small_talk(plain: str) -> bool:
     return parse_number(plain) is not None or bool(_GREETING.fullmatch(plain) or _THANKS.fullmatch(plain))
 
 
-_VILLAGE_AND_FLOW = (select(Village.name, Conversation.flow).select_from(Follower)
-                     .outerjoin(Village, col(Village.id) == Follower.village_id)
-                     .outerjoin(Conversation, col(Conversation.openid) == Follower.openid)
-                     .where(col(Follower.openid) == bindparam("openid")))
-
-
 def prefetch(conn: Connection, openid: str, text: str) -> None:
     """Before a message's write transaction: if the text will most likely reach the matcher (not a
     number, greeting or command, no other conversation under way), match it now through this
@@ -101,8 +94,7 @@ def prefetch(conn: Connection, openid: str, text: str) -> None:
     plain = unicodedata.normalize("NFKC", text).strip().rstrip("。.!！~～ ")
     if not text or _small_talk(plain) or is_command(text):
         return
-    row = conn.execute(_VILLAGE_AND_FLOW, {"openid": openid}).first()
-    village, flow_name = (row[0], row[1]) if row is not None else (None, None)
+    village, flow_name = village_and_flow(conn, openid)
     if flow_name not in (None, FLOW):
         return
     # A session over the same connection, for the index's version check (a query only every few

@@ -216,3 +216,20 @@ def test_dev_serve_creates_a_demo_admin_once_and_prints_its_password(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_production_hashes_passwords_with_scrypt_and_old_hashes_still_verify(db_url, monkeypatch):
+    """The suite hashes cheaply (PASSWORD_HASH_METHOD in conftest); a deployment that does not set
+    it gets scrypt, and an account hashed either way logs in."""
+    from admin.auth import hash_password, verify_password
+
+    make_staff("cheap", "county")  # made by the test suite's cheap method
+    monkeypatch.delenv("PASSWORD_HASH_METHOD")
+    real = hash_password(PASSWORD)
+    assert real.startswith("scrypt:")
+    with db.session_scope() as s:
+        cheap = s.exec(select(StaffUser).where(StaffUser.username == "cheap")).one()
+        assert cheap.password_hash.startswith("pbkdf2:sha256:1000$")
+        assert verify_password(cheap, PASSWORD) and not verify_password(cheap, PASSWORD + "x")
+        cheap.password_hash = real
+        assert verify_password(cheap, PASSWORD)

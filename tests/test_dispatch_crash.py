@@ -1,5 +1,5 @@
 """Real processes: two dispatcher processes at once, and kill -9 of the clock process in the
-middle of a 10,000-recipient push followed by a restart — every recipient is sent exactly once
+middle of a push (300 and 2,000 recipients) followed by a restart — every recipient is sent exactly once
 or listed for review, none lost (SQLite and PostgreSQL). The fake WeChat runs as its own process."""
 from __future__ import annotations
 

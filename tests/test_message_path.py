@@ -12,8 +12,8 @@ from sqlmodel import col
 from core import conversation, db
 from core.db import run, utcnow
 from core.models.core import Follower, Village
+from core.places import village_and_flow
 from core.wechat import Inbound
-from handlers.ask import _VILLAGE_AND_FLOW
 from handlers.context import Context
 from tests.conftest import make_config
 
@@ -52,9 +52,7 @@ def test_sqlite_read_ahead_neither_waits_for_the_writer_nor_sees_its_rows(sqlite
 
     def read_ahead() -> None:
         with db.read_connection() as conn:
-            row = conn.execute(_VILLAGE_AND_FLOW, {"openid": "o_path_r"}).first()
-            assert row is not None
-            seen.append((row[0], row[1]))
+            seen.append(village_and_flow(conn, "o_path_r"))
 
     with db.session_scope() as writer:                     # holds SQLite's write lock until the end
         run(writer, update(Follower).where(col(Follower.openid) == "o_path_r").values(village_id=None))

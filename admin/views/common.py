@@ -2,15 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from math import ceil
 from typing import Any
 
 from flask import request
-from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from admin.auth import current_staff
-from admin.scope import Scope
+from core.paging import PageRows, fetch_page
+from core.scope import Scope
 
 PAGE_SIZE = 50
 
@@ -26,11 +25,8 @@ def staff_label() -> str:
 
 
 @dataclass
-class Page:
-    items: list[Any]
-    page: int
-    pages: int
-    total: int
+class Page(PageRows):
+    """A page of rows that also knows the links to its neighbours (the current filters kept)."""
 
     def url_args(self, page: int) -> dict[str, Any]:
         args: dict[str, Any] = {k: v for k, v in request.args.items() if k != "page"}
@@ -39,11 +35,9 @@ class Page:
 
 
 def paginate(s: Session, query: Any, page_size: int = PAGE_SIZE) -> Page:
-    total = s.exec(select(func.count()).select_from(query.order_by(None).subquery())).one()
-    pages = max(1, ceil(total / page_size))
-    page = min(max(1, int_arg("page", 1) or 1), pages)
-    items = list(s.exec(query.offset((page - 1) * page_size).limit(page_size)).all())
-    return Page(items=items, page=page, pages=pages, total=total)
+    """The ?page= page of a list query built by the query modules."""
+    rows = fetch_page(s, query, int_arg("page", 1), page_size)
+    return Page(items=rows.items, page=rows.page, pages=rows.pages, total=rows.total)
 
 
 def int_arg(name: str, default: int | None = None) -> int | None:

@@ -16,15 +16,14 @@ from pathlib import Path
 
 from flask import Response as FlaskResponse
 from flask import abort, flash, redirect, render_template, request, url_for
-from sqlalchemy import delete, func, or_
-from sqlmodel import Session, col, select
 from werkzeug.wrappers import Response
 
 from admin import bp
 from admin.auth import current_staff, require_roles
 from admin.views.common import form_str, paginate
+from content import catalog as catalog_queries
+from content import questions as question_queries
 from content.importer import ContentImportError, import_files, preview_batch, read_files
-from content.index import get_matcher
 from content.template import catalog_template_xlsx
 from core.db import session_scope, utcnow
 from core.models.catalog import (
@@ -32,7 +31,6 @@ from core.models.catalog import (
     ImportUpload,
     ServiceGuide,
     Synonym,
-    UnansweredQuestion,
     bump_content_version,
 )
 
@@ -60,24 +58,14 @@ def clean_aliases(text: str) -> str:
     return "、".join(seen)
 
 
-def _search(model, q: str, fields: list[str]):  # type: ignore[no-untyped-def]
-    like = f"%{q}%"
-    return or_(*[col(getattr(model, f)).like(like) for f in fields])
-
-
 @bp.get("/catalog")
 def catalog() -> str:
     q = (request.args.get("q") or "").strip()[:50]
     domain = request.args.get("domain", "")
     with session_scope(readonly=True) as s:
-        domains = list(s.exec(select(CatalogItem.domain).group_by(CatalogItem.domain).order_by(CatalogItem.domain)).all())
-        query = select(CatalogItem)
-        if q:
-            query = query.where(_search(CatalogItem, q, ["name", "level1", "keywords", "content", "domain"]))
-        if domain:
-            query = query.where(CatalogItem.domain == domain)
-        page = paginate(s, query.order_by(col(CatalogItem.domain), col(CatalogItem.seq).nulls_last(), col(CatalogItem.id)))
-        guides = s.exec(select(func.count()).select_from(ServiceGuide)).one()
+        domains = catalog_queries.catalog_domains(s)
+        page = paginate(s, catalog_queries.catalog_query(q, domain))
+        guides = catalog_queries.guide_count(s)
     return render_template("catalog.html", page=page, q=q, domain=domain, domains=domains, guides=guides)
 
 
@@ -122,10 +110,7 @@ def catalog_aliases(item_id: int) -> Response:
 def guides() -> str:
     q = (request.args.get("q") or "").strip()[:50]
     with session_scope(readonly=True) as s:
-        query = select(ServiceGuide)
-        if q:
-            query = query.where(_search(ServiceGuide, q, ["name", "keywords", "target", "conditions", "domain"]))
-        page = paginate(s, query.order_by(ServiceGuide.domain, ServiceGuide.name))
+        page = paginate(s, catalog_queries.guide_query(q))
     return render_template("guides.html", page=page, q=q)
 
 
@@ -145,7 +130,7 @@ def guide_aliases(guide_id: int) -> Response:
 @bp.get("/synonyms")
 def synonyms() -> str:
     with session_scope(readonly=True) as s:
-        rows = list(s.exec(select(Synonym).order_by(col(Synonym.id).desc())).all())
+        rows = catalog_queries.synonyms(s, newest_first=True)
     return render_template("synonyms.html", rows=rows)
 
 
@@ -227,7 +212,7 @@ def content_import() -> str | tuple[str, int]:
     token = secrets.token_hex(16)
     with session_scope() as s:
         preview = preview_batch(s, batch, replace=replace)
-        s.execute(delete(ImportUpload).where(col(ImportUpload.created_at) < utcnow() - STAGED_FOR))
+        catalog_queries.drop_uploads_before(s, utcnow() - STAGED_FOR)
         s.add(ImportUpload(token=token, staff_id=current_staff().id or 0, replace=replace,
                            files=json.dumps([{"name": n, "data": base64.b64encode(d).decode()} for n, d in files])))
     return render_template("content_import.html", preview=preview, token=token, replace=replace,
@@ -239,8 +224,7 @@ def content_import() -> str | tuple[str, int]:
 def content_import_confirm() -> str | tuple[str, int]:
     token = form_str("token", 64)
     with session_scope() as s:
-        row = s.exec(select(ImportUpload).where(ImportUpload.token == token,
-                                                ImportUpload.staff_id == current_staff().id)).first()
+        row = catalog_queries.staged_upload(s, token, current_staff().id)
         if row is None:
             return _problems_page(["这次导入已经确认过或已过期，请重新选择文件。"])
         staged = [(f["name"], base64.b64decode(f["data"])) for f in json.loads(row.files)]
@@ -252,30 +236,15 @@ def content_import_confirm() -> str | tuple[str, int]:
         except ContentImportError as exc:
             return _problems_page(exc.problems, tmp)
     with session_scope(readonly=True) as s:
-        answerable = _now_answerable(s)
+        answerable = question_queries.now_answerable(s)
     return render_template("content_import.html", summary=stats.summary(), answerable=answerable)
-
-
-def _now_answerable(s: Session) -> int:
-    """Open unanswered questions the matcher answers after this import (they are marked on the
-    questions page; this count points the clerk there)."""
-    matcher = get_matcher(s)
-    rows = s.exec(select(UnansweredQuestion.question).where(col(UnansweredQuestion.handled).is_(False))
-                  .order_by(col(UnansweredQuestion.times_asked).desc()).limit(500)).all()
-    count = 0
-    for question in rows:
-        result = matcher.match(question)
-        if result.kind == "answer" and result.matches and result.matches[0].doc.type in ("catalog", "guide"):
-            count += 1
-    return count
 
 
 @bp.post("/content/import/cancel")
 @require_roles("county")
 def content_import_cancel() -> Response:
     with session_scope() as s:
-        s.execute(delete(ImportUpload).where(col(ImportUpload.token) == form_str("token", 64),
-                                             col(ImportUpload.staff_id) == current_staff().id))
+        catalog_queries.drop_upload(s, form_str("token", 64), current_staff().id)
     flash("已取消，没有导入任何内容。")
     return redirect(url_for("admin.content_import"))
 

@@ -7,8 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from flask import render_template, url_for
-from sqlalchemy import func
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from admin import bp
 from admin.charts import (
@@ -25,24 +24,22 @@ from admin.charts import (
     legend,
     stacked_columns,
 )
-from admin.scope import Scope, apply_scope
 from admin.views import notices as notices_views
-from admin.views import objections as objections_views
-from admin.views import questions as questions_views
 from admin.views import requests as requests_views
 from admin.views.common import int_arg, scope
+from content import questions as question_queries
 from core.db import session_scope, utcnow
-from core.models.activity import QuestionLog
-from core.models.catalog import UnansweredQuestion
-from core.models.core import Follower, Town, Village
-from core.models.notices import Notice, NoticeVillage, Objection
-from core.models.outbox import OutboxMessage
+from core.models.notices import Notice, Objection
 from core.models.requests import DisclosureRequest
+from core.notices import objections
+from core.notices import queries as notice_queries
 from core.notices.service import KIND_LABELS
-from core.requests import agencies
+from core.places import subscribed_per_village, town_names, town_of_village, towns_by_name
+from core.requests import queries as request_queries
 from core.requests import service as requests_service
 from core.requests.kinds import CLOCK_STATUSES, OPEN_STATUSES, STATUS_LABELS
 from core.requests.workdays import BEIJING
+from core.scope import Scope
 
 DUE_SOON = requests_views.DUE_SOON_WORKDAYS
 KIND_SERIES = (("answer", "直接答复", GREEN), ("choices", "给出选项", BLUE), ("fallback", "没答上", ORANGE))
@@ -74,10 +71,8 @@ def _question_chart(s: Session, sc: Scope, days: int) -> tuple[object, dict[str,
     today = _local_day(utcnow())
     start = today - timedelta(days=days - 1)
     since = datetime(start.year, start.month, start.day, tzinfo=BEIJING)
-    q = apply_scope(select(QuestionLog.asked_at, QuestionLog.kind).where(
-        col(QuestionLog.asked_at) >= since, col(QuestionLog.trial).is_(False)), s, sc, QuestionLog.village_id)
     counts: Counter[tuple[date, str]] = Counter()
-    for asked_at, kind in s.exec(q).all():
+    for asked_at, kind in question_queries.asked_since(s, sc, since):
         counts[(_local_day(asked_at), kind)] += 1
     dates = [start + timedelta(days=i) for i in range(days)]
     series = [Series(label, color, [counts[(d, kind)] for d in dates]) for kind, label, color in KIND_SERIES]
@@ -92,31 +87,18 @@ def _question_chart(s: Session, sc: Scope, days: int) -> tuple[object, dict[str,
 
 
 def _unanswered_chart(s: Session, sc: Scope) -> object:
-    q = apply_scope(select(UnansweredQuestion).where(col(UnansweredQuestion.handled).is_(False)), s, sc,
-                    UnansweredQuestion.village_id)
+    open_rows = question_queries.open_questions(s, sc)
     rows: Counter[str] = Counter()
-    for row in s.exec(q).all():  # one wording asked in several villages is one topic here
+    for row in open_rows:  # one wording asked in several villages is one topic here
         rows[row.normalized] += row.times_asked
     examples: dict[str, str] = {}
-    for row in s.exec(q).all():
+    for row in open_rows:
         examples.setdefault(row.normalized, row.question)
     top = rows.most_common(8)
     labels = [(examples[k][:30], [n]) for k, n in top]
     links = {examples[k][:30]: url_for("admin.questions", q=examples[k][:20]) for k, _n in top}
     return hbars("chart-unanswered", labels, [Series("提问次数", ORANGE, [])], title="问得最多的没答上的问题",
                  link=links, label_head="问题")
-
-
-def requests_in_scope(s: Session, sc: Scope) -> list[DisclosureRequest]:
-    """The disclosure requests this account handles: the county office all of them, a town office
-    those of its own agency (as on the requests page); the one place the dashboard decides it."""
-    if not sc.handles_requests:
-        return []
-    ids = agencies.visible_ids(s, sc.role, sc.town_id)
-    query = select(DisclosureRequest)
-    if ids is not None:
-        query = query.where(col(DisclosureRequest.agency_id).in_(ids))
-    return list(s.exec(query).all())
 
 
 def _request_charts(reqs: list[DisclosureRequest], today: date) -> tuple[object, object]:
@@ -147,15 +129,10 @@ def _request_charts(reqs: list[DisclosureRequest], today: date) -> tuple[object,
                   label_head="剩余", show_legend=False))
 
 
-def _delivery_chart(s: Session, sc: Scope, days: int = 90) -> tuple[object, dict[str, int]]:
-    notice_ids = notices_views._scoped(s, sc, select(Notice.id))
-    q = (select(OutboxMessage.kind, OutboxMessage.status, func.count())
-         .where(col(OutboxMessage.notice_id).in_(notice_ids),
-                col(OutboxMessage.created_at) >= utcnow() - timedelta(days=days))
-         .group_by(col(OutboxMessage.kind), col(OutboxMessage.status)))
+def _delivery_chart(s: Session, village_ids: list[int] | None, days: int = 90) -> tuple[object, dict[str, int]]:
     table: dict[str, Counter[str]] = {}
     totals: Counter[str] = Counter()
-    for kind, status, n in s.exec(q).all():
+    for kind, status, n in notice_queries.delivery_by_kind(s, village_ids, utcnow() - timedelta(days=days)):
         status = "pending" if status == "sending" else status
         table.setdefault(kind, Counter())[status] += n
         totals[status] += n
@@ -164,25 +141,15 @@ def _delivery_chart(s: Session, sc: Scope, days: int = 90) -> tuple[object, dict
     return hbars("chart-delivery", rows, series, title=f"近{days}天通知的发送结果（按渠道）", label_head="渠道"), dict(totals)
 
 
-def _today(s: Session, sc: Scope, today: date, reqs: list[DisclosureRequest]) -> Today:
+def _today(s: Session, sc: Scope, village_ids: list[int] | None, today: date,
+           reqs: list[DisclosureRequest]) -> Today:
     out = Today()
-    now = utcnow()
-    drafts = notices_views._scoped(s, sc, select(Notice).where(
-        col(Notice.status).in_(("draft", "scheduled")), col(Notice.series_id).is_(None)))
-    out.drafts = list(s.exec(drafts.order_by(col(Notice.publish_at)).limit(10)).all())
-    obj_q = apply_scope(select(Objection, Notice.title).join(Notice, col(Notice.id) == Objection.notice_id)
-                        .where(Objection.status == "open"), s, sc, Objection.village_id)
-    out.objections = [(o, t) for o, t in s.exec(obj_q.order_by(col(Objection.created_at).desc()).limit(10)).all()]
-    bad = (select(OutboxMessage.notice_id, OutboxMessage.status, func.count())
-           .where(col(OutboxMessage.notice_id).in_(notices_views._scoped(s, sc, select(Notice.id))),
-                  col(OutboxMessage.status).in_(("failed", "review")),
-                  col(OutboxMessage.created_at) >= now - timedelta(days=30))
-           .group_by(col(OutboxMessage.notice_id), col(OutboxMessage.status)))
-    per_notice: dict[int | None, Counter[str]] = {}
-    for nid, status, n in s.exec(bad).all():
-        per_notice.setdefault(nid, Counter())[status] += n
+    month_ago = utcnow() - timedelta(days=30)
+    out.drafts = notice_queries.drafts_to_publish(s, village_ids, 10)
+    out.objections = objections.open_with_titles(s, sc, 10)
+    per_notice = notice_queries.problems_per_notice(s, village_ids, month_ago)
     if per_notice:
-        notices = {n.id: n for n in s.exec(select(Notice).where(col(Notice.id).in_(list(per_notice)))).all()}
+        notices = notice_queries.notices_by_id(s, [i for i in per_notice if i is not None])
         out.failed = sorted(((notices[i], c["failed"], c["review"]) for i, c in per_notice.items() if i in notices),
                             key=lambda t: (-t[2], -t[1]))[:10]
     running = sorted((r for r in reqs if r.status in CLOCK_STATUSES and r.due_date is not None),
@@ -194,22 +161,14 @@ def _today(s: Session, sc: Scope, today: date, reqs: list[DisclosureRequest]) ->
         elif left is not None and left <= DUE_SOON:
             out.due_soon.append(requests_service.row_view(req, today) | {"req": req})
     if sc.is_county:
-        towns = list(s.exec(select(Town).order_by(Town.name)).all())
-        village_town: dict[int | None, int | None] = dict(s.exec(select(Village.id, Village.town_id)).all())
+        towns = towns_by_name(s)
+        village_town = town_of_village(s)
         per_town: dict[int | None, Counter[str]] = {t.id: Counter() for t in towns}
-        for vid, n in s.exec(select(Objection.village_id, func.count()).where(Objection.status == "open")
-                             .group_by(col(Objection.village_id))).all():
+        for vid, n in objections.open_per_village(s).items():
             per_town.setdefault(village_town.get(vid), Counter())["objections"] += n
-        for vid, n in s.exec(select(UnansweredQuestion.village_id, func.sum(UnansweredQuestion.times_asked))
-                             .where(col(UnansweredQuestion.handled).is_(False))
-                             .group_by(col(UnansweredQuestion.village_id))).all():
-            per_town.setdefault(village_town.get(vid), Counter())["unanswered"] += int(n or 0)
-        rows = s.exec(select(NoticeVillage.village_id, OutboxMessage.status, func.count())
-                      .join(OutboxMessage, col(OutboxMessage.notice_id) == NoticeVillage.notice_id)
-                      .where(col(OutboxMessage.status).in_(("failed", "review")),
-                             col(OutboxMessage.created_at) >= now - timedelta(days=30))
-                      .group_by(col(NoticeVillage.village_id), col(OutboxMessage.status))).all()
-        for vid, status, n in rows:
+        for vid, n in question_queries.open_per_village(s).items():
+            per_town.setdefault(village_town.get(vid), Counter())["unanswered"] += n
+        for vid, status, n in notice_queries.problems_per_village(s, month_ago):
             per_town.setdefault(village_town.get(vid), Counter())[status] += n
         out.towns = [{"town": t, **per_town.get(t.id, Counter())} for t in towns]
     return out
@@ -222,27 +181,26 @@ def dashboard() -> str:
     today = requests_service.today_in_china()
     with session_scope(readonly=True) as s:
         villages = sc.villages(s)
-        towns = {t.id: t.name for t in s.exec(select(Town)).all()}
-        q = apply_scope(select(Follower.village_id, func.count()).where(Follower.subscribed), s, sc,
-                        Follower.village_id).group_by(col(Follower.village_id))
-        per_village = dict(s.exec(q).all())
+        village_ids = sc.village_ids(s)
+        towns = town_names(s)
+        per_village = subscribed_per_village(s, sc)
         unbound = per_village.pop(None, 0) if sc.is_county else 0
-        questions = questions_views.open_count(s, sc)
-        requests = requests_views.dashboard_counts(s, sc) if sc.handles_requests else None
+        questions = question_queries.open_count(s, sc)
+        requests = request_queries.dashboard_counts(s, sc) if sc.handles_requests else None
         notices = notices_views.dashboard_counts(s, sc)
         question_chart, asked = _question_chart(s, sc, days)
         unanswered_chart = _unanswered_chart(s, sc)
-        delivery_chart, delivered = _delivery_chart(s, sc)
-        reqs = requests_in_scope(s, sc)
+        delivery_chart, delivered = _delivery_chart(s, village_ids)
+        reqs = request_queries.requests_in_scope(s, sc)
         request_charts = _request_charts(reqs, today) if sc.handles_requests else None
-        todo = _today(s, sc, today, reqs)
-        objections = objections_views.open_count(s, sc)
+        todo = _today(s, sc, village_ids, today, reqs)
+        open_objections = objections.open_count(s, sc)
         area = ("全县" if sc.is_county else towns.get(sc.town_id, "") if sc.role == "town"
                 else next((v.name for v in villages), ""))
     rows = [(v, towns.get(v.town_id, ""), per_village.get(v.id, 0)) for v in villages]
     return render_template("dashboard.html", rows=rows, total=sum(per_village.values()) + unbound,
                            unbound=unbound, questions=questions, requests=requests, notices=notices,
-                           objections=objections,
+                           objections=open_objections,
                            question_chart=question_chart, asked=asked, days=days,
                            unanswered_chart=unanswered_chart, delivery_chart=delivery_chart, delivered=delivered,
                            request_charts=request_charts, todo=todo, area=area, today=today,

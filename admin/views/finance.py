@@ -10,25 +10,24 @@ from decimal import Decimal
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from sqlmodel import col, select
 from werkzeug.wrappers import Response
 
 from admin import bp
 from admin.views.common import form_str, scope, staff_label
 from core.db import session_scope, utcnow
 from core.models.core import Village
-from core.models.notices import VillageFinance
 from core.notices.finance import (
     FinanceError,
     notice_text,
     parse_yuan,
+    recent_months,
     record,
     yuan,
 )
 from core.notices.timing import TZ
 
 
-def _village(s, village_id: int) -> Village:  # type: ignore[no-untyped-def]
+def _village(s, village_id: int) -> Village:
     village = s.get(Village, village_id)
     if village is None or not scope().allows_village(s, village.id):
         abort(404)
@@ -55,8 +54,7 @@ def _rows_from_form(form: Any) -> list[dict[str, str]]:
 def _render(village_id: int, form: Any = None, error: str | None = None) -> str:
     with session_scope(readonly=True) as s:
         village = _village(s, village_id)
-        months = list(s.exec(select(VillageFinance).where(VillageFinance.village_id == village.id)
-                             .order_by(col(VillageFinance.period).desc()).limit(24)).all())
+        months = recent_months(s, village.id)
         preview = notice_text(village, months[0]) if months else None
     parsed = {m.id: json.loads(m.items or "[]") for m in months}
     editing = next((m for m in months if m.period == request.args.get("period")), None)

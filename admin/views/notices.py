@@ -12,7 +12,6 @@ from werkzeug.wrappers import Response
 
 from admin import bp
 from admin.auth import current_staff
-from admin.scope import Scope
 from admin.views.common import form_str, int_arg, paginate, scope, staff_label
 from admin.views.objections import resident_labels
 from core.db import session_scope, utcnow
@@ -34,15 +33,11 @@ from core.notices.service import (
 from core.notices.service import STATUS_LABELS as ROW_STATUS_LABELS
 from core.notices.timing import TZ, TimingError, local_text
 from core.outbox import REVIEW_RESOLUTIONS, resolve_review
+from core.scope import Scope
 
 STATUS_LABELS = {"draft": "草稿", "scheduled": "待发布", "published": "已发布", "cancelled": "已取消",
                  "missed": "错过发布时间", signoff.AWAITING: signoff.LABEL}
 DELIVERY_LABELS = ROW_STATUS_LABELS
-
-
-def _scoped(s: Session, sc: Scope, query: Any) -> Any:
-    """`query` limited to the notices this account can see (the dashboard uses it too)."""
-    return queries.scoped(query, sc.village_ids(s))
 
 
 def dashboard_counts(s: Session, sc: Scope) -> dict[str, int]:

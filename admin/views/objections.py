@@ -6,30 +6,22 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from sqlalchemy import func
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 from werkzeug.wrappers import Response
 
 from admin import bp
 from admin.masking import mask_openid
-from admin.scope import Scope, apply_scope
 from admin.views.common import form_str, paginate, scope, staff_label
 from core.db import session_scope
 from core.delivery_text import plain_error
-from core.models.core import Follower, Village
-from core.models.notices import Notice, Objection
-from core.notices.objections import REPLY_LIMIT, ObjectionError, reply, reply_rows
+from core.models.notices import Objection
+from core.notices.objections import REPLY_LIMIT, ObjectionError, objection_list_query, open_count, reply, reply_rows
+from core.notices.queries import notices_by_id
 from core.notices.service import STATUS_LABELS as ROW_STATUS_LABELS
 from core.notices.timing import TZ
+from core.places import followers_by_openid, village_names
 
 SHOW = {"open": "待答复", "answered": "已答复", "all": "全部"}
-
-
-def open_count(s: Session, sc: Scope) -> int:
-    """Unanswered objections in this account's area (for the dashboard)."""
-    q = apply_scope(select(func.count()).select_from(Objection).where(Objection.status == "open"),
-                    s, sc, Objection.village_id)
-    return int(s.exec(q).one())
 
 
 def resident_labels(s: Session, objections: list[Objection]) -> dict[str, str]:
@@ -37,9 +29,9 @@ def resident_labels(s: Session, objections: list[Objection]) -> dict[str, str]:
     openids = {o.openid for o in objections}
     if not openids:
         return {}
-    names = {v.id: v.name for v in s.exec(select(Village)).all()}
+    names = village_names(s)
     out = {}
-    for f in s.exec(select(Follower).where(col(Follower.openid).in_(openids))).all():
+    for f in followers_by_openid(s, openids):
         seen = f.last_interaction_at
         when = f"（最近互动 {_short(seen)}）" if seen else ""
         out[f.openid] = f"{names.get(f.village_id, '未绑定村')}居民 {mask_openid(f.openid)}{when}"
@@ -72,15 +64,11 @@ def _render(error: str | None = None, error_id: int | None = None, form_text: st
     if show not in SHOW:
         show = "open"
     with session_scope(readonly=True) as s:
-        query = apply_scope(select(Objection), s, sc, Objection.village_id)
-        if show != "all":
-            query = query.where(Objection.status == show)
-        page = paginate(s, query.order_by(col(Objection.created_at).desc(), col(Objection.id).desc()))
-        notices = {n.id: n for n in s.exec(select(Notice).where(
-            col(Notice.id).in_([o.notice_id for o in page.items]))).all()} if page.items else {}
+        page = paginate(s, objection_list_query(s, sc, show))
+        notices = notices_by_id(s, [o.notice_id for o in page.items])
         labels = resident_labels(s, page.items)
         sent = reply_rows(s, page.items)
-        villages = {v.id: v.name for v in s.exec(select(Village)).all()}
+        villages = village_names(s)
         counts = {"open": open_count(s, sc)}
     return render_template("objections.html", page=page, show=show, shows=SHOW, notices=notices,
                            labels=labels, sent=sent, villages=villages, counts=counts, error=error,

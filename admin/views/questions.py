@@ -7,19 +7,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from sqlalchemy import func, or_
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 from werkzeug.wrappers import Response
 
 from admin import bp
 from admin.auth import current_staff
-from admin.scope import Scope, apply_scope
 from admin.views.common import form_str, int_arg, paginate, scope, staff_label
 from admin.views.content import clean_aliases
+from content import catalog as catalog_queries
+from content import questions as question_queries
 from content.index import get_matcher
 from core.db import session_scope, utcnow
 from core.models.catalog import CatalogItem, ServiceGuide, Synonym, UnansweredQuestion, bump_content_version
-from core.models.core import Village
+from core.places import village_names
 
 SHOW = ("open", "answerable", "handled", "all")
 CANDIDATES = 3
@@ -30,12 +30,6 @@ class Candidate:
     key: str  # catalog:ID | guide:ID
     title: str
     kind: str  # 目录 | 办事指南
-
-
-def open_count(s: Session, sc: Scope) -> int:
-    q = apply_scope(select(func.count()).select_from(UnansweredQuestion).where(
-        col(UnansweredQuestion.handled).is_(False)), s, sc, UnansweredQuestion.village_id)
-    return int(s.exec(q).one())
 
 
 def _candidate(key: str, title: str) -> Candidate:
@@ -62,11 +56,7 @@ def _matcher_view(s: Session, rows: list[UnansweredQuestion],
 
 def _search(s: Session, text: str) -> list[Candidate]:
     """The clerk's own search words, over names and aliases (the catalog page's search)."""
-    like = f"%{text}%"
-    items = s.exec(select(CatalogItem).where(or_(col(CatalogItem.name).like(like), col(CatalogItem.keywords).like(like),
-                                                 col(CatalogItem.level1).like(like))).limit(6)).all()
-    guides = s.exec(select(ServiceGuide).where(or_(col(ServiceGuide.name).like(like),
-                                                   col(ServiceGuide.keywords).like(like))).limit(4)).all()
+    items, guides = catalog_queries.search_items(s, text)
     return [_candidate(f"catalog:{i.id}", i.name) for i in items] + [_candidate(f"guide:{g.id}", g.name) for g in guides]
 
 
@@ -81,25 +71,15 @@ def questions() -> str:
     find_text = (request.args.get("fq") or "").strip()[:30]
     with session_scope(readonly=True) as s:
         villages = sc.villages(s)
-        names = {v.id: v.name for v in s.exec(select(Village)).all() if v.id is not None}
-        query = apply_scope(select(UnansweredQuestion), s, sc, UnansweredQuestion.village_id)
-        if show in ("open", "answerable"):
-            query = query.where(col(UnansweredQuestion.handled).is_(False))
-        elif show == "handled":
-            query = query.where(col(UnansweredQuestion.handled).is_(True))
-        if village_id is not None:
-            query = query.where(UnansweredQuestion.village_id == village_id)
-        if q:
-            query = query.where(col(UnansweredQuestion.question).like(f"%{q}%"))
-        query = query.order_by(col(UnansweredQuestion.times_asked).desc(), col(UnansweredQuestion.last_asked_at).desc())
+        names = {i: name for i, name in village_names(s).items() if i is not None}
         page: Any
         if show == "answerable":
             # Every open question, so the filter is exact; the page then shows the answerable ones.
-            rows = list(s.exec(query.limit(500)).all())
+            rows = question_queries.question_list(s, sc, show=show, village_id=village_id, text=q)
             answers, likely = _matcher_view(s, rows, names)
             page = _ListPage([r for r in rows if r.id in answers])
         else:
-            page = paginate(s, query)
+            page = paginate(s, question_queries.question_list_query(s, sc, show=show, village_id=village_id, text=q))
             answers, likely = _matcher_view(s, page.items, names)
         found = _search(s, find_text) if find_id and find_text else []
     return render_template("questions.html", page=page, names=names, villages=villages, show=show,
@@ -160,7 +140,7 @@ def questions_bulk() -> Response:
     done = 0
     with session_scope() as s:
         sc = scope()
-        for row in s.exec(select(UnansweredQuestion).where(col(UnansweredQuestion.id).in_(ids))).all():
+        for row in question_queries.questions_by_ids(s, ids):
             if not sc.allows_village(s, row.village_id) or row.handled:
                 continue
             _mark(row, note)

@@ -25,19 +25,18 @@ from flask import (
     send_file,
     url_for,
 )
-from sqlalchemy import func, or_
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 from werkzeug.wrappers import Response
 
 from admin import bp
+from admin.accounts import display_names
 from admin.auth import current_staff, require_roles
-from admin.scope import Scope
 from admin.views.common import form_str, paginate, staff_label
 from core.config import Config
 from core.db import session_scope
 from core.models.requests import Agency, DisclosureRequest, RequestCase, RequestDocument
-from core.models.staff import StaffUser
 from core.requests import agencies, documents, service
+from core.requests import queries as request_queries
 from core.requests import validation as v
 from core.requests.export import agency_title as build_title
 from core.requests.export import annual_report as build_annual_report
@@ -47,13 +46,11 @@ from core.requests.kinds import (
     CASE_KINDS,
     CASE_RESULTS,
     CHANNELS,
-    CLOCK_STATUSES,
     CLOSE_OUTCOMES,
     DELIVERIES,
     DELIVERY_BY_FORM,
     FORMS,
     ID_TYPES,
-    OPEN_STATUSES,
     ORG_CATEGORIES,
     REFUSAL_GROUNDS,
     REPLY_TYPES,
@@ -63,10 +60,9 @@ from core.requests.validation import Invalid
 from core.requests.workdays import (
     DEFAULT_SUPPLEMENT_DAYS,
     MAX_EXTENSION_DAYS,
-    add_workdays,
 )
 
-DUE_SOON_WORKDAYS = 5
+DUE_SOON_WORKDAYS = request_queries.DUE_SOON_WORKDAYS
 FILTERS = {"open": "办理中", "overdue": "已超期", "due_soon": "5个工作日内到期", "provisional": "期限待核实",
            "lapsed": "补正或缴费期限已过，待核实", "all": "全部"}
 # What each action's form asks for, beyond the date: (field, label, required). The service's
@@ -113,14 +109,6 @@ def _load(s: Session, request_id: int, ids: list[int] | None) -> DisclosureReque
     return req
 
 
-def _names(s: Session, names: set[str]) -> dict[str, str]:
-    """Usernames recorded by older steps → the person's name, so every entry shows a name."""
-    if not names:
-        return {}
-    rows = s.exec(select(StaffUser).where(col(StaffUser.username).in_(names))).all()
-    return {u.username: u.display_name for u in rows if u.display_name}
-
-
 def _agency_filter(ids: list[int] | None) -> tuple[list[int] | None, str]:
     """The county may narrow to one agency (?agency=ID); town staff are always narrowed."""
     chosen = request.args.get("agency", "")
@@ -133,31 +121,6 @@ def _config() -> Config:
     return current_app.config["BOT_CONFIG"]
 
 
-def _lapsed(today: date):  # type: ignore[no-untyped-def]
-    """Waiting for a supplement or a fee past its period: staff check for 正当理由 and close."""
-    return or_((col(DisclosureRequest.status) == "awaiting_supplement") & (col(DisclosureRequest.supplement_due) < today),
-               (col(DisclosureRequest.status) == "awaiting_fee") & (col(DisclosureRequest.fee_due) < today))
-
-
-def dashboard_counts(s: Session, sc: Scope) -> dict[str, int]:
-    today = service.today_in_china()
-    ids = agencies.visible_ids(s, sc.role, sc.town_id)
-
-    def scoped(q):  # type: ignore[no-untyped-def]
-        return q if ids is None else q.where(col(DisclosureRequest.agency_id).in_(ids))
-
-    open_n = s.exec(scoped(select(func.count()).select_from(DisclosureRequest)
-                           .where(col(DisclosureRequest.status).in_(OPEN_STATUSES)))).one()
-    provisional = s.exec(scoped(select(func.count()).select_from(DisclosureRequest).where(
-        col(DisclosureRequest.status).in_(OPEN_STATUSES), col(DisclosureRequest.due_provisional).is_(True)))).one()
-    lapsed = s.exec(scoped(select(func.count()).select_from(DisclosureRequest).where(_lapsed(today)))).one()
-    return {"overdue": len(service.list_requests(s, today=today, overdue=True, agency_ids=ids)),
-            "provisional": int(provisional), "lapsed": int(lapsed),
-            "due_soon": len(service.list_requests(s, today=today, due_soon=True, within=DUE_SOON_WORKDAYS,
-                                                  agency_ids=ids)),
-            "open": int(open_n)}
-
-
 @bp.get("/requests")
 @require_roles("county", "town")
 def requests_list() -> str:
@@ -168,37 +131,10 @@ def requests_list() -> str:
     today = service.today_in_china()
     ids, chosen = _agency_filter(agency_ids())
     with session_scope(readonly=True) as s:
-        query = select(DisclosureRequest)
-        if ids is not None:
-            query = query.where(col(DisclosureRequest.agency_id).in_(ids))
-        if status in STATUS_LABELS:
-            query = query.where(DisclosureRequest.status == status)
-        elif flt == "open":
-            query = query.where(col(DisclosureRequest.status).in_(OPEN_STATUSES))
-        elif flt == "overdue":
-            query = query.where(col(DisclosureRequest.status).in_(CLOCK_STATUSES),
-                                col(DisclosureRequest.due_date) < today)
-        elif flt == "due_soon":
-            query = query.where(col(DisclosureRequest.status).in_(CLOCK_STATUSES),
-                                col(DisclosureRequest.due_date) >= today,
-                                col(DisclosureRequest.due_date) <= add_workdays(today, DUE_SOON_WORKDAYS).due)
-        elif flt == "lapsed":
-            query = query.where(_lapsed(today))
-        elif flt == "provisional":
-            query = query.where(col(DisclosureRequest.status).in_(OPEN_STATUSES),
-                                col(DisclosureRequest.due_provisional).is_(True))
-        if year.isdigit():
-            query = query.where(DisclosureRequest.year == int(year))
-        if q:
-            like = f"%{q}%"
-            query = query.where(or_(col(DisclosureRequest.tracking_no).like(like),
-                                    col(DisclosureRequest.name).like(like),
-                                    col(DisclosureRequest.org_name).like(like),
-                                    col(DisclosureRequest.description).like(like)))
-        query = query.order_by(col(DisclosureRequest.due_date).asc().nulls_last(), col(DisclosureRequest.id).desc())
+        query = request_queries.request_list_query(ids, today, flt=flt, status=status, year=year, text=q)
         page = paginate(s, query)
         all_agencies = agencies.all_agencies(s) if current_staff().role == "county" else []
-        names = {a.id: a.name for a in s.exec(select(Agency))}
+        names = agencies.names(s)
         to_post = len(documents.to_print(s, ids)) + len(documents.to_print(s, ids, "email"))
     rows = [service.row_view(r, today) | {"id": r.id, "agency": names.get(r.agency_id, "")} for r in page.items]
     return render_template("requests.html", page=page, rows=rows, filters=FILTERS, flt=flt, status=status,
@@ -242,7 +178,7 @@ def _render_detail(request_id: int, *, full: bool = False, error: str | None = N
         docs = documents.documents_of(s, req.id)  # type: ignore[arg-type]
         mail_states = documents.mail_states(s, req.id)  # type: ignore[arg-type]
         cases = service.cases_of(s, req.id)  # type: ignore[arg-type]
-        people = _names(s, {req.handler or ""} | {e.staff for e in info["events"]})
+        people = display_names(s, {req.handler or ""} | {e.staff for e in info["events"]})
         choices = agencies.all_agencies(s) if current_staff().role == "county" else []
     act = act or request.args.get("act") or ""
     if act not in actions:
@@ -329,7 +265,7 @@ def _year_arg() -> int:
     return year
 
 
-def _xlsx_response(writer, year: int, filename: str) -> Response:  # type: ignore[no-untyped-def]
+def _xlsx_response(writer, year: int, filename: str) -> Response:
     ids, _chosen = _agency_filter(agency_ids())
     with tempfile.TemporaryDirectory(prefix="cunwu-xlsx-") as tmp:
         path = Path(tmp) / "out.xlsx"
@@ -567,7 +503,7 @@ def requests_print() -> str:
     """Documents to print and post: the applicant (or third party) asked for post."""
     ids, chosen = _agency_filter(agency_ids())
     with session_scope(readonly=True) as s:
-        names = {a.id: a.name for a in s.exec(select(Agency))}
+        names = agencies.names(s)
         items = [{"doc": d, "req": r, "agency": names.get(r.agency_id, "")} for d, r in documents.to_print(s, ids)]
         emails = [{"doc": d, "req": r, "agency": names.get(r.agency_id, "")}
                   for d, r in documents.to_print(s, ids, "email")]

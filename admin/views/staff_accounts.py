@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from sqlmodel import select
 from werkzeug.wrappers import Response
 
 from admin import bp
@@ -10,14 +9,15 @@ from admin.accounts import (
     AccountError,
     create_staff,
     generate_password,
+    manageable_lists,
     set_active,
     set_password,
 )
 from admin.auth import current_staff, require_roles
 from admin.views.common import form_str
 from core.db import session_scope
-from core.models.core import Town, Village
 from core.models.staff import ROLES, StaffUser
+from core.places import town_names, village_by_name
 
 
 def _manageable(user: StaffUser) -> bool:
@@ -37,15 +37,8 @@ def _render_list(new_password: str | None = None) -> str:
     """The list page; a new password is rendered into the page once, never put in the cookie."""
     me = current_staff()
     with session_scope(readonly=True) as s:
-        query = select(StaffUser).order_by(StaffUser.role, StaffUser.username)
-        if me.role == "town":
-            query = query.where(StaffUser.town_id == me.town_id)
-        users = list(s.exec(query).all())
-        towns = {t.id: t.name for t in s.exec(select(Town)).all()}
-        vq = select(Village).order_by(Village.name)
-        if me.role == "town":
-            vq = vq.where(Village.town_id == me.town_id)
-        villages = list(s.exec(vq).all())
+        users, villages = manageable_lists(s, me)
+        towns = town_names(s)
     roles = ROLES if me.role == "county" else ("village",)
     return render_template("staff.html", users=users, towns=towns, villages=villages, roles=roles,
                            village_names={v.id: v.name for v in villages}, manageable=_manageable,
@@ -66,7 +59,7 @@ def staff_create() -> str | Response:
     try:
         with session_scope() as s:
             if me.role == "town":
-                v = s.exec(select(Village).where(Village.name == (village or ""))).first()
+                v = village_by_name(s, village or "")
                 if v is None or v.town_id != me.town_id:
                     raise AccountError("只能给本乡镇的村开账号。")
             user = create_staff(s, form_str("username", 64), password, role, village=village, town=town,

@@ -15,15 +15,14 @@ import re
 from dataclasses import dataclass, field
 
 from flask import abort, current_app, render_template, request
-from sqlmodel import col, select
 
 from admin import bp
 from admin.auth import current_staff
 from admin.views.common import form_str, int_arg, scope
+from core import trial as trial_log
 from core.db import session_scope, utcnow
-from core.models.activity import TRIAL_OPENID_PREFIX, QuestionLog
+from core.models.activity import TRIAL_OPENID_PREFIX
 from core.models.core import Follower, Village
-from core.models.outbox import OutboxMessage
 from core.simulator import WeChatServer, flask_poster, text_xml
 
 KIND_LABELS = {"answer": "直接答复", "choices": "给出选项（居民回复数字）", "fallback": "没答上（给出村委会电话，记入未答问题）"}
@@ -57,9 +56,7 @@ def _prepare_follower(openid: str, village_id: int) -> None:
 
 def _last_log_id(openid: str) -> int:
     with session_scope(readonly=True) as s:
-        row = s.exec(select(QuestionLog.id).where(QuestionLog.openid == openid)
-                     .order_by(col(QuestionLog.id).desc())).first()
-        return int(row or 0)
+        return trial_log.last_log_id(s, openid)
 
 
 def _talk(openid: str, text: str) -> Exchange:
@@ -73,15 +70,11 @@ def _talk(openid: str, text: str) -> Exchange:
         reply = f"（机器人没有正常回复，HTTP {status}）"
     ex = Exchange(text=text, reply=reply)
     with session_scope() as s:
-        log = s.exec(select(QuestionLog).where(QuestionLog.openid == openid, col(QuestionLog.id) > before)
-                     .order_by(col(QuestionLog.id).desc())).first()
+        log = trial_log.log_after(s, openid, before)
         if log is not None:
             ex.kind, ex.matches = log.kind, json.loads(log.matches or "[]")
         # Follow-ups would be pushed to the resident as customer-service messages: show, don't send.
-        rows = s.exec(select(OutboxMessage).where(OutboxMessage.openid == openid, OutboxMessage.status == "pending",
-                                                  col(OutboxMessage.created_at) >= started)
-                      .order_by(col(OutboxMessage.id))).all()
-        for row in rows:
+        for row in trial_log.queued_since(s, openid, started):
             if row.kind == "custom_text":
                 ex.followups.append(str(json.loads(row.payload or "{}").get("text", "")))
             row.status, row.last_error = "cancelled", "试一试：只在后台显示，不发送"
@@ -115,8 +108,7 @@ def trial() -> str:
             _prepare_follower(openid, village_id)
             exchange = _talk(openid, text)
     with session_scope(readonly=True) as s:
-        recent = list(s.exec(select(QuestionLog).where(QuestionLog.openid == openid)
-                             .order_by(col(QuestionLog.id).desc()).limit(8)).all())
+        recent = trial_log.recent_logs(s, openid, 8)
         village = s.get(Village, village_id)
     recent_rows = [(r, json.loads(r.matches or "[]")) for r in recent]
     return render_template("trial.html", villages=villages, village=village, village_id=village_id, who=suffix,

@@ -2,17 +2,16 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
 from werkzeug.wrappers import Response
 
 from admin import bp
 from admin.views.common import form_str, scope, staff_label
 from core.db import session_scope
-from core.models.core import Follower, Town, Village
+from core.models.core import Town, Village
 from core.models.notices import CommitteeMember
-from core.notices.members import new_link_code, pending_codes, spaced, withdraw_code
+from core.notices.members import committee, committee_sizes, new_link_code, pending_codes, spaced, withdraw_code
+from core.places import subscribed_in_village, subscribed_per_village, town_by_name, town_names
 
 CHANNELS = {"custom": "客服消息（48小时内互动过的居民）", "template": "模板消息（认证服务号）",
             "tag_mass": "按标签群发（每月限额）", "wecom": "企业微信群机器人"}
@@ -24,16 +23,14 @@ def villages() -> str:
     sc = scope()
     with session_scope(readonly=True) as s:
         rows = sc.villages(s)
-        towns = {t.id: t.name for t in s.exec(select(Town)).all()}
-        counts = dict(s.exec(select(Follower.village_id, func.count()).where(Follower.subscribed)
-                             .group_by(col(Follower.village_id))).all())
-        members = dict(s.exec(select(CommitteeMember.village_id, func.count())
-                              .group_by(col(CommitteeMember.village_id))).all())
+        towns = town_names(s)
+        counts = subscribed_per_village(s)
+        members = committee_sizes(s)
     return render_template("villages.html", villages=rows, towns=towns, counts=counts, members=members,
                            channels=CHANNELS)
 
 
-def _visible_village(s, village_id: int) -> Village:  # type: ignore[no-untyped-def]
+def _visible_village(s, village_id: int) -> Village:
     village = s.get(Village, village_id)
     if village is None or not scope().allows_village(s, village.id):
         abort(404)
@@ -51,10 +48,8 @@ def _render_detail(village_id: int, *, new_code: dict | None = None, member_erro
     with session_scope(readonly=True) as s:
         village = _visible_village(s, village_id)
         town = s.get(Town, village.town_id) if village.town_id else None
-        members = list(s.exec(select(CommitteeMember).where(CommitteeMember.village_id == village.id)
-                              .order_by(col(CommitteeMember.id))).all())
-        followers = s.exec(select(func.count()).select_from(Follower)
-                           .where(Follower.village_id == village.id, Follower.subscribed)).one()
+        members = committee(s, village.id)
+        followers = subscribed_in_village(s, village.id)
         pending = pending_codes(s, village.id)  # type: ignore[arg-type]
     return render_template("village_detail.html", village=village, town=town, members=members,
                            followers=followers, pending=pending, new_code=new_code,
@@ -141,7 +136,7 @@ def village_create() -> Response:
                 if not town_name:
                     flash("请填写所属乡镇。")
                     return redirect(url_for("admin.villages"))
-                town = s.exec(select(Town).where(Town.name == town_name)).first()
+                town = town_by_name(s, town_name)
                 if town is None:
                     town = Town(name=town_name)
                     s.add(town)

@@ -14,7 +14,7 @@ from sqlmodel import Field, Session, SQLModel
 from core.db import utcnow
 
 
-def _text(default: str = "") -> Column:  # type: ignore[type-arg]
+def _text(default: str = "") -> Column:
     return Column(Text, nullable=False, default=default)
 
 

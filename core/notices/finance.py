@@ -141,3 +141,9 @@ def quarter_notice_text(village: Village, year: int, quarter: int, rows: list[Vi
     phone = f"，电话 {village.phone}" if village.phone else ""
     lines.append(f"如有疑问请联系村委会{phone}。")
     return title, "\n".join(lines)
+
+
+def recent_months(s: Session, village_id: int | None, limit: int = 24) -> list[VillageFinance]:
+    """The village's latest monthly statements, newest first (the finance page shows two years)."""
+    return list(s.exec(select(VillageFinance).where(VillageFinance.village_id == village_id)
+                       .order_by(col(VillageFinance.period).desc()).limit(limit)).all())

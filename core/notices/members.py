@@ -124,3 +124,15 @@ def redeem(session: Session, openid: str, code: str, now: datetime | None = None
 
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def committee(s: Session, village_id: int | None) -> list[CommitteeMember]:
+    """A village's committee members in the order they were added (the village page's list)."""
+    return list(s.exec(select(CommitteeMember).where(CommitteeMember.village_id == village_id)
+                       .order_by(col(CommitteeMember.id))).all())
+
+
+def committee_sizes(s: Session) -> dict[int | None, int]:
+    """Committee members per village id."""
+    return dict(s.exec(select(CommitteeMember.village_id, func.count())
+                       .group_by(col(CommitteeMember.village_id))).all())

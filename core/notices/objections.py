@@ -3,14 +3,17 @@ and sent to the resident as a customer-service message through the outbox."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlmodel import Session, select
+from sqlalchemy import func
+from sqlmodel import Session, col, select
 
 from core.db import utcnow
 from core.models.notices import Notice, Objection
 from core.models.outbox import OutboxMessage
 from core.notices.masking import check_public_text
 from core.outbox import enqueue
+from core.scope import Scope, apply_scope
 
 REPLY_LIMIT = 600
 
@@ -53,3 +56,31 @@ def reply_rows(session: Session, objections: list[Objection]) -> dict[int, Outbo
         return {}
     rows = session.exec(select(OutboxMessage).where(OutboxMessage.dedupe_key.in_(list(keys)))).all()  # type: ignore[attr-defined]
     return {keys[r.dedupe_key]: r for r in rows}
+
+
+def open_count(session: Session, sc: Scope) -> int:
+    """Unanswered objections in this account's area."""
+    q = apply_scope(select(func.count()).select_from(Objection).where(Objection.status == "open"),
+                    session, sc, Objection.village_id)
+    return int(session.exec(q).one())
+
+
+def objection_list_query(session: Session, sc: Scope, show: str) -> Any:
+    """The objections page's query (newest first), `show` open | answered | all, to be paginated."""
+    query = apply_scope(select(Objection), session, sc, Objection.village_id)
+    if show != "all":
+        query = query.where(Objection.status == show)
+    return query.order_by(col(Objection.created_at).desc(), col(Objection.id).desc())
+
+
+def open_with_titles(session: Session, sc: Scope, limit: int = 10) -> list[tuple[Objection, str]]:
+    """The newest open objections in this area, each with its notice's title (the dashboard's to-do)."""
+    q = apply_scope(select(Objection, Notice.title).join(Notice, col(Notice.id) == Objection.notice_id)
+                    .where(Objection.status == "open"), session, sc, Objection.village_id)
+    return [(o, t) for o, t in session.exec(q.order_by(col(Objection.created_at).desc()).limit(limit)).all()]
+
+
+def open_per_village(session: Session) -> dict[int | None, int]:
+    """Open objections per village id (county figures per town)."""
+    return dict(session.exec(select(Objection.village_id, func.count()).where(Objection.status == "open")
+                             .group_by(col(Objection.village_id))).all())

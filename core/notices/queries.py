@@ -3,14 +3,22 @@ same question the same way. Scope is passed as visible village ids (None = the w
 this layer needs nothing from the admin."""
 from __future__ import annotations
 
+from collections import Counter
+from datetime import datetime
 from typing import Any, Sequence
 
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
-from core.models.core import Follower, Town, Village
+from core.models.core import Follower, Village
 from core.models.notices import CommitteeMember, Notice, NoticeVillage, Objection
 from core.models.outbox import OutboxMessage
+
+# Re-exported: the notice CLI and views ask these through queries.*.
+from core.places import town_by_name as town_by_name
+from core.places import town_names as town_names
+from core.places import village_by_name as village_by_name
+from core.places import village_names as village_names
 
 PROBLEM_STATES = ("failed", "review")
 OPEN_STATES = ("failed", "review", "pending", "sending")
@@ -122,24 +130,6 @@ def objections_of(s: Session, notice_ids: Sequence[int], *, newest_first: bool) 
     return list(s.exec(select(Objection).where(col(Objection.notice_id).in_(notice_ids)).order_by(order)).all())
 
 
-def village_names(s: Session) -> dict[int | None, str]:
-    """Every village's name by id."""
-    return {v.id: v.name for v in s.exec(select(Village)).all()}
-
-
-def town_names(s: Session) -> dict[int | None, str]:
-    """Every town's name by id."""
-    return {t.id: t.name for t in s.exec(select(Town)).all()}
-
-
-def village_by_name(s: Session, name: str) -> Village | None:
-    return s.exec(select(Village).where(Village.name == name.strip())).first()
-
-
-def town_by_name(s: Session, name: str) -> Town | None:
-    return s.exec(select(Town).where(Town.name == name.strip())).first()
-
-
 def villages_by_name(s: Session) -> list[Village]:
     return list(s.exec(select(Village).order_by(Village.name)).all())
 
@@ -177,3 +167,48 @@ def subscribed_openids(s: Session, village_id: int | None) -> list[str]:
     """Openids of the village's followers who are still subscribed."""
     return list(s.exec(select(Follower.openid).where(Follower.village_id == village_id,
                                                      Follower.subscribed == True)).all())  # noqa: E712
+
+
+def notices_by_id(s: Session, ids: Sequence[int]) -> dict[int | None, Notice]:
+    """These notices by id, in one query (lists that show each row's notice)."""
+    if not ids:
+        return {}
+    return {n.id: n for n in s.exec(select(Notice).where(col(Notice.id).in_(ids))).all()}
+
+
+def drafts_to_publish(s: Session, village_ids: list[int] | None, limit: int = 10) -> list[Notice]:
+    """Visible drafts and scheduled one-off notices (not series issues), soonest publication first."""
+    q = scoped(select(Notice).where(col(Notice.status).in_(("draft", "scheduled")), col(Notice.series_id).is_(None)),
+               village_ids)
+    return list(s.exec(q.order_by(col(Notice.publish_at)).limit(limit)).all())
+
+
+def delivery_by_kind(s: Session, village_ids: list[int] | None, since: datetime) -> list[tuple[str, str, int]]:
+    """(outbox kind, status, rows) for the visible notices' messages created since `since`."""
+    q = (select(OutboxMessage.kind, OutboxMessage.status, func.count())
+         .where(col(OutboxMessage.notice_id).in_(scoped(select(Notice.id), village_ids)),
+                col(OutboxMessage.created_at) >= since)
+         .group_by(col(OutboxMessage.kind), col(OutboxMessage.status)))
+    return [(kind, status, n) for kind, status, n in s.exec(q).all()]
+
+
+def problems_per_notice(s: Session, village_ids: list[int] | None, since: datetime) -> dict[int | None, Counter[str]]:
+    """Failed and needs-review messages created since `since`, counted per visible notice."""
+    q = (select(OutboxMessage.notice_id, OutboxMessage.status, func.count())
+         .where(col(OutboxMessage.notice_id).in_(scoped(select(Notice.id), village_ids)),
+                col(OutboxMessage.status).in_(PROBLEM_STATES),
+                col(OutboxMessage.created_at) >= since)
+         .group_by(col(OutboxMessage.notice_id), col(OutboxMessage.status)))
+    out: dict[int | None, Counter[str]] = {}
+    for nid, status, n in s.exec(q).all():
+        out.setdefault(nid, Counter())[status] += n
+    return out
+
+
+def problems_per_village(s: Session, since: datetime) -> list[tuple[int, str, int]]:
+    """(village id, failed | review, rows) of messages created since `since`, by target village."""
+    q = (select(NoticeVillage.village_id, OutboxMessage.status, func.count())
+         .join(OutboxMessage, col(OutboxMessage.notice_id) == NoticeVillage.notice_id)
+         .where(col(OutboxMessage.status).in_(PROBLEM_STATES), col(OutboxMessage.created_at) >= since)
+         .group_by(col(NoticeVillage.village_id), col(OutboxMessage.status)))
+    return [(vid, status, n) for vid, status, n in s.exec(q).all()]

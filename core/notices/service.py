@@ -311,7 +311,7 @@ def cancel(session: Session, notice: Notice) -> bool:
 
 
 # --------------------------------------------------------------------------- reading
-def visible_filter(village_id: int | None):  # type: ignore[no-untyped-def]
+def visible_filter(village_id: int | None):
     """Published notices a resident of this village may see (their village's and town-wide)."""
     mine = select(NoticeVillage.notice_id).where(NoticeVillage.village_id == village_id)
     return or_(col(Notice.town_wide) == True, col(Notice.id).in_(mine))  # noqa: E712

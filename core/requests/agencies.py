@@ -126,6 +126,15 @@ def all_agencies(session: Session) -> list[Agency]:
     return list(session.exec(select(Agency).order_by(col(Agency.kind).desc(), col(Agency.name))))
 
 
+def by_name(session: Session, name: str) -> Agency | None:
+    return session.exec(select(Agency).where(Agency.name == name)).first()
+
+
+def names(session: Session) -> dict[int | None, str]:
+    """Every agency's name by id (list pages show the agency of each request)."""
+    return {a.id: a.name for a in session.exec(select(Agency))}
+
+
 def visible_ids(session: Session, role: str, town_id: int | None) -> list[int] | None:
     """Agencies a staff account acts for: None = all (county); a town's staff only their town's."""
     if role == COUNTY:

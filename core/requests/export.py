@@ -11,10 +11,8 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
 from sqlmodel import Session, col, select
 
 from core.models.requests import Agency, DisclosureRequest, RequestCase, RequestEvent
@@ -35,6 +33,9 @@ from core.requests.kinds import (
     STATUS_LABELS,
     outcome_stat,
 )
+
+if TYPE_CHECKING:
+    from openpyxl import Workbook
 
 REGISTER_HEADERS = [
     "序号", "登记编号", "受理机关", "收到申请日期", "申请方式", "申请人类型", "申请人/经办人", "单位名称", "单位类别",
@@ -60,7 +61,7 @@ def _event_dates(session: Session, ids: list[int]) -> dict[tuple[int, str], date
     return out
 
 
-def _scoped(query, agency_ids: list[int] | None):  # type: ignore[no-untyped-def]
+def _scoped(query, agency_ids: list[int] | None):
     return query if agency_ids is None else query.where(col(DisclosureRequest.agency_id).in_(agency_ids))
 
 
@@ -100,7 +101,7 @@ def register_rows(session: Session, year: int, agency_ids: list[int] | None = No
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
-def as_text_cells(ws) -> None:  # type: ignore[no-untyped-def]
+def as_text_cells(ws) -> None:
     """Write every cell whose text could run as a formula as a literal string (quote-prefixed), so
     `=HYPERLINK(…)` or `=cmd|…` typed by a resident shows as typed and never runs."""
     for row in ws.iter_rows():
@@ -110,7 +111,8 @@ def as_text_cells(ws) -> None:  # type: ignore[no-untyped-def]
                 cell.quotePrefix = True
 
 
-def _autosize(ws, widths: dict[int, int] | None = None) -> None:  # type: ignore[no-untyped-def]
+def _autosize(ws, widths: dict[int, int] | None = None) -> None:
+    from openpyxl.utils import get_column_letter  # see write_register_xlsx
     for idx, column in enumerate(ws.columns, 1):
         longest = max((len(str(c.value)) if c.value is not None else 0) for c in column)
         ws.column_dimensions[get_column_letter(idx)].width = min(max(8, longest * 1.6 + 2), 60)
@@ -120,6 +122,10 @@ def _autosize(ws, widths: dict[int, int] | None = None) -> None:  # type: ignore
 
 def write_register_xlsx(session: Session, year: int, path: str | Path,
                         agency_ids: list[int] | None = None) -> int:
+    # openpyxl is imported where a workbook is written: ~7 MB per web worker otherwise
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
     wb = Workbook()
     ws = wb.active
     ws.title = f"{year}年受理登记台账"
@@ -206,6 +212,10 @@ def annual_report(session: Session, year: int, agency_ids: list[int] | None = No
 
 def write_annual_xlsx(session: Session, year: int, path: str | Path, agency_ids: list[int] | None = None) -> dict:
     report = annual_report(session, year, agency_ids)
+    from openpyxl import Workbook  # see write_register_xlsx
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
     wb = Workbook()
     ws = wb.active
     ws.title = f"{year}年度"
@@ -251,6 +261,8 @@ def write_annual_xlsx(session: Session, year: int, path: str | Path, agency_ids:
 
 def _write_cases_sheet(wb: Workbook, report: dict) -> None:
     """Table 四 on its own sheet: 行政复议, 行政诉讼 (direct / after review), each by result."""
+    from openpyxl.styles import Font  # see write_register_xlsx
+    from openpyxl.utils import get_column_letter
     ws = wb.create_sheet("四、行政复议行政诉讼")
     ws.cell(1, 1, f"{report['agency']} {report['year']}年度 政府信息公开行政复议、行政诉讼情况").font = Font(bold=True, size=14)
     col_no = 1

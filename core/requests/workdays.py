@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
-from lunardate import LunarDate  # type: ignore[import-untyped]
+from lunardate import LunarDate
 
 log = logging.getLogger("core.requests.workdays")
 
