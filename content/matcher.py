@@ -105,6 +105,7 @@ class Tuning:
     choice_ratio: float = 0.4      # a candidate far below the best is not offered (no padding)
     sibling_window: float = 25.0   # a catalog item and a guide on one topic: how close to offer both
     sibling_tie: float = 1.0       # siblings this close in evidence (logit) and no intent stated → choices
+    sibling_ratio: float = 0.3     # a sibling with this share of the best's chance → choices, not an answer
 
 
 @dataclass(frozen=True)
@@ -722,18 +723,36 @@ class Matcher:
         if intents & (self.specific | NARROW_FACETS | {"apply"}):
             return []
         top = ranked[0]
+        return [m for m in self._siblings(ranked, q) if top.evidence - m.evidence <= self.tuning.sibling_tie]
+
+    def _siblings(self, ranked: list[Match], q: str) -> list[Match]:
+        """The next few candidates on the best one's topic: the same 一级事项, or a title word
+        both names share with the question (最低生活保障 in …名单 and …标准)."""
+        top = ranked[0]
         q_bigrams = {g for seg in q.split() for g in _bigrams(seg)}
         top_title = self.norm.document(top.doc.title).replace(" ", "")
         shared_topic = _bigrams(top_title) & q_bigrams
+        top_head = self.norm.document(top.doc.head) if top.doc.head else ""
         out = []
         for m in ranked[1:4]:
-            if top.evidence - m.evidence > self.tuning.sibling_tie:
-                continue
             title = self.norm.document(m.doc.title).replace(" ", "")
-            same_head = bool(top.doc.head) and self.norm.document(top.doc.head) == self.norm.document(m.doc.head)
+            same_head = bool(top_head) and top_head == self.norm.document(m.doc.head)
             if same_head or shared_topic & _bigrams(title):
                 out.append(m)
         return out
+
+    def _contested(self, ranked: list[Match], question: str) -> list[Match]:
+        """Siblings of the best candidate that the model still gives a real share of its chance
+        (≥ sibling_ratio of the best's score). Between items of one topic the intent words decide,
+        and on a catalog the weights were not fitted on they decide less surely (bench/loco.py):
+        one tap between two siblings costs less than a wrong 标准 for a 名单."""
+        t = self.tuning
+        if t.sibling_ratio <= 0 or len(ranked) < 2:
+            return []
+        floor = ranked[0].score * t.sibling_ratio
+        if ranked[1].score < floor:
+            return []
+        return [m for m in self._siblings(ranked, self.analyse(question)[0]) if m.score >= floor]
 
     def _sibling(self, ranked: list[Match], intents: frozenset[str]) -> Match | None:
         """The other kind of document on the top answer's topic (the 低保 guide for the 低保
@@ -791,6 +810,9 @@ class Matcher:
         tied = self._tied_siblings(ranked, question)
         sure = self.confidence(ranked, question)
         if sure >= t.answer_min and best - second >= t.answer_margin and not tied:
+            contested = self._contested(ranked, question)
+            if contested:
+                return MatchResult("choices", [ranked[0], *contested][:limit])
             sib = self._sibling(ranked, self.analyse(question)[2])
             if sib is not None:
                 return MatchResult("choices", [ranked[0], sib])

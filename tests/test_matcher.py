@@ -1,9 +1,12 @@
 """Matcher outcomes on a small catalog of a made-up county (deliberately not the eval set's wording)."""
 from __future__ import annotations
 
+import copy
+from dataclasses import replace
+
 import pytest
 
-from content.matcher import Doc, Matcher
+from content.matcher import Doc, Match, Matcher, MatchResult
 from content.normalize import TextNormalizer, basic_normalize, default_synonyms
 
 CATALOG = [
@@ -214,6 +217,30 @@ def test_siblings_with_no_stated_intent_are_offered_not_guessed(siblings: Matche
     assert result.kind == "choices"
     titles = [m.doc.title for m in result.matches]
     assert len(titles) >= 2 and all("救助金" in t for t in titles)      # never padded with 农机
+
+
+def test_a_sibling_with_a_real_share_of_the_chance_is_offered_not_overruled(siblings: Matcher) -> None:
+    """Even past the answer threshold: a sibling the model still gives ≥ sibling_ratio of the
+    best one's chance turns the answer into two numbered choices; an unrelated item does not."""
+    question = "救助金一个月给多少钱"
+    ranked = siblings.score(question)
+    by_title = {m.doc.title: m for m in ranked}
+    top, sib = by_title["困难群众救助金标准"], by_title["困难群众救助金享受对象名单"]
+    eager = copy.copy(siblings)
+    eager.tuning = replace(siblings.tuning, answer_min=0.0, answer_margin=0.0)
+    share = siblings.tuning.sibling_ratio
+    assert 0 < share < 1                                # the rule is on
+
+    def decide(second: Match) -> MatchResult:
+        return eager._decide([replace(top, score=60.0), second], question, 4)
+
+    contested = decide(replace(sib, score=60.0 * share + 1))
+    assert contested.kind == "choices"
+    assert [m.doc.title for m in contested.matches] == ["困难群众救助金标准", "困难群众救助金享受对象名单"]
+    assert decide(replace(sib, score=60.0 * share - 1)).kind == "answer"
+    unrelated = Match(Doc(key="x:9", type="catalog", title="农机购置补贴标准", head="农机购置补贴"),
+                      60.0 * share + 1, sib.evidence - 5.0, top.features)
+    assert decide(unrelated).kind == "answer"
 
 
 @pytest.mark.parametrize("question,intent", [

@@ -1,0 +1,121 @@
+"""Leave-one-county-out: fit the ranker and its answer rule on one tuning county, measure the other.
+
+The tuning material is two counties: ../shared/eval, and the demo county (content/data) with its
+three question batches under bench/heldout/. For each side, bench/fit_ranker.py's fit (weights,
+confidence model, answer rule) runs on the other county only; the result is written to a temporary
+ranker.yaml and the left-out county's questions go through content.answering.respond, the
+webhook's own function, as in bench/matcher_quality.py, with the 别名 column dropped (a new county
+brings none). The same run also measures the committed ranker.yaml (fitted on both counties:
+in-sample, the baseline).
+
+NOT left out: the lexicon (intent cues, dialect and filler words, off-topic phrases) and the
+synonyms in content/data were written by people who read both counties' questions, and cannot be
+refitted automatically. This figure measures how the fitted ranker and answer rule generalise,
+not the hand-written word lists; bench/counties/* (never read) remain the honest measure of those.
+
+Usage: .venv/bin/python bench/loco.py [--l2 1.0] [--precision 0.97] [--declined 0.93] [--misses]
+       [--only shared-eval|demo] [--answer-min N]
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import logging
+import sys
+import tempfile
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from fit_ranker import DEFAULT_SETS, collect, fit  # noqa: E402
+from matcher_quality import EVAL_CANDIDATES, parse_set, pct, run_set  # noqa: E402
+
+from content import index, matcher  # noqa: E402
+
+
+def counties() -> dict[str, list[str]]:
+    shared = [str(p) for p in EVAL_CANDIDATES if (p / "questions.csv").is_file()][:1]
+    if not shared:
+        sys.exit("../shared/eval not found")
+    return {"shared-eval": shared, "demo": DEFAULT_SETS}
+
+
+def measure(specs: list[str], ranker_file: Path) -> list[tuple[str, dict]]:
+    """Each set through content.answering.respond with this ranker.yaml, aliases dropped."""
+    saved = matcher.RANKER_FILE
+    matcher.RANKER_FILE = ranker_file
+    matcher.load_ranker.cache_clear()
+    index.clear_cache()
+    args = argparse.Namespace(split="all", no_aliases=True, no_baselines=True, misses=False, choices=False,
+                              curve_step=5.0, curve_from=30.0)
+    out = []
+    try:
+        for spec in specs:
+            with contextlib.redirect_stdout(io.StringIO()):
+                out.append((parse_set(spec).name, run_set(parse_set(spec), args)))
+    finally:
+        matcher.RANKER_FILE = saved
+        matcher.load_ranker.cache_clear()
+        index.clear_cache()
+    return out
+
+
+def line(label: str, results: list[tuple[str, dict]]) -> str:
+    tot = {k: sum(m[k] for _n, m in results) for k in ("n_in", "top1", "one_step", "wrong_answer", "n_out", "declined")}
+    return (f"  {label:<34} {pct(tot['top1'], tot['n_in']):>8} {pct(tot['one_step'], tot['n_in']):>9} "
+            f"{pct(tot['wrong_answer'], tot['n_in']):>8} {pct(tot['declined'], tot['n_out']):>9} "
+            f"  ({tot['n_in']} in scope, {tot['n_out']} out)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--l2", type=float, default=1.0)
+    ap.add_argument("--precision", type=float, default=0.97)
+    ap.add_argument("--declined", type=float, default=0.93)
+    ap.add_argument("--misses", action="store_true", help="list the left-out county's misses under LOCO")
+    ap.add_argument("--only", choices=("shared-eval", "demo"), help="leave out this county only")
+    ap.add_argument("--answer-min", type=float, help="override the fitted rule's answer_min (what-if)")
+    args = ap.parse_args()
+    logging.disable(logging.INFO)
+    sides = counties()
+    print("Leave-one-county-out (aliases dropped on the left-out county). The lexicon, cues and synonyms")
+    print("are NOT refitted per fold: they were written reading both counties (see the docstring).")
+    header = f"  {'':<34} {'top-1':>8} {'one-step':>9} {'wrong':>8} {'declined':>9}"
+    for left_out, specs in sides.items():
+        if args.only and left_out != args.only:
+            continue
+        train = [s for name, ss in sides.items() if name != left_out for s in ss]
+        log = io.StringIO()
+        with contextlib.redirect_stdout(log):
+            fitted = fit(collect(train, quiet=True), args.l2, args.precision, args.declined, relax_to=0.90)
+        if args.answer_min is not None:
+            fitted["rule"]["answer_min"] = args.answer_min
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "ranker.yaml"
+            path.write_text(yaml.safe_dump(fitted, allow_unicode=True, sort_keys=False), encoding="utf-8")
+            held = measure(specs, path)
+        both = measure(specs, matcher.RANKER_FILE)
+        print(f"\n== left out: {left_out}; fitted on {', '.join(train)}")
+        print(f"   rule fitted: {fitted['rule']}"
+              + (" (answer_min set by --answer-min)" if args.answer_min is not None else ""))
+        print("".join(f"   {ln}\n" for ln in log.getvalue().splitlines() if ln.startswith(("rule", "no rule"))), end="")
+        print(header)
+        print(line("LOCO (fitted without it)", held))
+        print(line("in-sample (committed ranker.yaml)", both))
+        if args.misses:
+            for name, m in held:
+                print(f"   misses of {name} ({len(m['misses'])}):")
+                print("".join(f"     {ln}\n" for ln in m["misses"]), end="")
+        if len(held) > 1:
+            for (name, m), (_n, m2) in zip(held, both):
+                print(line(f"  {name} LOCO", [(name, m)]))
+                print(line(f"  {name} in-sample", [(name, m2)]))
+
+
+if __name__ == "__main__":
+    main()
