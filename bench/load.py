@@ -136,6 +136,67 @@ class Service:
         self._fh.close()
 
 
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used so far (0 if it is gone): /proc/<pid>/stat fields 14, 15."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def child_pids(pid: int) -> list[int]:
+    """The gunicorn workers of a master (its direct children)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    if int(fh.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        found.append(int(entry))
+            except (OSError, IndexError, ValueError):
+                continue
+    return found
+
+
+def pg_backends(url: str) -> list[int]:
+    """The PostgreSQL server processes serving the benchmark's database."""
+    if not url.startswith("postgresql"):
+        return []
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN, autocommit=True) as c:
+        return [r[0] for r in c.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s",
+                                        (url.rsplit("/", 1)[1],))]
+
+
+class CpuMeter:
+    """CPU seconds the server side used during a drive: the web workers (and, on PostgreSQL, the
+    database's server processes). Unlike req/s and latency, CPU per message hardly depends on how
+    many other jobs share the machine, so it is the figure to compare runs by on a busy host."""
+
+    def __init__(self, service: "Service", url: str = "") -> None:
+        self.service, self.url = service, url
+        self.web = self.db = 0.0
+
+    def _now(self) -> tuple[dict[int, float], dict[int, float]]:
+        web = {pid: cpu_seconds(pid) for pid in child_pids(self.service.proc.pid)}
+        return web, {pid: cpu_seconds(pid) for pid in pg_backends(self.url)}
+
+    def __enter__(self) -> "CpuMeter":
+        self._web0, self._db0 = self._now()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        web, dbs = self._now()
+        self.web = sum(t - self._web0.get(pid, 0.0) for pid, t in web.items())
+        self.db = sum(t - self._db0.get(pid, 0.0) for pid, t in dbs.items())
+
+
 def wait_http(port: int, path: str = "/healthz", timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -424,9 +485,11 @@ def run_db(kind: str, args: argparse.Namespace, fake_url: str, logdir: Path) -> 
         plan = scripts(args.concurrency, args.messages, villages, args.safe_share)
         # A short warm-up of both (connections, first requests), not counted.
         drive(echo_port, [reqs[:2] for reqs in echo_scripts(args.concurrency, args.concurrency * 2)], args.client_procs)
-        secs, rows = drive(echo_port, echo_plan, args.client_procs)
+        with CpuMeter(echo) as echo_cpu:
+            secs, rows = drive(echo_port, echo_plan, args.client_procs)
         base = judge(f"{kind}: WeRoBot echo", secs, rows)
-        secs, rows = drive(port, plan, args.client_procs)
+        with CpuMeter(web, url) as web_cpu:
+            secs, rows = drive(port, plan, args.client_procs)
         ours = judge(f"{kind}: /wechat, {args.workers} workers", secs, rows)
         big = big_message_ms(port)
         print(HEADER)
@@ -440,6 +503,11 @@ def run_db(kind: str, args: argparse.Namespace, fake_url: str, logdir: Path) -> 
         if base.errors:
             print("  echo errors: " + ", ".join(f"{k} ×{n}" for k, n in base.errors.most_common()))
         print("  200,000-character signed text: " + ", ".join(f"{ms:.0f}" for ms in big) + " ms")
+        per = 1000 / max(1, len(rows))
+        db_part = f" + database server {web_cpu.db * per:.2f} ms" if kind == "postgres" else ""
+        print(f"  server CPU per message: web workers {web_cpu.web * per:.2f} ms{db_part}; echo workers "
+              f"{echo_cpu.web * 1000 / max(1, base.requests):.2f} ms (CPU ratio echo/ours "
+              f"{echo_cpu.web / max(1, base.requests) / max(1e-9, (web_cpu.web + web_cpu.db) / max(1, len(rows))):.2f})")
         logged = web.text().count(" msg type=")
         print(f"  message log lines: {logged}")
         if "Traceback" in web.text():
@@ -452,6 +520,8 @@ def run_db(kind: str, args: argparse.Namespace, fake_url: str, logdir: Path) -> 
 
 # ----------------------------------------------------------------------------- in process
 def inprocess_app(tmp: str):  # type: ignore[no-untyped-def]
+    from cryptography.fernet import Fernet
+
     from bot.app import create_app
     from content.importer import import_files
     from content.villages import load_villages
@@ -470,7 +540,8 @@ def inprocess_app(tmp: str):  # type: ignore[no-untyped-def]
     with db.session_scope() as s:
         load_villages(s)
     cfg = Config(database_url=url, wechat_token=TOKEN, wechat_appid=APPID, wechat_encoding_aes_key=AES_KEY,
-                 log_level="WARNING", load_demo=False, matcher_warmup=False)
+                 log_level="WARNING", load_demo=False, matcher_warmup=False,
+                 secret_key=secrets.token_urlsafe(32), field_key=Fernet.generate_key().decode())
     app = create_app(cfg)
     return app.test_client(), source
 

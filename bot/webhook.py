@@ -24,7 +24,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from content import index
 from core import conversation
 from core.config import Config
-from core.db import get_engine, rowcount, session_scope, utcnow
+from core.db import get_engine, read_connection, rowcount, run, session_scope, utcnow
 from core.models.core import Conversation, Follower, InboundMessage, Village
 from core.outbox import enqueue_followups
 from core.wechat import (
@@ -160,7 +160,7 @@ def _read_body(limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _claim_statement(dialect: str):  # type: ignore[no-untyped-def]
+def _claim_statement(dialect: str):
     """INSERT … ON CONFLICT DO NOTHING: on PostgreSQL a second delivery of the same key waits here
     until the first one's transaction ends (commit: the key is taken; rollback or a dead worker:
     the key is free again), on SQLite the write lock already orders them."""
@@ -176,9 +176,9 @@ _CLAIM = {"postgresql": _claim_statement("postgresql"), "sqlite": _claim_stateme
 _STORED = select(col(InboundMessage.status), col(InboundMessage.reply), col(InboundMessage.received_at)).where(
     col(InboundMessage.dedupe_key) == bindparam("b_key"))
 # PostgreSQL: the claim and the follower's rows in one round trip (the INSERT runs in a CTE).
-_PG_CLAIM = _CLAIM["postgresql"].returning(InboundMessage.dedupe_key).cte("claim")  # type: ignore[attr-defined]
+_PG_CLAIM = _CLAIM["postgresql"].returning(InboundMessage.dedupe_key).cte("claim")
 _PG_CLAIM_AND_LOAD = (
-    select(select(func.count()).select_from(_PG_CLAIM).scalar_subquery().label("claimed"),  # type: ignore[call-overload]
+    select(select(func.count()).select_from(_PG_CLAIM).scalar_subquery().label("claimed"),
            Follower, Conversation, Village)
     .select_from(select(literal(1).label("one")).subquery("one"))
     .outerjoin(Follower, Follower.openid == bindparam("b_openid"))  # type: ignore[arg-type]
@@ -203,7 +203,7 @@ class Handled:
 
 
 def _stored(s: Session, key: str) -> tuple[str, str | None, datetime] | None:
-    row = s.execute(_STORED, {"b_key": key}).first()
+    row = run(s, _STORED, {"b_key": key}).first()
     return (row[0], row[1], row[2]) if row is not None else None
 
 
@@ -236,8 +236,8 @@ def _before_the_write_lock(inbound: Inbound) -> None:
     engine = get_engine()
     try:
         if engine.dialect.name == "sqlite":
-            with session_scope(readonly=True) as rs:
-                prefetch_answer(rs, inbound.openid, inbound.content)
+            with read_connection() as conn:
+                prefetch_answer(conn, inbound.openid, inbound.content)
         else:
             index.refresh(engine)
     except Exception:  # noqa: BLE001 - an optimisation only: the message is handled either way
@@ -271,7 +271,7 @@ def handle_delivery(cfg: Config, inbound: Inbound) -> Handled:
         if dialect == "postgresql":
             claimed, *loaded = s.execute(_PG_CLAIM_AND_LOAD, claim).one()
         else:
-            claimed = rowcount(s.execute(_CLAIM.get(dialect, _CLAIM["sqlite"]), claim))
+            claimed = rowcount(run(s, _CLAIM.get(dialect, _CLAIM["sqlite"]), claim))
         if not claimed:
             stored = _stored(s, key)
             if stored is None:                        # vanished between the two statements
@@ -287,7 +287,7 @@ def handle_delivery(cfg: Config, inbound: Inbound) -> Handled:
                 follower, row, village = loaded
                 conversation.remember(s, inbound.openid, row, village)
             else:
-                follower, row = conversation.load_follower(s, inbound.openid)
+                follower, row, village = conversation.load_follower(s, inbound.openid)
             touch = False
             if follower is None:
                 follower = Follower(openid=inbound.openid, subscribed=True, subscribed_at=now,
@@ -299,15 +299,16 @@ def handle_delivery(cfg: Config, inbound: Inbound) -> Handled:
                 touch = True
             else:
                 set_committed_value(follower, "last_interaction_at", now)
-                s.execute(_TOUCH, {"b_openid": inbound.openid, "b_now": now})
+                run(s, _TOUCH, {"b_openid": inbound.openid, "b_now": now})
             state = conversation.from_row(s, inbound.openid, row, now=now)
-            ctx = Context(session=s, config=cfg, inbound=inbound, follower=follower, now=now, state=state)
+            ctx = Context(session=s, config=cfg, inbound=inbound, follower=follower, now=now, state=state,
+                          loaded_village=village)
             reply = dispatch(ctx)
             if reply.followups:
                 enqueue_followups(s, inbound.openid, reply.followups)
             s.flush()
             done = {"b_key": key, "b_reply": reply.text, "b_done_at": utcnow(), "b_openid": inbound.openid,
                     "b_now": now}
-            s.execute(_DONE_AND_TOUCH if touch else _DONE, done)
+            run(s, _DONE_AND_TOUCH if touch else _DONE, done)
             return Handled(reply.text, handler=ctx.handled_by, outcome=ctx.outcome)
     return Handled(_wait_for_reply(key), dedupe_hit=True, handler="retry-wait")

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
-from core.db import utcnow
+from core.db import run, utcnow
 from core.models.core import Conversation, Follower, Village
 
 # session.info keys: {openid: Conversation row or None} as loaded in this session, and rows
@@ -53,23 +53,23 @@ _LOAD = (select(Follower, Conversation, Village)   # built once: building costs 
          .where(Follower.openid == bindparam("openid")))
 
 
-def load_follower(session: Session, openid: str) -> tuple[Follower | None, Conversation | None]:
-    """The follower and their conversation row in one query (None, None for a new resident); their
-    village comes along into the session, so `session.get(Village, …)` needs no query after it."""
-    found = session.exec(_LOAD, params={"openid": openid}).first()  # type: ignore[call-overload]
+def load_follower(session: Session, openid: str) -> tuple[Follower | None, Conversation | None, Village | None]:
+    """The follower, their conversation row and their village in one query (None, None, None for a
+    new resident); the village also stays in the session, so `session.get(Village, …)` needs no
+    query after it."""
+    found = session.exec(_LOAD, params={"openid": openid}).first()
     if found is None:
-        return None, _row(session, openid)    # a conversation without a follower row is rare
+        return None, _row(session, openid), None    # a conversation without a follower row is rare
     follower, row, village = found
-    _known(session)[openid] = row
-    # The identity map holds objects weakly: keep the village alive for this session's get().
-    session.info.setdefault("loaded_villages", []).append(village)
-    return follower, row
+    remember(session, openid, row, village)
+    return follower, row, village
 
 
 def remember(session: Session, openid: str, row: Conversation | None, village: Village | None) -> None:
     """Register a follower's conversation row and village loaded by the caller's own query (the
     webhook's claim-and-load statement on PostgreSQL), as load_follower does."""
     _known(session)[openid] = row
+    # The identity map holds objects weakly: keep the village alive for this session's get().
     session.info.setdefault("loaded_villages", []).append(village)
 
 
@@ -90,7 +90,7 @@ def load(session: Session, openid: str, now: datetime | None = None) -> State | 
     return from_row(session, openid, _row(session, openid), now=now)
 
 
-def _upsert(dialect: str):  # type: ignore[no-untyped-def]
+def _upsert(dialect: str):
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     stmt = insert(Conversation.__table__).values(  # type: ignore[attr-defined]
         openid=bindparam("b_openid"), flow=bindparam("b_flow"), step=bindparam("b_step"),
@@ -111,7 +111,7 @@ def save(session: Session, openid: str, flow: str, step: str, data: dict, ttl_mi
     values = {"flow": flow, "step": step, "data": json.dumps(data, ensure_ascii=False),
               "expires_at": now + timedelta(minutes=ttl_minutes), "updated_at": now}
     dialect = session.get_bind().dialect.name
-    session.execute(_UPSERT.get(dialect, _UPSERT["sqlite"]), {
+    run(session, _UPSERT.get(dialect, _UPSERT["sqlite"]), {
         "b_openid": openid, "b_flow": flow, "b_step": step, "b_data": values["data"],
         "b_expires": values["expires_at"], "b_now": now})
     session.info.get(_CLEARED, set()).discard(openid)
@@ -135,4 +135,4 @@ def clear(session: Session, openid: str) -> None:
 @event.listens_for(OrmSession, "before_commit")
 def _delete_cleared(session: OrmSession) -> None:
     for openid in session.info.pop(_CLEARED, ()):
-        session.execute(_DELETE, {"b_openid": openid})
+        run(session, _DELETE, {"b_openid": openid})

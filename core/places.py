@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import bindparam, func
+from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
 from core.models.activity import TRIAL_OPENID_PREFIX
@@ -79,9 +80,10 @@ _VILLAGE_AND_FLOW = (select(Village.name, Conversation.flow).select_from(Followe
                      .where(col(Follower.openid) == bindparam("openid")))
 
 
-def village_and_flow(s: Session, openid: str) -> tuple[str | None, str | None]:
-    """The follower's village name and the flow under way, in one round trip (both None if unknown)."""
-    row = s.exec(_VILLAGE_AND_FLOW, params={"openid": openid}).first()
+def village_and_flow(conn: Connection, openid: str) -> tuple[str | None, str | None]:
+    """The follower's village name and the flow under way, in one round trip (both None if unknown);
+    on a bare connection (db.read_connection), as the read-ahead needs no session."""
+    row = conn.execute(_VILLAGE_AND_FLOW, {"openid": openid}).first()
     return (row[0], row[1]) if row is not None else (None, None)
 
 

@@ -15,11 +15,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import case
+from sqlalchemy import bindparam, case
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.elements import BindParameter
 from sqlmodel import Session
 
 from core.config import Config
+from core.db import run
 from core.models.ops import RateCounter
 
 log = logging.getLogger("core.ratelimit")
@@ -39,14 +41,23 @@ def _window(config: Config, now: float) -> int:
     return int(now // max(1, config.rate_limit_seconds))
 
 
-def _hit_db(session: Session, key: str, window: int) -> int:
+def _hit_statement(dialect: str):
     t = RateCounter.__table__  # type: ignore[attr-defined]
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(t).values(key=key, window=window, hits=1).on_conflict_do_update(
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    window: BindParameter[int] = bindparam("b_window")
+    return insert(t).values(key=bindparam("b_key"), window=window, hits=1).on_conflict_do_update(
         index_elements=[t.c.key],
         set_={"hits": case((t.c.window == window, t.c.hits + 1), else_=1), "window": window},
     ).returning(t.c.hits)
-    return int(session.execute(stmt).scalar_one())
+
+
+# Built once per worker: building the statement cost more than running it.
+_HIT = {"postgresql": _hit_statement("postgresql"), "sqlite": _hit_statement("sqlite")}
+
+
+def _hit_db(session: Session, key: str, window: int) -> int:
+    stmt = _HIT.get(session.get_bind().dialect.name, _HIT["sqlite"])
+    return int(run(session, stmt, {"b_key": key, "b_window": window}).scalar_one())
 
 
 @lru_cache(maxsize=4)

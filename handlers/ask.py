@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from content import index
@@ -84,19 +85,22 @@ def _small_talk(plain: str) -> bool:
     return parse_number(plain) is not None or bool(_GREETING.fullmatch(plain) or _THANKS.fullmatch(plain))
 
 
-def prefetch(session: Session, openid: str, text: str) -> None:
+def prefetch(conn: Connection, openid: str, text: str) -> None:
     """Before a message's write transaction: if the text will most likely reach the matcher (not a
     number, greeting or command, no other conversation under way), match it now through this
-    read-only session (content.index.prefetch); `respond` then reuses the result. A wrong guess
+    read-only connection (content.index.prefetch); `respond` then reuses the result. A wrong guess
     costs one match and changes no answer."""
     text = text.strip()
     plain = unicodedata.normalize("NFKC", text).strip().rstrip("。.!！~～ ")
     if not text or _small_talk(plain) or is_command(text):
         return
-    village, flow_name = village_and_flow(session, openid)
+    village, flow_name = village_and_flow(conn, openid)
     if flow_name not in (None, FLOW):
         return
-    index.prefetch(session, text, village)
+    # A session over the same connection, for the index's version check (a query only every few
+    # hundred milliseconds); closing it leaves the connection's transaction alone.
+    with Session(bind=conn) as session:
+        index.prefetch(session, text, village)
 
 
 @text_fallback

@@ -39,11 +39,19 @@ class Context:
     def text(self) -> str:
         return self.inbound.content.strip()
 
+    # The follower's village as loaded with them (or last looked up): ctx.village is read several
+    # times per message, and a session.get costs more than the rest of such a read.
+    loaded_village: Village | None = field(default=None, repr=False)
+
     @property
     def village(self) -> Village | None:
-        if self.follower.village_id is None:
+        village_id = self.follower.village_id
+        if village_id is None:
             return None
-        return self.session.get(Village, self.follower.village_id)
+        village = self.loaded_village
+        if village is None or village.id != village_id:   # a binding in this message changed it
+            village = self.loaded_village = self.session.get(Village, village_id)
+        return village
 
     def start_flow(self, flow: str, step: str, data: dict | None = None) -> None:
         self.state = conversation.save(self.session, self.follower.openid, flow, step, data or {},

@@ -1,0 +1,81 @@
+"""The cheap parts of the message path keep their meaning: the village handed to a handler follows a
+binding made in the same message, and the SQLite read-ahead neither waits for the write lock nor
+sees a writer's uncommitted rows."""
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+from sqlalchemy import update
+from sqlmodel import col
+
+from core import conversation, db
+from core.db import run, utcnow
+from core.models.core import Follower, Village
+from core.places import village_and_flow
+from core.wechat import Inbound
+from handlers.context import Context
+from tests.conftest import make_config
+
+
+def _two_villages_and_a_follower(openid: str) -> tuple[int, int]:
+    with db.session_scope() as s:
+        first, second = Village(name="甲村"), Village(name="乙村")
+        s.add(first)
+        s.add(second)
+        s.flush()
+        assert first.id is not None and second.id is not None
+        s.add(Follower(openid=openid, village_id=first.id, subscribed=True, subscribed_at=utcnow()))
+        return first.id, second.id
+
+
+def test_context_village_follows_a_binding_in_the_same_message(db_url: str) -> None:
+    _first, second = _two_villages_and_a_follower("o_path_v")
+    with db.session_scope() as s:
+        follower, _row, village = conversation.load_follower(s, "o_path_v")
+        assert follower is not None and village is not None
+        inbound = Inbound(openid="o_path_v", account="gh", msg_type="text", create_time=1, content="你好")
+        ctx = Context(session=s, config=make_config(db_url), inbound=inbound, follower=follower, now=utcnow(),
+                      loaded_village=village)
+        assert ctx.village is not None and ctx.village.name == "甲村"
+        follower.village_id = second               # what 绑定 does, earlier in the same message
+        assert ctx.village is not None and ctx.village.name == "乙村"
+        follower.village_id = None
+        assert ctx.village is None
+
+
+def test_sqlite_read_ahead_neither_waits_for_the_writer_nor_sees_its_rows(sqlite_url: str) -> None:
+    _two_villages_and_a_follower("o_path_r")
+    with db.session_scope() as s:
+        conversation.save(s, "o_path_r", "ask", "followup", {}, ttl_minutes=10)
+    seen: list[tuple[str | None, str | None]] = []
+
+    def read_ahead() -> None:
+        with db.read_connection() as conn:
+            seen.append(village_and_flow(conn, "o_path_r"))
+
+    with db.session_scope() as writer:                     # holds SQLite's write lock until the end
+        run(writer, update(Follower).where(col(Follower.openid) == "o_path_r").values(village_id=None))
+        conversation.save(writer, "o_path_r", "apply", "name", {}, ttl_minutes=10)
+        reader = threading.Thread(target=read_ahead)
+        reader.start()
+        reader.join(timeout=5)
+        assert not reader.is_alive(), "the read-ahead waited for the write lock"
+        assert seen == [("甲村", "ask")]                  # the committed state, not the writer's
+    read_ahead()                                           # after the commit: the new state
+    assert seen[-1] == (None, "apply")
+
+
+def test_a_run_statement_is_part_of_the_message_transaction(db_url: str) -> None:
+    """core.db.run writes in the session's transaction: rolled back with it, not committed alone."""
+    _two_villages_and_a_follower("o_path_t")
+    later = utcnow() + timedelta(days=1)
+    try:
+        with db.session_scope() as s:
+            run(s, update(Follower).where(col(Follower.openid) == "o_path_t").values(last_interaction_at=later))
+            raise RuntimeError("the handler failed")
+    except RuntimeError:
+        pass
+    with db.session_scope(readonly=True) as s:
+        follower = s.get(Follower, "o_path_t")
+        assert follower is not None and follower.last_interaction_at is None
