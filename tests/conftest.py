@@ -81,17 +81,6 @@ def _pg_url(name: str) -> str:
     return f"postgresql+psycopg://{base.split('://', 1)[1]}/{name}"
 
 
-def make_pg_database(template: str | None = None) -> tuple[str, Callable[[], None]]:
-    """A new PostgreSQL database (a copy of `template` when given) and the function that drops it."""
-    name = f"cunwu_t_{int(time.time())}_{uuid.uuid4().hex[:8]}"
-    _pg_admin(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
-
-    def drop() -> None:
-        db.dispose_all()
-        _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    return _pg_url(name), drop
-
-
 # The schema is built once per test session (per xdist worker): Alembic runs against one SQLite
 # file and one PostgreSQL template database; each test then gets a copy (a file copy, or
 # CREATE DATABASE … TEMPLATE). Template names are unique per session, so several workers and
@@ -190,6 +179,16 @@ class PgDatabasePool:
 
         def give_back() -> None:
             db.dispose_all()  # DROP … WITH (FORCE) would also end them; closing ours is politer
+            self._used.put(name)
+        return _pg_url(name), give_back
+
+    def empty(self) -> tuple[str, Callable[[], None]]:
+        """A new empty database (no schema), dropped in the background like the copies."""
+        name = f"cunwu_t_{int(time.time())}_{uuid.uuid4().hex[:8]}"
+        _pg_admin(f'CREATE DATABASE "{name}"')
+
+        def give_back() -> None:
+            db.dispose_all()
             self._used.put(name)
         return _pg_url(name), give_back
 
@@ -378,6 +377,19 @@ def inline_index_rebuilds(monkeypatch: pytest.MonkeyPatch) -> None:
     from content import index
 
     monkeypatch.setattr(index, "BACKGROUND_AFTER_SECONDS", 60.0)
+
+
+# Tests that run real processes (gunicorn, the clock, `serve`, kill -9) take 5–20 s each. Collected
+# first, the xdist workers start on them and the short tests fill in behind, so no long test is left
+# to start last while the other worker sits idle (worth 10–20 s of a CI run on two cores).
+LONG_FIRST = ("test_first_run.py", "test_webhook_crash.py", "test_dispatch_crash.py", "test_clock_shutdown.py",
+              "test_dedupe_workers.py", "test_secrets.py", "test_panel_browser.py", "test_admin_browser_clerks.py",
+              "test_notices_cli.py", "test_admin_security.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(LONG_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(LONG_FIRST)))  # stable: the rest keep their order
 
 
 # Fixtures kept in their own modules: the headless browser (`browser`) for the admin's browser tests

@@ -8,7 +8,7 @@ import pytest
 from core import db
 from core.migrate import pending_changes, upgrade
 from core.models.core import Village
-from tests.conftest import make_pg_database, require_pg
+from tests.conftest import require_pg
 
 
 def test_migrations_match_the_models(db_url: str) -> None:
@@ -24,14 +24,14 @@ def test_upgrade_again_keeps_data(db_url: str) -> None:
 
 
 @pytest.mark.parametrize("engine", ["sqlite", "postgres"])
-def test_migrations_run_from_an_empty_database(engine: str, tmp_path: Path) -> None:
+def test_migrations_run_from_an_empty_database(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     """Other tests get copies of a schema migrated once per session; this one runs Alembic on an
     empty database itself, the way `python -m bot init-db` meets a new installation."""
     if engine == "sqlite":
         url, drop = f"sqlite:///{tmp_path / 'empty.db'}", db.dispose_all
     else:
         require_pg()
-        url, drop = make_pg_database()
+        url, drop = request.getfixturevalue("pg_pool").empty()  # dropped in the background
     try:
         upgrade(db.normalize_url(url))
         assert pending_changes(db.normalize_url(url)) == []
