@@ -68,7 +68,8 @@ def test_village_clerk_cannot_see_another_village(live, villages, phone):
     page = phone
     _login(page, live.url, "qs")
     assert page.locator("#village-followers tbody tr").count() == 1
-    page.click("nav.menu >> text=关注者")
+    with page.expect_navigation(wait_until="load"):  # else `main` may still be the old page's
+        page.click("nav.menu >> text=关注者")
     body = page.locator("main").inner_text()
     assert "oQS_****0001" in body and "oYL_" not in body
     village_options = page.locator("select[name=village] option").all_inner_texts()
@@ -92,7 +93,8 @@ def test_catalog_search(live, villages, phone):
     page.wait_for_url("**/admin/catalog?q=*")
     names = page.locator("#catalog tbody td:nth-child(3) a").all_inner_texts()
     assert names and any("低保" in n or "最低生活保障" in n for n in names)
-    page.locator("#catalog tbody td:nth-child(3) a").first.click()
+    with page.expect_navigation(wait_until="load"):  # else `h1` may still be the list's
+        page.locator("#catalog tbody td:nth-child(3) a").first.click()
     assert page.locator("h1").inner_text() == names[0]
 
 

@@ -239,7 +239,8 @@ def test_trial_shows_reply_kinds_and_picks_up_a_new_alias(live, demo, browser, s
     ctx, page = _page(browser, PHONE)
     try:
         _login(page, live.url, "clerk1")
-        page.click("nav.menu >> text=试一试")
+        with page.expect_navigation(wait_until="load"):  # read the new page's options, not the old one's
+            page.click("nav.menu >> text=试一试")
         assert page.locator("select[name=village] option").all_inner_texts() == ["青石村"]
         assert _ask(page, "低保怎么申请") in ("answer", "choices")
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
