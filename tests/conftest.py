@@ -114,11 +114,16 @@ def _drop_stale_templates() -> None:
 DROP_BATCH = 12
 
 
+def _test_database_name() -> str:
+    """Creation time in the name, so _drop_stale_templates can clear what a killed session left."""
+    return f"cunwu_t_{int(time.time())}_{uuid.uuid4().hex[:8]}"
+
+
 class PgDatabasePool:
     """Test databases copied from the template ahead of time, and dropped after use, by two
     background threads. A copy costs 0.4–0.8 s of PostgreSQL writing and fsyncing the template's
-    10 MB of WAL, and a drop can wait seconds for the backends it terminates; done while other
-    tests run, a PostgreSQL test waits for neither. Copies and drops have a thread each, so a slow
+    10 MB of WAL, and a drop waits for the checkpoint it forces; done while other tests run, a
+    PostgreSQL test waits for neither. Copies and drops have a thread each, so a slow
     drop never holds up the next copy."""
 
     def __init__(self, template: str, ahead: int = 2) -> None:
@@ -139,7 +144,7 @@ class PgDatabasePool:
                 if self._ready.full():
                     time.sleep(0.01)
                     continue
-                name = f"cunwu_t_{int(time.time())}_{uuid.uuid4().hex[:8]}"
+                name = _test_database_name()
                 conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
                 self._ready.put(name)
 
@@ -176,19 +181,17 @@ class PgDatabasePool:
             except queue.Empty:
                 if not self._copier.is_alive() or time.monotonic() > deadline:
                     raise RuntimeError("the PostgreSQL test database pool stopped (its error is above)") from None
-
-        def give_back() -> None:
-            db.dispose_all()  # DROP … WITH (FORCE) would also end them; closing ours is politer
-            self._used.put(name)
-        return _pg_url(name), give_back
+        return self._lent(name)
 
     def empty(self) -> tuple[str, Callable[[], None]]:
         """A new empty database (no schema), dropped in the background like the copies."""
-        name = f"cunwu_t_{int(time.time())}_{uuid.uuid4().hex[:8]}"
+        name = _test_database_name()
         _pg_admin(f'CREATE DATABASE "{name}"')
+        return self._lent(name)
 
+    def _lent(self, name: str) -> tuple[str, Callable[[], None]]:
         def give_back() -> None:
-            db.dispose_all()
+            db.dispose_all()  # DROP … WITH (FORCE) would also end them; closing ours is politer
             self._used.put(name)
         return _pg_url(name), give_back
 
