@@ -30,7 +30,7 @@ import yaml
 from rapidfuzz.distance import LCSseq
 
 from content.normalize import DATA_DIR, Lexicon, Replacer, TextNormalizer, load_lexicon
-from content.phonetic import common_words, everyday_chars, sounds
+from content.phonetic import common_words, everyday_chars, noun_chars, noun_words, sounds
 
 GAP = "…"          # in a lexicon cue: up to MAX_GAP characters may stand here
 MAX_GAP = 4
@@ -47,10 +47,10 @@ KNOWN_CHAR_FLOOR = 0.6      # … but a character the catalog uses keeps at leas
 # Evidence per candidate, in this order (data/ranker.yaml holds one weight per name).
 FEATURES = ("cover", "bigram", "rare", "q_title", "q_head", "q_any", "bm25", "head_cover",
             "kind_fit", "spec_title", "spec_content", "spec_excess", "narrow", "unknown", "guide",
-            "named", "unexplained", "word_gap")
+            "named", "unexplained", "word_gap", "noun_gap", "market")
 # Evidence that the best candidate is right, for the answer rule (data/ranker.yaml: confidence).
 CONFIDENCE = ("p_top", "p_second", "p_rest", "z_gap", "z_top", "unknown", "long", "cover", "q_any",
-              "kind_fit", "spec_title", "no_intent", "word_gap")
+              "kind_fit", "spec_title", "no_intent", "word_gap", "noun_gap", "market")
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,6 +268,8 @@ class Matcher:
         self.sound_vocab: dict[str, list[str]] = {}
         self.max_term = 2
         self.common: dict[str, int] = {}
+        self.nouns: frozenset[str] = frozenset()
+        self.noun_chars: frozenset[str] = frozenset()
         self.everyday: dict[str, int] = {}
         self._last: tuple[str, tuple[str, str, frozenset[str]]] | None = None
         # while building: one object per distinct value that many documents repeat (their intents,
@@ -346,6 +348,8 @@ class Matcher:
                 strong_vocab.add(term)
                 self.known_bigrams.update(_bigrams(term))
         self.common = words
+        self.nouns = noun_words()
+        self.noun_chars = noun_chars()
         self.everyday = everyday_chars()
         for term in strong_vocab:
             bucket = self.sound_vocab.setdefault(sounds(term), [])
@@ -649,6 +653,9 @@ class Matcher:
         unknown = min(self.unknown_words(topic) + 2 * self.off_topic_cues(flat), self.tuning.unknown_cap)
         words = self.content_words(topic)
         words_total = sum(w for _, w in words) or 1.0
+        nouns = self.topic_nouns(topic)
+        nouns_total = sum(w for _, w in nouns) or 1.0
+        market = 1.0 if self.off_topic_cues(flat) else 0.0
         out: list[tuple[Doc, tuple[float, ...]]] = []
         for idx, bm in top:
             info = self.docs[int(idx)]
@@ -673,12 +680,13 @@ class Matcher:
             rare = sum(w for c, w in zip(info.core, tw) if c in q_chars) / (sum(tw) or 1.0)
             head_cover = (LCSseq.similarity(info.head, flat) / len(info.head)) if info.head else 0.0
             gap = self._word_gap(words, info) / words_total if words else 0.0
+            noun_gap = self._noun_gap(nouns, info) / nouns_total if nouns else 0.0
             out.append((info.doc, (cover, bigram, rare, s_title / topic_total, s_head / topic_total,
                                    s_any / topic_total, bm / best_bm25, head_cover,
                                    *self._intent_fit(intents, info), float(unknown),
                                    1.0 if info.doc.type == "guide" else 0.0,
                                    s_head / self.unknown_idf, (topic_total - s_any) / self.unknown_idf,
-                                   gap)))
+                                   gap, noun_gap, market)))
         return out
 
     def content_words(self, topic: str) -> list[tuple[str, float]]:
@@ -697,6 +705,39 @@ class Matcher:
             else:
                 i += 1
         return out
+
+    def topic_nouns(self, topic: str) -> list[tuple[str, float]]:
+        """The nouns of the question's topic (jieba's tags; longest word first, as content_words)
+        with the weight of each character: 狂犬疫苗, 驾驶证, and single-character nouns that are
+        not among the commonest characters (狗, 羊). What a question is *about* is a noun; the
+        verbs and qualifiers around it (打, 到期, 去哪) are what it asks about that thing."""
+        out: list[tuple[str, float]] = []
+        i, n = 0, len(topic)
+        while i < n:
+            for size in (4, 3, 2):
+                span = topic[i:i + size]
+                if len(span) == size and span in self.common:
+                    if span in self.nouns:
+                        out += [(c, self.char_weight(c)) for c in span]
+                    i += size
+                    break
+            else:
+                if topic[i] in self.noun_chars:
+                    out.append((topic[i], self.char_weight(topic[i])))
+                i += 1
+        return out
+
+    @staticmethod
+    def _noun_gap(nouns: list[tuple[str, float]], info: _DocInfo) -> float:
+        """Weight of the question's noun characters that appear nowhere in the item (name,
+        aliases, 一级事项, 领域, any other element): a dog's rabies shot (狂, 犬) asked of the
+        children's vaccination clinic, a driving licence (驾, 驶) of the identity card office.
+        Sharing the head of a compound (疫苗, 证) is the commonest near miss out of scope."""
+        gap = 0.0
+        for c, w in nouns:
+            if c not in info.strong_chars and c not in info.head_chars and c not in info.body_chars:
+                gap += w
+        return gap
 
     @staticmethod
     def _word_gap(words: list[tuple[str, float]], info: _DocInfo) -> float:
@@ -841,7 +882,8 @@ class Matcher:
         return (p_top, p_second, p_rest, top.evidence - (second.evidence if second else -10.0),
                 top.evidence, f.get("unknown", 0.0), min(len(topic), 30) / 10, f.get("cover", 0.0),
                 f.get("q_any", 0.0), f.get("kind_fit", 0.0), f.get("spec_title", 0.0),
-                0.0 if intents else 1.0, f.get("word_gap", 0.0))
+                0.0 if intents else 1.0, f.get("word_gap", 0.0), f.get("noun_gap", 0.0),
+                f.get("market", 0.0))
 
     def confidence(self, ranked: list[Match], question: str) -> float:
         return self.ranker.confidence(self.confidence_values(ranked, question)) if ranked else 0.0

@@ -122,23 +122,63 @@ def sounds(text: str) -> str:
     return "".join(sound(ch) for ch in text)
 
 
+# jieba's part-of-speech tags of nouns: common (n), proper (nz), organisations (nt), places (ns),
+# idiomatic (nl), noun morphemes (ng). Person names (nr) are left out: their list holds ordinary
+# words (麦子) and a resident's question names no person the catalog should explain.
+NOUN_TAGS = frozenset({"n", "nz", "nt", "ns", "nl", "ng"})
+
+
 @lru_cache(maxsize=1)
+def _jieba_words() -> tuple[dict[str, int], frozenset[str]]:
+    """(2–4 character words → frequency, the nouns among them), one read of jieba's dictionary;
+    both hold the same string objects (the noun set costs only its table, ~4 MB)."""
+    path = _package_file("jieba", "dict.txt")
+    if path is None:
+        return {}, frozenset()
+    words: dict[str, int] = {}
+    nouns: list[str] = []
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            parts = line.split()
+            if 2 <= len(parts[0]) <= 4 and len(parts) > 1:
+                w = parts[0]
+                words[w] = int(parts[1])
+                if len(parts) > 2 and parts[2] in NOUN_TAGS:
+                    nouns.append(w)
+    return words, frozenset(nouns)
+
+
 def common_words() -> dict[str, int]:
     """Everyday Chinese words (2–4 chars) with their frequency, from jieba's dictionary.
 
     Used only as a word list: a span that is already a common word (小车, 一个) is never
     "corrected", and correction targets are real words, not arbitrary slices of titles.
     """
+    return _jieba_words()[0]
+
+
+def noun_words() -> frozenset[str]:
+    """The nouns (jieba's tags) among common_words(): what a question is about (驾驶证, 狂犬疫苗),
+    as opposed to its verbs and qualifiers."""
+    return _jieba_words()[1]
+
+
+@lru_cache(maxsize=1)
+def noun_chars(min_rank: int = 800) -> frozenset[str]:
+    """Single characters jieba tags as nouns that are not among the commonest characters (狗, 羊,
+    猫; not 人, 钱, 事, which mostly stand inside phrases rather than name a topic)."""
     path = _package_file("jieba", "dict.txt")
     if path is None:
-        return {}
-    words: dict[str, int] = {}
+        return frozenset()
+    ranks = everyday_chars()
+    out: set[str] = set()
     with open(path, encoding="utf-8") as fh:
         for line in fh:
-            parts = line.split(" ", 2)
-            if 2 <= len(parts[0]) <= 4 and len(parts) > 1:
-                words[parts[0]] = int(parts[1])
-    return words
+            parts = line.split()
+            if len(parts) > 2 and len(parts[0]) == 1 and parts[2] in NOUN_TAGS \
+                    and ranks.get(parts[0], min_rank) >= min_rank:
+                out.add(parts[0])
+    return frozenset(out)
 
 
 @lru_cache(maxsize=1)
