@@ -751,11 +751,18 @@ class Matcher:
                 if g not in self.known_bigrams:
                     missing += 1.0
                     continue
-                slices = [(p, sl) for p in self.fields.values() if (sl := p.slices.get(g)) is not None]
-                if not slices:
-                    continue          # in so many documents that its postings were dropped
-                ids = np.concatenate([p.ids[a:b] for p, (a, b) in slices])
-                missing += ~np.isin(cand, ids)
+                found = np.zeros(len(idxs), dtype=bool)
+                kept = False
+                for post in self.fields.values():
+                    sl = post.slices.get(g)
+                    if sl is None:
+                        continue
+                    kept = True
+                    ids = post.ids[sl[0]:sl[1]]          # ascending: binary search, not a scan
+                    at = np.minimum(np.searchsorted(ids, cand), len(ids) - 1)
+                    found |= ids[at] == cand
+                if kept:              # else: in so many documents that its postings were dropped
+                    missing += ~found
             gaps += w * missing / len(grams)
         return gaps
 
