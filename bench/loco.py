@@ -9,7 +9,7 @@ brings none). The same run also measures the committed ranker.yaml (fitted on bo
 in-sample, the baseline).
 
 NOT left out: the lexicon (intent cues, dialect and filler words, off-topic phrases) and the
-synonyms in content/data were written by people who read both counties' questions, and cannot be
+synonyms in content/data were written by people who read the tuning counties' questions, and cannot be
 refitted automatically. This figure measures how the fitted ranker and answer rule generalise,
 not the hand-written word lists; bench/counties/* (never read) remain the honest measure of those.
 
@@ -40,7 +40,6 @@ from fit_ranker import DEFAULT_SETS, collect, fit  # noqa: E402
 from matcher_quality import EVAL_CANDIDATES, parse_set, pct, run_set  # noqa: E402
 
 from content import index, matcher  # noqa: E402
-
 
 # Counties under bench/counties/ that became tuning sets (matcher_quality.TUNING_DIRS); the
 # newer blind counties there are never fitted on, and never named here.
@@ -101,7 +100,7 @@ def main() -> None:
     sides = counties(args.two)
     cache: dict[str, list] = {}          # each county's candidates and features, built once
     print("Leave-one-county-out (aliases dropped on the left-out county). The lexicon, cues and synonyms")
-    print("are NOT refitted per fold: they were written reading both counties (see the docstring).")
+    print("are NOT refitted per fold: they were written reading every tuning county (see the docstring).")
     header = f"  {'':<34} {'top-1':>8} {'one-step':>9} {'wrong':>8} {'declined':>9}"
     for left_out, specs in sides.items():
         if args.only and left_out != args.only:
