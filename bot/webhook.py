@@ -17,7 +17,6 @@ from flask import Blueprint, Response, current_app, request
 from sqlalchemy import bindparam, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -25,7 +24,7 @@ from content import index
 from core import conversation
 from core.config import Config
 from core.db import get_engine, read_connection, rowcount, run, session_scope, utcnow
-from core.models.core import Conversation, Follower, InboundMessage, Village
+from core.models.core import Follower, InboundMessage
 from core.outbox import enqueue_followups
 from core.wechat import (
     Inbound,
@@ -175,15 +174,12 @@ def _claim_statement(dialect: str):
 _CLAIM = {"postgresql": _claim_statement("postgresql"), "sqlite": _claim_statement("sqlite")}
 _STORED = select(col(InboundMessage.status), col(InboundMessage.reply), col(InboundMessage.received_at)).where(
     col(InboundMessage.dedupe_key) == bindparam("b_key"))
-# PostgreSQL: the claim and the follower's rows in one round trip (the INSERT runs in a CTE).
+# PostgreSQL: the claim and the sender's rows in one round trip (the INSERT runs in a CTE).
 _PG_CLAIM = _CLAIM["postgresql"].returning(InboundMessage.dedupe_key).cte("claim")
 _PG_CLAIM_AND_LOAD = (
     select(select(func.count()).select_from(_PG_CLAIM).scalar_subquery().label("claimed"),
-           Follower, Conversation, Village)
-    .select_from(select(literal(1).label("one")).subquery("one"))
-    .outerjoin(Follower, Follower.openid == bindparam("b_openid"))  # type: ignore[arg-type]
-    .outerjoin(Conversation, Conversation.openid == Follower.openid)  # type: ignore[arg-type]
-    .outerjoin(Village, Village.id == Follower.village_id)  # type: ignore[arg-type]
+           *conversation.SENDER_COLUMNS)
+    .select_from(conversation.join_sender(select(literal(1).label("one")).subquery("one")))
     .add_cte(_PG_CLAIM))
 _DONE = (update(InboundMessage).where(col(InboundMessage.dedupe_key) == bindparam("b_key"))
          .values(status="done", reply=bindparam("b_reply"), done_at=bindparam("b_done_at")))
@@ -269,7 +265,7 @@ def handle_delivery(cfg: Config, inbound: Inbound) -> Handled:
         claim = {"b_key": key, "b_openid": inbound.openid, "b_msg_type": inbound.msg_type, "b_now": now}
         loaded = None
         if dialect == "postgresql":
-            claimed, *loaded = s.execute(_PG_CLAIM_AND_LOAD, claim).one()
+            claimed, *loaded = run(s, _PG_CLAIM_AND_LOAD, claim).one()
         else:
             claimed = rowcount(run(s, _CLAIM.get(dialect, _CLAIM["sqlite"]), claim))
         if not claimed:
@@ -283,26 +279,24 @@ def handle_delivery(cfg: Config, inbound: Inbound) -> Handled:
                     or not _take_over(s, key, received_at, now):
                 legacy_wait = True
         if not legacy_wait:
-            if loaded is not None and loaded[0] is not None:
-                follower, row, village = loaded
-                conversation.remember(s, inbound.openid, row, village)
-            else:
-                follower, row, village = conversation.load_follower(s, inbound.openid)
+            sender = (conversation.sender_from_row(loaded) if loaded is not None
+                      else conversation.load_sender(s, inbound.openid))
             touch = False
-            if follower is None:
-                follower = Follower(openid=inbound.openid, subscribed=True, subscribed_at=now,
-                                    last_interaction_at=now)
-                s.add(follower)
+            new_follower = None
+            if sender is None:
+                new_follower = Follower(openid=inbound.openid, subscribed=True, subscribed_at=now,
+                                        last_interaction_at=now)
+                s.add(new_follower)
             elif dialect == "postgresql":
-                # Touched in the statement that stores the reply: one round trip fewer.
-                set_committed_value(follower, "last_interaction_at", now)
-                touch = True
+                touch = True        # in the statement that stores the reply: one round trip fewer
             else:
-                set_committed_value(follower, "last_interaction_at", now)
                 run(s, _TOUCH, {"b_openid": inbound.openid, "b_now": now})
+            row = sender.conversation if sender is not None else conversation.peek(s, inbound.openid)
             state = conversation.from_row(s, inbound.openid, row, now=now)
-            ctx = Context(session=s, config=cfg, inbound=inbound, follower=follower, now=now, state=state,
-                          loaded_village=village)
+            ctx = Context(session=s, config=cfg, inbound=inbound, now=now, state=state,
+                          loaded_village_id=sender.village_id if sender is not None else None,
+                          loaded_village=sender.village if sender is not None else None,
+                          loaded_follower=new_follower)
             reply = dispatch(ctx)
             if reply.followups:
                 enqueue_followups(s, inbound.openid, reply.followups)

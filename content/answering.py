@@ -20,8 +20,8 @@ from content.replies import Composed, Option, choices_text, compose_answer, fall
 from core.db import run, utcnow
 from core.models.activity import TRIAL_OPENID_PREFIX, QuestionLog
 from core.models.catalog import UnansweredQuestion
-from core.models.core import Village
 from core.notices.masking import mask_for_log
+from core.places import VillageInfo
 
 # Particles that change nothing about what is asked; dropped from the key that groups repeats.
 _PARTICLES = re.compile(r"[的了吗呢啊呀吧嘛哦么]")
@@ -45,7 +45,7 @@ def options_data(options: list[Option], key: str | None = None) -> dict:
     return {"key": key, "options": [[o.label, o.target] for o in options]}
 
 
-def answer_doc(session: Session, key: str, village: Village | None,
+def answer_doc(session: Session, key: str, village: VillageInfo | None,
                matches: list | None = None) -> tuple[Composed, str | None]:
     doc = index.doc_by_key(session, key)
     if doc is None:
@@ -76,7 +76,7 @@ _INSERT_QUESTION_LOG = insert(QuestionLog.__table__)  # type: ignore[attr-define
 
 
 def log_question(session: Session, question: str, result: MatchResult, *, openid: str,
-                 village: Village | None) -> None:
+                 village: VillageInfo | None) -> None:
     """One row per question, written at once by a Core INSERT (every question writes one: the ORM's
     unit of work for it cost more than the matching)."""
     run(session, _INSERT_QUESTION_LOG, question_log_values(question, result, openid=openid,
@@ -84,7 +84,7 @@ def log_question(session: Session, question: str, result: MatchResult, *, openid
 
 
 def record_unanswered(session: Session, question: str, normalized: str, *, openid: str,
-                      village: Village | None) -> UnansweredQuestion:
+                      village: VillageInfo | None) -> UnansweredQuestion:
     """Keep the question for staff; repeats of one (normalised) question from one village count up.
 
     Per village, because village clerks see (and answer) their own village's questions. ID, card
@@ -109,7 +109,7 @@ def record_unanswered(session: Session, question: str, normalized: str, *, openi
     return row
 
 
-def respond(session: Session, question: str, village: Village | None, *, openid: str = "",
+def respond(session: Session, question: str, village: VillageInfo | None, *, openid: str = "",
             record: bool = True) -> Outcome:
     """Answer one question the way a resident gets it."""
     result = index.match(session, question, village.name if village else None, limit=4)

@@ -32,15 +32,15 @@ def _two_villages_and_a_follower(openid: str) -> tuple[int, int]:
 def test_context_village_follows_a_binding_in_the_same_message(db_url: str) -> None:
     _first, second = _two_villages_and_a_follower("o_path_v")
     with db.session_scope() as s:
-        follower, _row, village = conversation.load_follower(s, "o_path_v")
-        assert follower is not None and village is not None
+        sender = conversation.load_sender(s, "o_path_v")
+        assert sender is not None and sender.village is not None
         inbound = Inbound(openid="o_path_v", account="gh", msg_type="text", create_time=1, content="你好")
-        ctx = Context(session=s, config=make_config(db_url), inbound=inbound, follower=follower, now=utcnow(),
-                      loaded_village=village)
+        ctx = Context(session=s, config=make_config(db_url), inbound=inbound, now=utcnow(),
+                      loaded_village_id=sender.village_id, loaded_village=sender.village)
         assert ctx.village is not None and ctx.village.name == "甲村"
-        follower.village_id = second               # what 绑定 does, earlier in the same message
+        ctx.follower.village_id = second           # what 绑定 does, earlier in the same message
         assert ctx.village is not None and ctx.village.name == "乙村"
-        follower.village_id = None
+        ctx.follower.village_id = None
         assert ctx.village is None
 
 
@@ -79,3 +79,48 @@ def test_a_run_statement_is_part_of_the_message_transaction(db_url: str) -> None
     with db.session_scope(readonly=True) as s:
         follower = s.get(Follower, "o_path_t")
         assert follower is not None and follower.last_interaction_at is None
+
+
+def _statements_on(table: str):  # type: ignore[no-untyped-def]
+    """Count the statements this process sends that read or write `table` (until the returned
+    stop function is called)."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    seen: list[str] = []
+
+    def before(_conn, _cursor, statement, _params, _context, _many) -> None:  # type: ignore[no-untyped-def]
+        if f"FROM {table}" in statement or f"{table}." in statement:
+            seen.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", before)
+    return seen, lambda: event.remove(Engine, "before_cursor_execute", before)
+
+
+def test_an_answered_guide_is_read_once_per_content_version(wechat, db_url: str) -> None:  # type: ignore[no-untyped-def]
+    """A worker reads an item or guide it answers with once per content version, and an edit (which
+    bumps the version) reaches the next answer and its follow-ups."""
+    from sqlmodel import select
+
+    from content.demo import load_demo_if_empty
+    from core.models.catalog import ServiceGuide, bump_content_version
+
+    assert load_demo_if_empty()
+    first = wechat.say("o_path_g1", "低保怎么申请？")
+    assert first.startswith("【最低生活保障申请】") and "咨询电话：0599-6221001" in first
+    seen, stop = _statements_on("service_guide")
+    try:
+        again = wechat.say("o_path_g2", "低保怎么申请？")
+        materials = wechat.say("o_path_g2", "1")
+    finally:
+        stop()
+    assert again == first and "户口簿" in materials
+    assert seen == [], "the guide was read again for the same content version"
+    with db.session_scope() as s:          # what a staff edit does: the row and the version together
+        guide = s.exec(select(ServiceGuide).where(ServiceGuide.name == "最低生活保障申请")).one()
+        guide.phone, guide.materials = "0599-6229999", "身份证、新的材料清单"
+        s.add(guide)
+        bump_content_version(s)
+    edited = wechat.say("o_path_g3", "低保怎么申请？")
+    assert "咨询电话：0599-6229999" in edited and "0599-6221001" not in edited
+    assert "新的材料清单" in wechat.say("o_path_g3", "1")
