@@ -15,9 +15,10 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from sqlalchemy import bindparam, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import URL, Engine
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, select
 
@@ -138,10 +139,17 @@ def build(session: Session) -> Matcher:
     return matcher
 
 
+@lru_cache(maxsize=16)
+def _rendered(url: URL) -> str:
+    return url.render_as_string(hide_password=False)
+
+
 def _url(session: Session) -> str:
+    """The key of the session's database in this process (rendered once per URL: a message asks
+    for it several times)."""
     bind = session.get_bind()
     engine = bind if isinstance(bind, Engine) else bind.engine
-    return engine.url.render_as_string(hide_password=False)
+    return _rendered(engine.url)
 
 
 def return_freed_memory() -> None:
@@ -218,7 +226,7 @@ def refresh(engine: Engine) -> None:
     """Bring this process's index up to date through a read-only session of its own, if a check is
     due; the webhook calls it before it opens a message's write transaction, so a rebuild never
     runs while that transaction holds SQLite's write lock."""
-    url = engine.url.render_as_string(hide_password=False)
+    url = _rendered(engine.url)
     if url in _cache and not _check_due(url):
         return
     with session_scope(url, readonly=True) as session:

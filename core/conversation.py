@@ -51,6 +51,7 @@ class Sender:
     """What a message needs of the follower who sent it, read in one query."""
 
     village_id: int | None
+    last_interaction_at: datetime | None
     conversation: Row | None
     village: VillageRef | None
 
@@ -58,7 +59,7 @@ class Sender:
 _F, _C, _V = (m.__table__.c for m in (Follower, Conversation, Village))  # type: ignore[union-attr]
 # The sender's columns, in the order sender_from_row reads them (also the tail of the webhook's
 # PostgreSQL claim-and-load statement).
-SENDER_COLUMNS = (_F.openid, _F.village_id, _C.flow, _C.step, _C.data, _C.expires_at,
+SENDER_COLUMNS = (_F.openid, _F.village_id, _F.last_interaction_at, _C.flow, _C.step, _C.data, _C.expires_at,
                   _V.id, _V.name, _V.phone, _V.town_id)
 _ROW_COLUMNS = (_C.flow, _C.step, _C.data, _C.expires_at)
 
@@ -83,10 +84,10 @@ _ROW = select(*_ROW_COLUMNS).where(_C.openid == bindparam("b_openid"))
 
 def sender_from_row(values: Sequence[Any]) -> Sender | None:
     """The Sender in SENDER_COLUMNS' order; None if there is no follower row."""
-    (openid, village_id, flow, step, data, expires_at, v_id, v_name, v_phone, v_town) = values
+    (openid, village_id, last_interaction_at, flow, step, data, expires_at, v_id, v_name, v_phone, v_town) = values
     if openid is None:
         return None
-    return Sender(village_id, Row(flow, step, data, expires_at) if flow is not None else None,
+    return Sender(village_id, last_interaction_at, Row(flow, step, data, expires_at) if flow is not None else None,
                   VillageRef(v_id, v_name, v_phone, v_town) if v_id is not None else None)
 
 

@@ -41,6 +41,8 @@ class Context:
     loaded_village_id: int | None = None
     loaded_village: VillageInfo | None = field(default=None, repr=False)
     loaded_follower: Follower | None = field(default=None, repr=False)
+    # This message's flood-control count when the webhook's claim statement already made it.
+    rate_hits: int | None = None
 
     @property
     def text(self) -> str:

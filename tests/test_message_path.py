@@ -90,7 +90,7 @@ def _statements_on(table: str):  # type: ignore[no-untyped-def]
     seen: list[str] = []
 
     def before(_conn, _cursor, statement, _params, _context, _many) -> None:  # type: ignore[no-untyped-def]
-        if f"FROM {table}" in statement or f"{table}." in statement:
+        if any(f"{word} {table}" in statement for word in ("FROM", "INTO", "UPDATE", "JOIN")):
             seen.append(statement)
 
     event.listen(Engine, "before_cursor_execute", before)
@@ -124,3 +124,81 @@ def test_an_answered_guide_is_read_once_per_content_version(wechat, db_url: str)
     edited = wechat.say("o_path_g3", "低保怎么申请？")
     assert "咨询电话：0599-6229999" in edited and "0599-6221001" not in edited
     assert "新的材料清单" in wechat.say("o_path_g3", "1")
+
+
+def test_the_follower_row_is_touched_at_most_once_a_minute_and_only_ever_late(wechat, db_url: str) -> None:  # type: ignore[no-untyped-def]
+    """last_interaction_at opens WeChat's 48-hour window for customer-service messages: a message
+    moves it forward unless it moved less than TOUCH_EVERY ago, so the stored time is never later
+    than the last message and never more than TOUCH_EVERY earlier."""
+    from bot.webhook import TOUCH_EVERY
+
+    def last() -> object:
+        with db.session_scope(readonly=True) as s:
+            follower = s.get(Follower, "o_path_touch")
+            assert follower is not None
+            return follower.last_interaction_at
+
+    def set_last(value: object) -> None:
+        with db.session_scope() as s:
+            run(s, update(Follower).where(col(Follower.openid) == "o_path_touch").values(last_interaction_at=value))
+
+    before = utcnow()
+    wechat.say("o_path_touch", "你好")                       # a new follower: written with the row
+    first = last()
+    assert isinstance(first, type(before)) and before <= first <= utcnow()
+    recent = utcnow() - TOUCH_EVERY / 2
+    set_last(recent)
+    wechat.say("o_path_touch", "帮助")
+    assert last() == recent                                  # moved half a minute ago: left alone
+    stale = utcnow() - TOUCH_EVERY - timedelta(seconds=1)
+    set_last(stale)
+    sent = utcnow()
+    wechat.say("o_path_touch", "帮助")
+    assert sent <= last() <= utcnow()                       # older than a minute: moved to the message
+    future = utcnow() + timedelta(hours=1)                   # a clock that ran ahead is corrected
+    set_last(future)
+    wechat.say("o_path_touch", "帮助")
+    assert last() < future
+
+
+def test_postgres_counts_the_flood_limit_in_the_claim_statement(wechat, db_url: str) -> None:  # type: ignore[no-untyped-def]
+    """On PostgreSQL a message's flood-control count rides on its dedupe claim (one round trip
+    fewer); on SQLite it is a statement of its own. Either way exactly one statement counts."""
+    wechat.say("o_path_rate", "你好")
+    seen, stop = _statements_on("rate_counter")
+    try:
+        assert "您好" in wechat.say("o_path_rate", "你好")
+    finally:
+        stop()
+    assert len(seen) == 1, seen
+    assert ("inboundmessage" in seen[0]) == db_url.startswith("postgresql"), seen[0]
+    with db.session_scope(readonly=True) as s:
+        from core.models.ops import RateCounter
+
+        counter = s.get(RateCounter, "o_path_rate")
+        assert counter is not None and counter.hits == 2
+
+
+def test_a_question_is_logged_once_with_its_answer_on_either_database(wechat, db_url: str) -> None:  # type: ignore[no-untyped-def]
+    """On PostgreSQL the question's log row is written by the statement that stores the reply (a
+    CTE); on SQLite by an INSERT of its own. Either way one row, in the message's transaction."""
+    from sqlmodel import select
+
+    from content.demo import load_demo_if_empty
+    from core.models.activity import QuestionLog
+    from core.models.core import InboundMessage
+
+    assert load_demo_if_empty()
+    seen, stop = _statements_on("question_log")
+    try:
+        reply = wechat.say("o_path_q", "低保怎么申请？")
+    finally:
+        stop()
+    assert reply.startswith("【最低生活保障申请】")
+    assert len(seen) == 1
+    assert ("UPDATE inboundmessage" in seen[0]) == db_url.startswith("postgresql"), seen[0]
+    with db.session_scope(readonly=True) as s:
+        logged = s.exec(select(QuestionLog).where(QuestionLog.openid == "o_path_q")).all()
+        assert [(q.question, q.kind, q.top_title) for q in logged] == [("低保怎么申请？", "answer", "最低生活保障申请")]
+        stored = s.exec(select(InboundMessage).where(InboundMessage.openid == "o_path_q")).one()
+        assert stored.status == "done" and stored.reply == reply
