@@ -3,12 +3,14 @@ shared by the admin pages, the CLI and the handlers (the places every other area
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import bindparam, func
+from sqlalchemy import bindparam, func, update
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
+from core.db import run
 from core.models.activity import TRIAL_OPENID_PREFIX
 from core.models.core import Conversation, Follower, Town, Village
 from core.scope import Scope, apply_scope
@@ -37,6 +39,16 @@ class VillageRef:
     name: str
     phone: str
     town_id: int | None
+
+
+_BIND = (update(Follower).where(col(Follower.openid) == bindparam("b_openid"))
+         .values(village_id=bindparam("b_village_id"), bound_at=bindparam("b_now")))
+
+
+def bind_follower(s: Session, openid: str, village_id: int | None, now: datetime) -> None:
+    """Bind a follower to a village with one UPDATE in the caller's transaction (no Follower row
+    loaded into the session)."""
+    run(s, _BIND, {"b_openid": openid, "b_village_id": village_id, "b_now": now})
 
 
 def village_names(s: Session) -> dict[int | None, str]:

@@ -8,8 +8,9 @@ from sqlmodel import Session
 
 from core import conversation
 from core.config import Config
+from core.db import utcnow
 from core.models.core import Follower, Village
-from core.places import VillageInfo
+from core.places import VillageInfo, bind_follower
 from core.wechat import Inbound
 
 PASS = object()  # a flow returns PASS to let commands and the matcher handle the message
@@ -78,6 +79,19 @@ class Context:
         if village is None or village.id != village_id:   # a binding in this message changed it
             village = self.loaded_village = self.session.get(Village, village_id)
         return village
+
+    def bind_village(self, village: VillageInfo) -> bool:
+        """Bind the sender to `village` (written in this message's transaction); whether it changed."""
+        changed = self.village_id != village.id
+        follower = self.loaded_follower
+        if follower is not None:             # loaded (or new in this message): change the row itself
+            follower.village_id, follower.bound_at = village.id, utcnow()
+            self.session.add(follower)
+        else:
+            bind_follower(self.session, self.openid, village.id, utcnow())
+            self.loaded_village_id = village.id
+        self.loaded_village = village
+        return changed
 
     def start_flow(self, flow: str, step: str, data: dict | None = None) -> None:
         self.state = conversation.save(self.session, self.openid, flow, step, data or {},
