@@ -202,12 +202,14 @@ _DONE = (update(InboundMessage).where(col(InboundMessage.dedupe_key) == bindpara
          .values(status="done", reply=bindparam("b_reply"), done_at=bindparam("b_done_at")))
 _TOUCH = update(Follower).where(col(Follower.openid) == bindparam("b_openid")).values(
     last_interaction_at=bindparam("b_now"))
-# PostgreSQL: the reply is stored with the follower's touch and the question's log row as CTEs of
-# one statement, as far as the message has them (one round trip for all three).
+# PostgreSQL: the reply is stored with the follower's touch, the question's log row and the saved
+# conversation as CTEs of one statement, as far as the message has them (one round trip for all).
 _QLOG = question_log_insert("q_")
-_PG_DONE = {(touch, qlog): _DONE.add_cte(*([_TOUCH.cte("touch")] if touch else []),
-                                         *([_QLOG.cte("qlog")] if qlog else []))
-            for touch in (False, True) for qlog in (False, True)}
+_CONV = conversation.upsert_statement("postgresql", "c_")
+_PG_DONE = {(touch, qlog, conv): _DONE.add_cte(*([_TOUCH.cte("touch")] if touch else []),
+                                               *([_QLOG.cte("qlog")] if qlog else []),
+                                               *([_CONV.cte("conv")] if conv else []))
+            for touch in (False, True) for qlog in (False, True) for conv in (False, True)}
 
 
 @dataclass
@@ -321,6 +323,7 @@ def handle_delivery(cfg: Config, inbound: Inbound) -> Handled:
             state = conversation.from_row(s, inbound.openid, row, now=now)
             if dialect == "postgresql":
                 s.info[DEFERRED_QUESTION_LOG] = []
+                s.info[conversation.DEFERRED_SAVES] = {}
             ctx = Context(session=s, config=cfg, inbound=inbound, now=now, state=state,
                           loaded_village_id=sender.village_id if sender is not None else None,
                           loaded_village=sender.village if sender is not None else None,
@@ -337,7 +340,11 @@ def handle_delivery(cfg: Config, inbound: Inbound) -> Handled:
                     log_question_row(s, row_values)
                 if logged:
                     done.update({f"q_{name}": value for name, value in logged[0].items()})
-                run(s, _PG_DONE[touch, bool(logged)], done)
+                saved = s.info[conversation.DEFERRED_SAVES].pop(inbound.openid, None)
+                conversation.write_deferred(s)            # anyone else's (none today)
+                if saved is not None:
+                    done.update({f"c_{name}": value for name, value in saved.items()})
+                run(s, _PG_DONE[touch, bool(logged), saved is not None], done)
             else:
                 run(s, _DONE, done)
             return Handled(reply.text, handler=ctx.handled_by, outcome=ctx.outcome)

@@ -133,31 +133,54 @@ def load(session: Session, openid: str, now: datetime | None = None) -> State | 
     return from_row(session, openid, _row(session, openid), now=now)
 
 
-def _upsert(dialect: str):
+def upsert_statement(dialect: str, prefix: str = "b_"):
+    """The conversation upsert, its values bind parameters named prefix + openid, flow, step, data,
+    expires, now (what `save` writes, or hands over: DEFERRED_SAVES)."""
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     stmt = insert(Conversation.__table__).values(  # type: ignore[attr-defined]
-        openid=bindparam("b_openid"), flow=bindparam("b_flow"), step=bindparam("b_step"),
-        data=bindparam("b_data"), expires_at=bindparam("b_expires"), updated_at=bindparam("b_now"))
+        openid=bindparam(prefix + "openid"), flow=bindparam(prefix + "flow"), step=bindparam(prefix + "step"),
+        data=bindparam(prefix + "data"), expires_at=bindparam(prefix + "expires"),
+        updated_at=bindparam(prefix + "now"))
     return stmt.on_conflict_do_update(index_elements=["openid"], set_={
         "flow": stmt.excluded.flow, "step": stmt.excluded.step, "data": stmt.excluded.data,
         "expires_at": stmt.excluded.expires_at, "updated_at": stmt.excluded.updated_at})
 
 
 # One statement per save or clear, built once (the ORM's unit of work costs more than the write).
-_UPSERT = {"postgresql": _upsert("postgresql"), "sqlite": _upsert("sqlite")}
+_UPSERT = {"postgresql": upsert_statement("postgresql"), "sqlite": upsert_statement("sqlite")}
 _DELETE = delete(Conversation).where(Conversation.openid == bindparam("b_openid"))  # type: ignore[arg-type]
+# session.info key: a dict {openid: the upsert's values, keys without prefix} that a caller puts
+# there to write the saves itself, in a statement of its own transaction (the webhook on PostgreSQL:
+# in the one that stores the reply). Whoever reads the table directly in that transaction calls
+# write_deferred first.
+DEFERRED_SAVES = "conversation_saves"
 
 
 def save(session: Session, openid: str, flow: str, step: str, data: dict, ttl_minutes: int,
          now: datetime | None = None) -> State:
     now = now or utcnow()
     text, expires = json.dumps(data, ensure_ascii=False), now + timedelta(minutes=ttl_minutes)
-    dialect = session.get_bind().dialect.name
-    run(session, _UPSERT.get(dialect, _UPSERT["sqlite"]), {
-        "b_openid": openid, "b_flow": flow, "b_step": step, "b_data": text, "b_expires": expires, "b_now": now})
+    values = {"openid": openid, "flow": flow, "step": step, "data": text, "expires": expires, "now": now}
+    deferred = session.info.get(DEFERRED_SAVES)
+    if deferred is not None:
+        deferred[openid] = values                       # the last save of a message wins
+    else:
+        _write(session, values)
     session.info.get(_CLEARED, set()).discard(openid)
     _known(session)[openid] = Row(flow, step, text, expires)   # what a later load in this message reads
     return State(flow, step, data)
+
+
+def _write(session: OrmSession, values: dict) -> None:
+    dialect = session.get_bind().dialect.name
+    run(session, _UPSERT.get(dialect, _UPSERT["sqlite"]), {f"b_{k}": v for k, v in values.items()})
+
+
+def write_deferred(session: OrmSession) -> None:
+    """Write the saves handed over (DEFERRED_SAVES) now, for a direct read of the table."""
+    deferred = session.info.get(DEFERRED_SAVES)
+    while deferred:
+        _write(session, deferred.pop(next(iter(deferred))))
 
 
 def clear(session: Session, openid: str) -> None:
@@ -170,5 +193,6 @@ def clear(session: Session, openid: str) -> None:
 
 @event.listens_for(OrmSession, "before_commit")
 def _delete_cleared(session: OrmSession) -> None:
+    write_deferred(session)      # saves a caller took over but did not write (it wrote nothing)
     for openid in session.info.pop(_CLEARED, ()):
         run(session, _DELETE, {"b_openid": openid})

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from core import fieldcrypt
+from core import conversation, fieldcrypt
 from core.models.requests import DisclosureRequest
 from core.places import locked_conversation
 from core.requests import validation as v
@@ -257,6 +257,7 @@ def start_application(ctx: Context, prefix: str = "") -> str:
 def submit(ctx: Context, d: dict) -> str:
     # Two "确认" taken by two workers at once: the second waits on this row lock (PostgreSQL) or
     # on the write lock (SQLite), then finds the conversation gone and stores nothing.
+    conversation.write_deferred(ctx.session)     # a save this message handed over, if any
     live = locked_conversation(ctx.session, ctx.openid)
     if live is None or live.flow != FLOW or live.step != CONFIRM:
         ctx.state = None

@@ -202,3 +202,22 @@ def test_a_question_is_logged_once_with_its_answer_on_either_database(wechat, db
         assert [(q.question, q.kind, q.top_title) for q in logged] == [("低保怎么申请？", "answer", "最低生活保障申请")]
         stored = s.exec(select(InboundMessage).where(InboundMessage.openid == "o_path_q")).one()
         assert stored.status == "done" and stored.reply == reply
+
+
+def test_postgres_saves_the_conversation_with_the_reply(wechat, db_url: str) -> None:  # type: ignore[no-untyped-def]
+    """On PostgreSQL the conversation a message saves is written by the statement that stores the
+    reply (a CTE); on SQLite by an upsert of its own. The next message reads it either way."""
+    from content.demo import load_demo_if_empty
+
+    assert load_demo_if_empty()
+    wechat.say("o_path_c", "你好")
+    seen, stop = _statements_on("conversation")
+    try:
+        reply = wechat.say("o_path_c", "低保怎么申请？")       # leaves numbered options open
+    finally:
+        stop()
+    writes = [q for q in seen if "INSERT INTO conversation" in q]
+    assert len(writes) == 1, seen
+    assert ("UPDATE inboundmessage" in writes[0]) == db_url.startswith("postgresql"), writes[0]
+    assert "回复 1 看办理材料" in reply
+    assert "户口簿" in wechat.say("o_path_c", "1")               # the saved options, read back
