@@ -13,7 +13,7 @@ import hashlib
 import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from functools import wraps
+from functools import lru_cache, wraps
 from typing import Any, TypeVar
 
 from flask import abort, g, request, session
@@ -31,8 +31,15 @@ LOCKOUT = timedelta(minutes=15)
 WRONG = "用户名或密码不对。"
 MIN_PASSWORD_LENGTH = 8
 CSRF_FIELD = "csrf_token"
-# Compared against when the username is unknown, so a wrong name costs as much time as a wrong password.
-_DUMMY_HASH = generate_password_hash("not-a-real-password-" + secrets.token_hex(8))
+
+
+@lru_cache(maxsize=4)
+def _dummy_hash(method: str) -> str:
+    """Compared against when the username is unknown, so a wrong name costs as much time as a wrong
+    password: made with the method new hashes use (a scrypt dummy beside cheaper staff hashes would
+    tell names apart again), and on first need rather than at import, where it cost every process
+    that imports the admin (each web worker, each CLI command) a scrypt hash (~0.1 s)."""
+    return generate_password_hash("not-a-real-password-" + secrets.token_hex(8), method=method)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -97,7 +104,7 @@ def authenticate(s: Session, username: str, password: str, address: str = "") ->
         raise LoginError(f"尝试次数太多，请 {minutes} 分钟后再试。")
     user = s.exec(select(StaffUser).where(StaffUser.username == username.strip())).first()
     if user is None or not user.active:
-        check_password_hash(_DUMMY_HASH, password)
+        check_password_hash(_dummy_hash(password_hash_method()), password)
         _count_failure(s, keys, now)
         raise LoginError(WRONG)
     if not check_password_hash(user.password_hash, password):

@@ -11,6 +11,7 @@ import signal
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 
@@ -23,17 +24,21 @@ from core.schedule import SCHEDULE_SECONDS, publish_due_job
 
 log = logging.getLogger("bot.clock")
 
+
 @dataclass(frozen=True)
 class Job:
     name: str
     seconds: float
     func: Callable[[Config], object]
+    at_start: bool = False     # also run as the clock starts, not one interval later
 
 
 # Every periodic job, declared here so the clock depends on the services and not the reverse.
 JOBS: tuple[Job, ...] = (
-    Job("outbox.dispatch", 2, dispatch_job),
-    Job("notices.publish_due", SCHEDULE_SECONDS, publish_due_job),
+    # After a restart (a deploy, a crash) a push under way or a notice that fell due while the clock
+    # was down goes on at once rather than an interval later.
+    Job("outbox.dispatch", 2, dispatch_job, at_start=True),
+    Job("notices.publish_due", SCHEDULE_SECONDS, publish_due_job, at_start=True),
     Job("requests.reminders", 600, reminders_job),
     Job("clock.heartbeat", HEARTBEAT_SECONDS, heartbeat_job),
 )
@@ -61,8 +66,9 @@ def run_scheduler(config: Config | None = None, stop: threading.Event | None = N
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
     scheduler = BlockingScheduler(timezone="Asia/Shanghai")
     for job in load_jobs().values():
+        first = {"next_run_time": datetime.now(scheduler.timezone)} if job.at_start else {}
         scheduler.add_job(_run, "interval", seconds=job.seconds, args=[job, config], id=job.name,
-                          max_instances=1, coalesce=True, misfire_grace_time=None)
+                          max_instances=1, coalesce=True, misfire_grace_time=None, **first)
         log.info("clock job %s every %ss", job.name, job.seconds)
     if stop is not None:
         threading.Thread(target=lambda: (stop.wait(), scheduler.shutdown(wait=False)), daemon=True).start()

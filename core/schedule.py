@@ -28,7 +28,7 @@ from core.notices.timing import TZ, due_times, local_text, next_due, parse_rule
 
 log = logging.getLogger("core.schedule")
 
-SCHEDULE_SECONDS = 15
+SCHEDULE_SECONDS = 5  # a notice sent "now" goes out within seconds; a run with nothing due is one query
 MAX_MISSED_ISSUES = 24  # recorded per series when the clock was down for a long time
 
 

@@ -12,6 +12,8 @@ import queue
 import shutil
 import socket
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -130,6 +132,7 @@ class PgDatabasePool:
         self.template = template
         self._ready: queue.Queue[str] = queue.Queue(maxsize=ahead)
         self._used: queue.Queue[str | None] = queue.Queue()
+        self._left: list[str] = []
         self._stop = threading.Event()
         self._copier = threading.Thread(target=self._copy, name="pg-pool-copy", daemon=True)
         self._dropper = threading.Thread(target=self._drop, name="pg-pool-drop", daemon=True)
@@ -159,15 +162,14 @@ class PgDatabasePool:
             with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
-        done = False
         with ThreadPoolExecutor(max_workers=DROP_BATCH, thread_name_prefix="pg-pool-drop") as pool:
-            while not done:
+            while True:
                 batch: list[str] = []
                 while len(batch) < DROP_BATCH:
                     name = self._used.get()
-                    if name is None:
-                        done = True
-                        break
+                    if name is None:           # closing: the last, partial batch is close()'s
+                        self._left.extend(batch)
+                        return
                     batch.append(name)
                 list(pool.map(drop, batch))
 
@@ -195,16 +197,43 @@ class PgDatabasePool:
             self._used.put(name)
         return _pg_url(name), give_back
 
-    def close(self) -> None:
+    def close(self) -> list[str]:
+        """Stop, and return the databases still to drop (see drop_when_gone)."""
         self._stop.set()
         self._copier.join(timeout=60)
-        while True:
-            try:
-                self._used.put(self._ready.get_nowait())
-            except queue.Empty:
-                break
         self._used.put(None)
-        self._dropper.join(timeout=120)
+        self._dropper.join(timeout=120)   # a batch of 12 under way finishes; the rest is returned
+        left = list(self._left)
+        for q in (self._ready, self._used):
+            while True:
+                try:
+                    name = q.get_nowait()
+                except queue.Empty:
+                    break
+                if name is not None:
+                    left.append(name)
+        return left
+
+
+_DROP_SCRIPT = """
+import sys, psycopg
+from concurrent.futures import ThreadPoolExecutor
+def drop(name):
+    with psycopg.connect(sys.argv[1], autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+with ThreadPoolExecutor(max_workers=16) as pool:
+    list(pool.map(drop, sys.argv[2:]))
+"""
+
+
+def drop_when_gone(names: list[str]) -> None:
+    """Drop the session's last databases from a detached process. Each drop waits for the
+    checkpoint it forces (1–12 s, see PgDatabasePool._drop): done here, every xdist worker's
+    session ended ~9 s after its last test. Whatever a killed dropper leaves, the next session's
+    _drop_stale_templates clears."""
+    if names:
+        subprocess.Popen([sys.executable, "-c", _DROP_SCRIPT, PG_ADMIN_URL, *names], start_new_session=True,
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 @pytest.fixture(scope="session")
@@ -219,7 +248,7 @@ def pg_template() -> Iterator[str]:
         yield name
     finally:
         db.dispose_all()
-        _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_when_gone([name])
 
 
 @pytest.fixture(scope="session")
@@ -228,7 +257,7 @@ def pg_pool(pg_template: str) -> Iterator[PgDatabasePool]:
     try:
         yield pool
     finally:
-        pool.close()
+        drop_when_gone(pool.close())
 
 
 def _copy_sqlite(template: Path, tmp_path: Path) -> str:
@@ -395,7 +424,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: rank.get(item.path.name, len(LONG_FIRST)))  # stable: the rest keep their order
 
 
-# Fixtures kept in their own modules: the headless browser (`browser`) for the admin's browser tests
-# and the local SMTP server (`smtp`) for mail sent through the outbox.
+# Fixtures kept in their own modules: the headless browser (`browser`) for the admin's browser tests,
+# the local SMTP server (`smtp`) for mail sent through the outbox, and (autouse) identical index builds
+# and template compiles done once per process.
 from tests.browser_support import browser  # noqa: E402,F401
+from tests.build_cache import reuse_identical_builds  # noqa: E402,F401
 from tests.smtp_support import smtp  # noqa: E402,F401

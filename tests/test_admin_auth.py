@@ -233,3 +233,22 @@ def test_production_hashes_passwords_with_scrypt_and_old_hashes_still_verify(db_
         assert verify_password(cheap, PASSWORD) and not verify_password(cheap, PASSWORD + "x")
         cheap.password_hash = real
         assert verify_password(cheap, PASSWORD)
+
+
+def test_an_unknown_name_is_checked_against_a_hash_of_the_configured_method(live, monkeypatch):
+    """A wrong username costs one hash check like a wrong password, made with the method staff
+    hashes use: a scrypt dummy beside cheaper hashes (or the reverse) would tell names apart."""
+    from admin import auth
+
+    calls: list[str] = []
+    real_check = auth.check_password_hash
+    monkeypatch.setattr(auth, "check_password_hash",
+                        lambda pwhash, password: calls.append(pwhash.split("$")[0]) or real_check(pwhash, password))
+    make_staff("county1", "county")
+    for name in ("county1", "nobody9"):
+        r = post_form(requests.Session(), live.url, "/admin/login", "/admin/login",
+                      {"username": name, "password": "wrong-pass1"})
+        assert "用户名或密码不对" in r.text
+    assert calls == ["pbkdf2:sha256:1000", "pbkdf2:sha256:1000"]
+    monkeypatch.delenv("PASSWORD_HASH_METHOD")
+    assert auth._dummy_hash(auth.password_hash_method()).startswith("scrypt:")
