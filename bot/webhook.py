@@ -11,21 +11,21 @@ import hashlib
 import logging
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import Blueprint, Response, current_app, request
 from sqlalchemy import bindparam, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from content import index
-from core import conversation
+from content.answering import DEFERRED_QUESTION_LOG, log_question_row, question_log_insert
+from core import conversation, ratelimit
 from core.config import Config
 from core.db import get_engine, read_connection, rowcount, run, session_scope, utcnow
-from core.models.core import Conversation, Follower, InboundMessage, Village
+from core.models.core import Follower, InboundMessage
 from core.outbox import enqueue_followups
 from core.wechat import (
     Inbound,
@@ -39,6 +39,7 @@ from core.wechat import (
 )
 from handlers import Context, dispatch
 from handlers.ask import prefetch as prefetch_answer
+from handlers.router import counts_toward_flood_limit
 
 log = logging.getLogger("bot.webhook")
 # One line per message, key=value, no personal data: `user` is a short hash of the openid.
@@ -54,6 +55,12 @@ STALE_PROCESSING_SECONDS = 8.0
 # longer Content can only be forged, so it is cut before anything normalises or matches it and
 # every accepted message costs what a real one does.
 MAX_TEXT_BYTES = 2048
+# A follower's last_interaction_at opens WeChat's 48-hour window for customer-service messages. It is
+# written at most this often: the stored time is then at most this much earlier than the last
+# message, so the window the bot computes from it can only close early, never late, and a resident
+# sending a run of messages (a form, numbered choices) costs one write of the follower row, not one
+# per message.
+TOUCH_EVERY = timedelta(seconds=60)
 
 
 def _config() -> Config:
@@ -175,21 +182,34 @@ def _claim_statement(dialect: str):
 _CLAIM = {"postgresql": _claim_statement("postgresql"), "sqlite": _claim_statement("sqlite")}
 _STORED = select(col(InboundMessage.status), col(InboundMessage.reply), col(InboundMessage.received_at)).where(
     col(InboundMessage.dedupe_key) == bindparam("b_key"))
-# PostgreSQL: the claim and the follower's rows in one round trip (the INSERT runs in a CTE).
+# PostgreSQL: the claim and the sender's rows in one round trip (the INSERT runs in a CTE), and with
+# flood control counted in the database, its count too (counted only if the claim is won).
 _PG_CLAIM = _CLAIM["postgresql"].returning(InboundMessage.dedupe_key).cte("claim")
-_PG_CLAIM_AND_LOAD = (
-    select(select(func.count()).select_from(_PG_CLAIM).scalar_subquery().label("claimed"),
-           Follower, Conversation, Village)
-    .select_from(select(literal(1).label("one")).subquery("one"))
-    .outerjoin(Follower, Follower.openid == bindparam("b_openid"))  # type: ignore[arg-type]
-    .outerjoin(Conversation, Conversation.openid == Follower.openid)  # type: ignore[arg-type]
-    .outerjoin(Village, Village.id == Follower.village_id)  # type: ignore[arg-type]
-    .add_cte(_PG_CLAIM))
+_PG_HIT = ratelimit.pg_hit_for_each(_PG_CLAIM).cte("hit")
+
+
+def _pg_claim_and_load(count_hit: bool):
+    hits = (select(_PG_HIT.c.hits).scalar_subquery() if count_hit else literal(None)).label("hits")
+    stmt = (select(select(func.count()).select_from(_PG_CLAIM).scalar_subquery().label("claimed"), hits,
+                   *conversation.SENDER_COLUMNS)
+            .select_from(conversation.join_sender(select(literal(1).label("one")).subquery("one")))
+            .add_cte(_PG_CLAIM))
+    return stmt.add_cte(_PG_HIT) if count_hit else stmt
+
+
+_PG_CLAIM_AND_LOAD = {False: _pg_claim_and_load(False), True: _pg_claim_and_load(True)}
 _DONE = (update(InboundMessage).where(col(InboundMessage.dedupe_key) == bindparam("b_key"))
          .values(status="done", reply=bindparam("b_reply"), done_at=bindparam("b_done_at")))
 _TOUCH = update(Follower).where(col(Follower.openid) == bindparam("b_openid")).values(
     last_interaction_at=bindparam("b_now"))
-_DONE_AND_TOUCH = _DONE.add_cte(_TOUCH.cte("touch"))
+# PostgreSQL: the reply is stored with the follower's touch, the question's log row and the saved
+# conversation as CTEs of one statement, as far as the message has them (one round trip for all).
+_QLOG = question_log_insert("q_")
+_CONV = conversation.upsert_statement("postgresql", "c_")
+_PG_DONE = {(touch, qlog, conv): _DONE.add_cte(*([_TOUCH.cte("touch")] if touch else []),
+                                               *([_QLOG.cte("qlog")] if qlog else []),
+                                               *([_CONV.cte("conv")] if conv else []))
+            for touch in (False, True) for qlog in (False, True) for conv in (False, True)}
 
 
 @dataclass
@@ -267,9 +287,10 @@ def handle_delivery(cfg: Config, inbound: Inbound) -> Handled:
         now = utcnow()
         dialect = s.get_bind().dialect.name
         claim = {"b_key": key, "b_openid": inbound.openid, "b_msg_type": inbound.msg_type, "b_now": now}
-        loaded = None
+        loaded, hits = None, None
         if dialect == "postgresql":
-            claimed, *loaded = s.execute(_PG_CLAIM_AND_LOAD, claim).one()
+            rate = ratelimit.counted_in_database(cfg, inbound.openid) if counts_toward_flood_limit(inbound) else None
+            claimed, hits, *loaded = run(s, _PG_CLAIM_AND_LOAD[rate is not None], {**claim, **(rate or {})}).one()
         else:
             claimed = rowcount(run(s, _CLAIM.get(dialect, _CLAIM["sqlite"]), claim))
         if not claimed:
@@ -283,32 +304,48 @@ def handle_delivery(cfg: Config, inbound: Inbound) -> Handled:
                     or not _take_over(s, key, received_at, now):
                 legacy_wait = True
         if not legacy_wait:
-            if loaded is not None and loaded[0] is not None:
-                follower, row, village = loaded
-                conversation.remember(s, inbound.openid, row, village)
-            else:
-                follower, row, village = conversation.load_follower(s, inbound.openid)
+            sender = (conversation.sender_from_row(loaded) if loaded is not None
+                      else conversation.load_sender(s, inbound.openid))
             touch = False
-            if follower is None:
-                follower = Follower(openid=inbound.openid, subscribed=True, subscribed_at=now,
-                                    last_interaction_at=now)
-                s.add(follower)
+            new_follower = None
+            if sender is None:
+                new_follower = Follower(openid=inbound.openid, subscribed=True, subscribed_at=now,
+                                        last_interaction_at=now)
+                s.add(new_follower)
+            elif sender.last_interaction_at is not None \
+                    and timedelta(0) <= now - sender.last_interaction_at < TOUCH_EVERY:
+                pass
             elif dialect == "postgresql":
-                # Touched in the statement that stores the reply: one round trip fewer.
-                set_committed_value(follower, "last_interaction_at", now)
-                touch = True
+                touch = True        # in the statement that stores the reply: one round trip fewer
             else:
-                set_committed_value(follower, "last_interaction_at", now)
                 run(s, _TOUCH, {"b_openid": inbound.openid, "b_now": now})
+            row = sender.conversation if sender is not None else conversation.peek(s, inbound.openid)
             state = conversation.from_row(s, inbound.openid, row, now=now)
-            ctx = Context(session=s, config=cfg, inbound=inbound, follower=follower, now=now, state=state,
-                          loaded_village=village)
+            if dialect == "postgresql":
+                s.info[DEFERRED_QUESTION_LOG] = []
+                s.info[conversation.DEFERRED_SAVES] = {}
+            ctx = Context(session=s, config=cfg, inbound=inbound, now=now, state=state,
+                          loaded_village_id=sender.village_id if sender is not None else None,
+                          loaded_village=sender.village if sender is not None else None,
+                          loaded_follower=new_follower, rate_hits=hits)
             reply = dispatch(ctx)
             if reply.followups:
                 enqueue_followups(s, inbound.openid, reply.followups)
             s.flush()
             done = {"b_key": key, "b_reply": reply.text, "b_done_at": utcnow(), "b_openid": inbound.openid,
                     "b_now": now}
-            run(s, _DONE_AND_TOUCH if touch else _DONE, done)
+            if dialect == "postgresql":
+                logged = s.info.pop(DEFERRED_QUESTION_LOG)
+                for row_values in logged[1:]:              # more than one question in a message: rare
+                    log_question_row(s, row_values)
+                if logged:
+                    done.update({f"q_{name}": value for name, value in logged[0].items()})
+                saved = s.info[conversation.DEFERRED_SAVES].pop(inbound.openid, None)
+                conversation.write_deferred(s)            # anyone else's (none today)
+                if saved is not None:
+                    done.update({f"c_{name}": value for name, value in saved.items()})
+                run(s, _PG_DONE[touch, bool(logged), saved is not None], done)
+            else:
+                run(s, _DONE, done)
             return Handled(reply.text, handler=ctx.handled_by, outcome=ctx.outcome)
     return Handled(_wait_for_reply(key), dedupe_hit=True, handler="retry-wait")

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import insert
+from sqlalchemy import bindparam, insert
 from sqlmodel import Session, col, select
 
 from content import index
@@ -20,8 +20,8 @@ from content.replies import Composed, Option, choices_text, compose_answer, fall
 from core.db import run, utcnow
 from core.models.activity import TRIAL_OPENID_PREFIX, QuestionLog
 from core.models.catalog import UnansweredQuestion
-from core.models.core import Village
 from core.notices.masking import mask_for_log
+from core.places import VillageInfo
 
 # Particles that change nothing about what is asked; dropped from the key that groups repeats.
 _PARTICLES = re.compile(r"[的了吗呢啊呀吧嘛哦么]")
@@ -45,7 +45,7 @@ def options_data(options: list[Option], key: str | None = None) -> dict:
     return {"key": key, "options": [[o.label, o.target] for o in options]}
 
 
-def answer_doc(session: Session, key: str, village: Village | None,
+def answer_doc(session: Session, key: str, village: VillageInfo | None,
                matches: list | None = None) -> tuple[Composed, str | None]:
     doc = index.doc_by_key(session, key)
     if doc is None:
@@ -73,18 +73,38 @@ def question_log_values(question: str, result: MatchResult, *, openid: str, vill
 
 
 _INSERT_QUESTION_LOG = insert(QuestionLog.__table__)  # type: ignore[attr-defined]  # built once per worker
+# session.info key: a list the caller puts there to write the question_log rows itself, in a
+# statement of its own transaction (the webhook on PostgreSQL: in the one that stores the reply).
+DEFERRED_QUESTION_LOG = "question_log_rows"
 
 
 def log_question(session: Session, question: str, result: MatchResult, *, openid: str,
-                 village: Village | None) -> None:
-    """One row per question, written at once by a Core INSERT (every question writes one: the ORM's
-    unit of work for it cost more than the matching)."""
-    run(session, _INSERT_QUESTION_LOG, question_log_values(question, result, openid=openid,
-                                                           village_id=village.id if village else None))
+                 village: VillageInfo | None) -> None:
+    """One row per question, written by a Core INSERT (every question writes one: the ORM's unit of
+    work for it cost more than the matching), or handed to the caller (DEFERRED_QUESTION_LOG)."""
+    values = question_log_values(question, result, openid=openid, village_id=village.id if village else None)
+    deferred = session.info.get(DEFERRED_QUESTION_LOG)
+    if deferred is not None:
+        deferred.append(values)
+    else:
+        run(session, _INSERT_QUESTION_LOG, values)
+
+
+def log_question_row(session: Session, values: dict) -> None:
+    """Write one row of DEFERRED_QUESTION_LOG."""
+    run(session, _INSERT_QUESTION_LOG, values)
+
+
+def question_log_insert(prefix: str):
+    """The question_log INSERT with its values as bind parameters named prefix + column (a row of
+    DEFERRED_QUESTION_LOG, its keys prefixed), for a caller's CTE."""
+    columns = ("asked_at", "openid", "village_id", "question", "kind", "top_title", "score", "matches", "trial")
+    return insert(QuestionLog.__table__).values(  # type: ignore[attr-defined]
+        {name: bindparam(prefix + name) for name in columns})
 
 
 def record_unanswered(session: Session, question: str, normalized: str, *, openid: str,
-                      village: Village | None) -> UnansweredQuestion:
+                      village: VillageInfo | None) -> UnansweredQuestion:
     """Keep the question for staff; repeats of one (normalised) question from one village count up.
 
     Per village, because village clerks see (and answer) their own village's questions. ID, card
@@ -109,7 +129,7 @@ def record_unanswered(session: Session, question: str, normalized: str, *, openi
     return row
 
 
-def respond(session: Session, question: str, village: Village | None, *, openid: str = "",
+def respond(session: Session, question: str, village: VillageInfo | None, *, openid: str = "",
             record: bool = True) -> Outcome:
     """Answer one question the way a resident gets it."""
     result = index.match(session, question, village.name if village else None, limit=4)

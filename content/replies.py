@@ -14,9 +14,11 @@ from pathlib import Path
 import yaml
 from sqlmodel import Session
 
+from content.index import item_row
 from content.matcher import Doc, Match
 from core.models.catalog import CatalogItem, ServiceGuide
-from core.models.core import Town, Village
+from core.models.core import Town
+from core.places import VillageInfo
 
 DATA = Path(__file__).resolve().parent / "data"
 MESSAGE_BYTES = 2000          # WeChat's limit is 2048 bytes; keep room for the XML escaping
@@ -129,7 +131,7 @@ def _related(matches: list[Match], current: Doc, limit: int = 1) -> list[Option]
     return out
 
 
-def contact_line(session: Session, village: Village | None) -> str:
+def contact_line(session: Session, village: VillageInfo | None) -> str:
     """Whom the resident can call: their village committee, else the town, else the county."""
     if village is not None and village.phone:
         return f"{village.name}村委会电话：{village.phone}"
@@ -148,7 +150,7 @@ def contact_line(session: Session, village: Village | None) -> str:
 
 
 # ----------------------------------------------------------------------------- answers
-def catalog_answer(session: Session, item: CatalogItem, village: Village | None,
+def catalog_answer(session: Session, item: CatalogItem, village: VillageInfo | None,
                    related: list[Option]) -> Composed:
     content, cut = shorten(item.content, CONTENT_CHARS)
     lines = [f"【{item.name}】", f"属于：{item.domain}" + (f" · {item.level1}" if item.level1 and item.level1 != item.name else "")]
@@ -177,7 +179,7 @@ def catalog_answer(session: Session, item: CatalogItem, village: Village | None,
     return Composed(split_message(text), options)
 
 
-def guide_answer(session: Session, guide: ServiceGuide, village: Village | None,
+def guide_answer(session: Session, guide: ServiceGuide, village: VillageInfo | None,
                  related: list[Option]) -> Composed:
     lines = [f"【{guide.name}】"]
     if guide.target:
@@ -217,12 +219,8 @@ def notice_answer(doc: Doc, related: list[Option]) -> Composed:
 
 def field_text(session: Session, key: str, attr: str) -> list[str]:
     """One field of an item in full (the answer to '回复 1 看办理材料'), split for WeChat."""
-    kind, _, ident = key.partition(":")
-    row: CatalogItem | ServiceGuide | None = None
-    if ident.isdigit():
-        row = (session.get(CatalogItem, int(ident)) if kind == "catalog"
-               else session.get(ServiceGuide, int(ident)))
-    if row is None or not hasattr(row, attr):
+    row = item_row(session, key)
+    if row is None or attr not in type(row).model_fields:
         return ["这条内容已经更新或删除了，请重新提问。"]
     labels = {"content": "公开内容", "basis": "公开依据", **dict(GUIDE_FIELDS), "conditions": "申请条件"}
     text = f"【{row.name}】{labels.get(attr, attr)}：\n{as_lines(getattr(row, attr))}"
@@ -233,17 +231,13 @@ def field_text(session: Session, key: str, attr: str) -> list[str]:
     return split_message(text)
 
 
-def compose_answer(session: Session, doc: Doc, matches: list[Match], village: Village | None) -> Composed:
+def compose_answer(session: Session, doc: Doc, matches: list[Match], village: VillageInfo | None) -> Composed:
     related = _related(matches, doc)
-    kind, _, ident = doc.key.partition(":")
-    if kind == "catalog" and ident.isdigit():
-        item = session.get(CatalogItem, int(ident))
-        if item is not None:
-            return catalog_answer(session, item, village, related)
-    if kind == "guide" and ident.isdigit():
-        guide = session.get(ServiceGuide, int(ident))
-        if guide is not None:
-            return guide_answer(session, guide, village, related)
+    row = item_row(session, doc.key)
+    if isinstance(row, CatalogItem):
+        return catalog_answer(session, row, village, related)
+    if isinstance(row, ServiceGuide):
+        return guide_answer(session, row, village, related)
     return notice_answer(doc, related)
 
 
@@ -264,7 +258,7 @@ def choices_text(docs: list[Doc]) -> str:
     return "\n".join(lines)
 
 
-def information_offer_text(session: Session, village: Village | None) -> str:
+def information_offer_text(session: Session, village: VillageInfo | None) -> str:
     """A question for a document the catalog does not list: offer 依申请公开 instead of a shrug."""
     return "\n".join([
         "目录里没有找到您要的这份信息。政府信息没有主动公开的，您可以依申请公开：",
@@ -273,7 +267,7 @@ def information_offer_text(session: Session, village: Village | None) -> str:
     ])
 
 
-def fallback_text(session: Session, village: Village | None) -> str:
+def fallback_text(session: Session, village: VillageInfo | None) -> str:
     lines = ["抱歉，这个问题我还答不上来，已经记下来，请工作人员补充。"]
     lines.append(f"您可以先问问：{contact_line(session, village)}。")
     if village is None:

@@ -12,20 +12,43 @@ from pathlib import Path
 
 import yaml
 from rapidfuzz import fuzz
+from sqlalchemy import select as core_select
 from sqlmodel import Session, select
 
 from content.phonetic import sounds_like
+from core.db import run
 from core.models.core import Town, Village
+from core.places import VillageInfo
 
 DATA = Path(__file__).resolve().parent / "data"
 _SUFFIXES = ("村民委员会", "村委会", "社区", "村")
 _TOWN_SUFFIXES = ("街道", "镇", "乡")
 
 
+@dataclass(frozen=True, slots=True)
+class Place:
+    """A village as find_village reads it (plain values: building a Village row for each of a
+    county's villages on every binding cost more than the rest of the binding)."""
+
+    id: int | None
+    name: str
+    phone: str
+    town_id: int | None
+    aliases: str
+    town: str = ""           # the town's name
+
+
 @dataclass
 class VillageMatch:
-    village: Village | None
-    candidates: list[Village]
+    village: Place | None
+    candidates: list[Place]
+
+
+_V, _T = Village.__table__.c, Town.__table__.c  # type: ignore[attr-defined]
+# Built once per worker.
+_PLACES = core_select(_V.id, _V.name, _V.phone, _V.town_id, _V.aliases, _T.name).select_from(
+    Village.__table__.outerjoin(Town.__table__, _T.id == _V.town_id))  # type: ignore[attr-defined]
+_TOWNS = core_select(_T.id, _T.name)
 
 
 def _clean(text: str) -> str:
@@ -40,7 +63,7 @@ def _core(name: str) -> str:
     return name
 
 
-def _names(v: Village) -> list[str]:
+def _names(v: Place) -> list[str]:
     names = [v.name] + [a for a in (v.aliases or "").split("、") if a]
     return [_clean(n) for n in names if _clean(n)]
 
@@ -49,8 +72,9 @@ def find_village(session: Session, text: str) -> VillageMatch:
     said = _clean(text)
     if not said:
         return VillageMatch(None, [])
-    villages = list(session.exec(select(Village)).all())
-    towns = {t.id: t.name for t in session.exec(select(Town)).all()}
+    villages = [Place(v_id, name, phone, town_id, aliases, town or "")
+                for v_id, name, phone, town_id, aliases, town in run(session, _PLACES)]
+    towns: dict[int, str] = {town_id: name for town_id, name in run(session, _TOWNS)}
     # A town named in the text narrows the choice (石门乡青石村).
     in_town = [v for v in villages if v.town_id in towns and _clean(towns[v.town_id]) in said]
     pool = in_town or villages
@@ -87,7 +111,9 @@ def find_village(session: Session, text: str) -> VillageMatch:
     return VillageMatch(None, close)
 
 
-def village_label(session: Session, v: Village) -> str:
+def village_label(session: Session, v: VillageInfo) -> str:
+    if isinstance(v, Place):
+        return f"{v.town}{v.name}"
     town = session.get(Town, v.town_id) if v.town_id else None
     return f"{town.name}{v.name}" if town else v.name
 

@@ -2,15 +2,53 @@
 shared by the admin pages, the CLI and the handlers (the places every other area hangs off)."""
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
 
-from sqlalchemy import bindparam, func
+from sqlalchemy import bindparam, func, update
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
+from core.db import run
 from core.models.activity import TRIAL_OPENID_PREFIX
 from core.models.core import Conversation, Follower, Town, Village
 from core.scope import Scope, apply_scope
+
+
+class VillageInfo(Protocol):
+    """What answering a resident needs of their village: a Village row, or the VillageRef the
+    webhook reads with the sender (handlers/context.py)."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def phone(self) -> str: ...
+    @property
+    def town_id(self) -> int | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class VillageRef:
+    """A village's name and contacts as read with a message's sender: a plain copy (building a
+    Village row for every message cost more than the query that read it)."""
+
+    id: int | None
+    name: str
+    phone: str
+    town_id: int | None
+
+
+_BIND = (update(Follower).where(col(Follower.openid) == bindparam("b_openid"))
+         .values(village_id=bindparam("b_village_id"), bound_at=bindparam("b_now")))
+
+
+def bind_follower(s: Session, openid: str, village_id: int | None, now: datetime) -> None:
+    """Bind a follower to a village with one UPDATE in the caller's transaction (no Follower row
+    loaded into the session)."""
+    run(s, _BIND, {"b_openid": openid, "b_village_id": village_id, "b_now": now})
 
 
 def village_names(s: Session) -> dict[int | None, str]:

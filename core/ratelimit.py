@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, case
+from sqlalchemy import bindparam, case, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import BindParameter
 from sqlmodel import Session
@@ -55,6 +55,28 @@ def _hit_statement(dialect: str):
 _HIT = {"postgresql": _hit_statement("postgresql"), "sqlite": _hit_statement("sqlite")}
 
 
+def pg_hit_for_each(rows: Any) -> Any:
+    """PostgreSQL: the counter upsert as `INSERT … SELECT` over `rows` (a CTE): one hit if it has a
+    row, none if it is empty, returning the hits. The webhook runs it in its claim statement, over the
+    claim's result, so a won claim is counted in the same round trip and a retry is not counted."""
+    t = RateCounter.__table__  # type: ignore[attr-defined]
+    window: BindParameter[int] = bindparam("b_window")
+    stmt = postgresql.insert(t).from_select(
+        ["key", "window", "hits"], select(bindparam("b_rate_key"), window, literal(1)).select_from(rows))
+    return stmt.on_conflict_do_update(
+        index_elements=[t.c.key],
+        set_={"hits": case((t.c.window == window, t.c.hits + 1), else_=1), "window": window},
+    ).returning(t.c.hits)
+
+
+def counted_in_database(config: Config, sender: str, now: float | None = None) -> dict[str, Any] | None:
+    """The parameters of pg_hit_for_each for one message, or None when the database does not count
+    this sender (no limit, no sender, or Redis counts)."""
+    if config.rate_limit_messages <= 0 or not sender or config.redis_url:
+        return None
+    return {"b_rate_key": sender[:80], "b_window": _window(config, time.time() if now is None else now)}
+
+
 def _hit_db(session: Session, key: str, window: int) -> int:
     stmt = _HIT.get(session.get_bind().dialect.name, _HIT["sqlite"])
     return int(run(session, stmt, {"b_key": key, "b_window": window}).scalar_one())
@@ -79,14 +101,19 @@ def _hit_redis(url: str, key: str, window: int, seconds: int) -> int | None:
         return None
 
 
-def check(session: Session, config: Config, sender: str, now: float | None = None) -> Verdict:
-    """Count one message from `sender`; say whether to handle it."""
+def check(session: Session, config: Config, sender: str, now: float | None = None,
+          counted: int | None = None) -> Verdict:
+    """Count one message from `sender`; say whether to handle it. `counted`: the hits a statement of
+    the caller's already counted (pg_hit_for_each), so this one counts nothing."""
     limit = config.rate_limit_messages
     if limit <= 0 or not sender:
         return Verdict(True)
     window = _window(config, time.time() if now is None else now)
     key = sender[:80]
-    if config.redis_url:
+    hits: int | None
+    if counted is not None:
+        hits = counted
+    elif config.redis_url:
         hits = _hit_redis(config.redis_url, key, window, max(1, config.rate_limit_seconds))
         if hits is None:
             return Verdict(True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from core import fieldcrypt
+from core import conversation, fieldcrypt
 from core.models.requests import DisclosureRequest
 from core.places import locked_conversation
 from core.requests import validation as v
@@ -257,7 +257,8 @@ def start_application(ctx: Context, prefix: str = "") -> str:
 def submit(ctx: Context, d: dict) -> str:
     # Two "确认" taken by two workers at once: the second waits on this row lock (PostgreSQL) or
     # on the write lock (SQLite), then finds the conversation gone and stores nothing.
-    live = locked_conversation(ctx.session, ctx.follower.openid)
+    conversation.write_deferred(ctx.session)     # a save this message handed over, if any
+    live = locked_conversation(ctx.session, ctx.openid)
     if live is None or live.flow != FLOW or live.step != CONFIRM:
         ctx.state = None
         return "这份申请已经提交了，发“我的申请”查看。"
@@ -268,7 +269,7 @@ def submit(ctx: Context, d: dict) -> str:
         description=d["description"], form=d["form"], delivery=d["delivery"],
         org_name=d.get("org_name"), org_code=d.get("org_code"), org_category=d.get("org_category"),
         address=d.get("address"), email=d.get("email"))
-    req = create_application(ctx.session, ctx.config, data, openid=ctx.follower.openid, channel="wechat",
+    req = create_application(ctx.session, ctx.config, data, openid=ctx.openid, channel="wechat",
                              now=ctx.now)
     ctx.end_flow()
     provisional = "\n（明年的节假日安排还没公布，期限暂按周末推算，以正式通知为准。）" if req.due_provisional else ""
@@ -300,7 +301,7 @@ def _no(m: re.Match[str]) -> str:
 
 def _own(ctx: Context, tracking_no: str) -> DisclosureRequest | None:
     """Only the applicant who filed it (same openid) can see an application."""
-    return applicant_request(ctx.session, tracking_no, ctx.follower.openid)
+    return applicant_request(ctx.session, tracking_no, ctx.openid)
 
 
 def status_text(ctx: Context, req: DisclosureRequest) -> str:
@@ -344,7 +345,7 @@ def query_command(ctx: Context, m: re.Match[str]) -> str:
 
 @command(MINE_RE.pattern, priority=85)
 def my_requests(ctx: Context, _m: re.Match[str]) -> str:
-    rows = applicant_requests(ctx.session, ctx.follower.openid, limit=10)
+    rows = applicant_requests(ctx.session, ctx.openid, limit=10)
     if not rows:
         return "您还没有提交过政府信息公开申请。要申请，发“申请公开”。"
     lines = []

@@ -115,7 +115,7 @@ def ask_question(ctx: Context) -> Reply | str | object:
         return "您好！有什么想问的直接发给我，比如“低保怎么申请”“危房改造补助多少”。发“帮助”看全部功能。"
     if _THANKS.fullmatch(plain):
         return "不客气。还有问题随时问我。"
-    outcome = respond(ctx.session, text, ctx.village, openid=ctx.follower.openid, record=True)
+    outcome = respond(ctx.session, text, ctx.village, openid=ctx.openid, record=True)
     ctx.outcome = outcome.result.kind
     _apply(ctx, outcome.step, outcome.data)
     return _reply(outcome.parts)

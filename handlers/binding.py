@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import re
 
-from content.villages import find_village, village_label
-from core.db import utcnow
+from content.villages import Place, find_village, village_label
 from core.models.core import Village
 from core.outbox import enqueue_tag_sync
+from core.places import VillageInfo
 from handlers.context import Context
 from handlers.router import PASS, command, flow
 from handlers.steps import is_cancel, normalize, parse_number
@@ -18,20 +18,15 @@ def ask_village_text() -> str:
     return "请问您是哪个村的？直接回复村名就行，比如“青石村”。"
 
 
-def bind(ctx: Context, village: Village) -> str:
-    follower = ctx.follower
-    changed = follower.village_id != village.id
-    follower.village_id = village.id
-    follower.bound_at = utcnow()
-    ctx.session.add(follower)
-    if changed:
-        enqueue_tag_sync(ctx.session, follower.openid)
+def bind(ctx: Context, village: VillageInfo) -> str:
+    if ctx.bind_village(village):
+        enqueue_tag_sync(ctx.session, ctx.openid)
     label = village_label(ctx.session, village)
     phone = f"\n村委会电话：{village.phone}" if village.phone else ""
     return f"好的，已绑定{label}。以后本村的公示会发给您。{phone}\n想换村，发“绑定 村名”。"
 
 
-def _choose_text(ctx: Context, candidates: list[Village]) -> str:
+def _choose_text(ctx: Context, candidates: list[Place]) -> str:
     lines = [f"{i}. {village_label(ctx.session, v)}" for i, v in enumerate(candidates, 1)]
     return "您说的是哪个村？回复数字：\n" + "\n".join(lines)
 

@@ -14,4 +14,4 @@ PATTERN = r"(?:村委|村委会|村委绑定|村委会绑定|绑定村委|成员
 
 @command(PATTERN, priority=85)
 def link_member(ctx: Context, m: re.Match[str]) -> str:
-    return redeem(ctx.session, ctx.follower.openid, m.group(1), now=ctx.now).text
+    return redeem(ctx.session, ctx.openid, m.group(1), now=ctx.now).text

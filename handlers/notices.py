@@ -102,7 +102,7 @@ def object_command(ctx: Context, m: re.Match[str]) -> str:
 
 
 def _record(ctx: Context, notice: Notice, text: str) -> str:
-    obj = record_objection(ctx.session, notice, ctx.follower.openid, ctx.follower.village_id, text, ctx.now)
+    obj = record_objection(ctx.session, notice, ctx.openid, ctx.village_id, text, ctx.now)
     until = local_text(notice.objection_until) if notice.objection_until else ""
     return (f"您的异议已记录（编号 {obj.id}），已转给村委会。公示期到 {until}，"
             "村委会核实后会答复。")
@@ -137,7 +137,7 @@ START_RE = re.compile(r"(?:发通知|发布通知|发公示|新通知)")
 
 @command(START_RE.pattern, priority=85)
 def start_draft(ctx: Context, _m: re.Match[str] | None = None, prefix: str = "") -> str:
-    villages = member_villages(ctx.session, ctx.follower.openid)
+    villages = member_villages(ctx.session, ctx.openid)
     if not villages:
         return prefix + NOT_MEMBER
     return DRAFT.start(ctx, {"villages": [v.id for v in villages]}, prefix=prefix)
@@ -145,11 +145,11 @@ def start_draft(ctx: Context, _m: re.Match[str] | None = None, prefix: str = "")
 
 @command(r"(?:发送情况|通知报告|发送报告)\s*(\d{1,9})", priority=85)
 def report_command(ctx: Context, m: re.Match[str]) -> str:
-    villages = {v.id for v in member_villages(ctx.session, ctx.follower.openid)}
+    villages = {v.id for v in member_villages(ctx.session, ctx.openid)}
     notice = ctx.session.get(Notice, int(m.group(1)))
     if not villages:
         return NOT_MEMBER
-    if notice is None or (notice.created_by != ctx.follower.openid and not notice.town_wide and not
+    if notice is None or (notice.created_by != ctx.openid and not notice.town_wide and not
                           (set(_notice_villages(ctx, notice)) & villages)):
         return f"没有找到您村的通知 {m.group(1)}。"
     return "\n".join(delivery_report(ctx.session, notice).lines()[:25])
@@ -330,7 +330,7 @@ def _preview(ctx: Context, data: dict) -> str:
 
 def _confirm(ctx: Context, data: dict) -> str:
     villages = _villages(ctx, data["targets"])
-    allowed = {v.id for v in member_villages(ctx.session, ctx.follower.openid)}
+    allowed = {v.id for v in member_villages(ctx.session, ctx.openid)}
     if not villages or any(v.id not in allowed for v in villages):
         ctx.end_flow()
         return NOT_MEMBER
@@ -339,7 +339,7 @@ def _confirm(ctx: Context, data: dict) -> str:
         notices = create_notice(ctx.session, category=data["category"], title=data["title"], body=data["body"],
                                 villages=villages, publish_at=at, recurrence=data.get("rule") or "",
                                 objection_days=int(data.get("days") or 0),
-                                finance_body=bool(data.get("finance")), created_by=ctx.follower.openid,
+                                finance_body=bool(data.get("finance")), created_by=ctx.openid,
                                 now=ctx.now, template_id=ctx.config.template_notice_id)
     except (NoticeRefused, TimingError) as exc:
         return f"{exc}\n请回复“修改 序号”改一项，或“取消”作废。"

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from core import ratelimit
+from core.wechat import Inbound
 from handlers.context import PASS, Context, Reply
 
 __all__ = ["PASS", "Context", "Reply", "command", "flow", "event", "message_kind", "text_fallback",
@@ -98,10 +99,17 @@ def _name(func: Callable) -> str:
     return getattr(func, "__name__", "handler")
 
 
+def counts_toward_flood_limit(inbound: Inbound) -> bool:
+    """Whether a message counts for flood control (core/ratelimit.py): all but events other than a
+    menu click."""
+    return inbound.msg_type != "event" or inbound.event == "CLICK"
+
+
 def dispatch(ctx: Context) -> Reply:
     inbound = ctx.inbound
-    if inbound.msg_type != "event" or inbound.event == "CLICK":  # flood control (core/ratelimit.py)
-        verdict = ratelimit.check(ctx.session, ctx.config, inbound.openid)
+    if counts_toward_flood_limit(inbound):
+        counted, ctx.rate_hits = ctx.rate_hits, None     # counted by the webhook's claim (PostgreSQL)
+        verdict = ratelimit.check(ctx.session, ctx.config, inbound.openid, counted=counted)
         if not verdict.allowed:
             return Reply(verdict.reply)
     if inbound.msg_type == "event":

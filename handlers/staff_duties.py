@@ -18,7 +18,7 @@ def link_staff(ctx: Context, m: re.Match[str]) -> str:
     if not code:
         return "请发“绑定后台 绑定码”，绑定码在管理后台的“微信提醒”页面生成。"
     try:
-        user = staff_link.link(ctx.session, code, ctx.follower.openid, ctx.now)
+        user = staff_link.link(ctx.session, code, ctx.openid, ctx.now)
     except staff_link.LinkError as exc:
         return str(exc)
     return (f"已把这个微信号绑定到后台账号 {user.display_name or user.username}。"
@@ -28,12 +28,12 @@ def link_staff(ctx: Context, m: re.Match[str]) -> str:
 @command(r"(?:确认公示|确认通知|同意公示)\s*[:：]?\s*(?:第|编号)?\s*(\d{1,9})?\s*号?", priority=86)
 def confirm_notice(ctx: Context, m: re.Match[str]) -> str:
     if m.group(1) is None:
-        waiting = signoff.awaiting_for_member(ctx.session, ctx.follower.openid)
+        waiting = signoff.awaiting_for_member(ctx.session, ctx.openid)
         if not waiting:
             return "现在没有等您确认的公示。"
         lines = [f"{n.id}. 【{n.category}】{n.title}" for n in waiting[:10]]
         return "等您确认的公示：\n" + "\n".join(lines) + f"\n核对后回复“确认公示 编号”，比如“确认公示 {waiting[0].id}”。"
     try:
-        return signoff.confirm_by_openid(ctx.session, int(m.group(1)), ctx.follower.openid, ctx.now).reply()
+        return signoff.confirm_by_openid(ctx.session, int(m.group(1)), ctx.openid, ctx.now).reply()
     except signoff.SignoffRefused as exc:
         return str(exc)

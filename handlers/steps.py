@@ -276,7 +276,7 @@ class Flow:
         return Reply(f"{head}\n\n{tail}")
 
     def _answer_question(self, ctx: Context, step: str, d: dict) -> Reply | None:
-        outcome = respond(ctx.session, ctx.text, ctx.village, openid=ctx.follower.openid, record=False)
+        outcome = respond(ctx.session, ctx.text, ctx.village, openid=ctx.openid, record=False)
         if outcome.result.kind != "answer":
             return None
         parts = outcome.parts
