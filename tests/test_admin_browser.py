@@ -3,7 +3,6 @@ on a request. Skipped where /usr/bin/chromium is absent (CI installs it)."""
 from __future__ import annotations
 
 import os
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -104,7 +103,7 @@ def test_act_on_a_request_and_see_the_status_change(live, config, villages, brow
     from core.models.core import Town
     from core.models.requests import DisclosureRequest
     from core.requests import agencies
-    from core.requests.service import ApplicationData, create_application
+    from core.requests.service import ApplicationData, create_application, today_in_china
     from core.requests.validation import id_check_char
     from tests.requests_support import fill_agencies
 
@@ -114,7 +113,7 @@ def test_act_on_a_request_and_see_the_status_change(live, config, villages, brow
         req = create_application(s, config, ApplicationData(
             applicant_type="person", name="李四", id_number=id17 + id_check_char(id17), phone="13912345678",
             description="本村2025年低保资金发放明细", form="electronic", delivery="wechat"),
-            openid=None, received=date.today(), agency_id=agencies.for_town(s, town_id).id)
+            openid=None, received=today_in_china(), agency_id=agencies.for_town(s, town_id).id)
         rid, no = req.id, req.tracking_no
     make_staff("office", "town", town="石门乡")
     ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")

@@ -12,6 +12,7 @@ from sqlmodel import select
 from core import db
 from core.models.outbox import OutboxMessage
 from core.models.requests import DisclosureRequest, RequestEvent
+from core.requests.service import today_in_china
 from core.requests.validation import id_check_char
 from tests.admin_support import csrf_of, login, make_staff, post_form
 from tests.requests_support import fill_agencies
@@ -64,7 +65,7 @@ def test_lists_mask_and_full_view_is_recorded(live, config, villages):
                                                      RequestEvent.action == "view_full")).all()
     assert [e.staff for e in looks] == ["office"]
     # The XLSX register is masked too.
-    reg = s.get(f"{live.url}/admin/requests/register.xlsx?year={date.today().year}", timeout=10)
+    reg = s.get(f"{live.url}/admin/requests/register.xlsx?year={today_in_china().year}", timeout=10)
     assert reg.status_code == 200 and reg.headers["Content-Type"].startswith("application/vnd.openxmlformats")
     cells = [c for row in openpyxl.load_workbook(io.BytesIO(reg.content)).active.iter_rows(values_only=True) for c in row]
     assert ID_NUMBER not in cells and PHONE not in cells and "138****5678" in cells
@@ -129,7 +130,7 @@ def test_future_dates_rejected(live, config, villages):
 
 
 def test_overdue_and_due_soon_are_flagged(live, config, villages):
-    today = date.today()
+    today = today_in_china()
     old = _apply(config, received=date(today.year, 1, 5) if today.month > 3 else date(today.year - 1, 10, 9),
                  description="旧申请")
     new = _apply(config, description="新申请")
@@ -147,7 +148,7 @@ def test_overdue_and_due_soon_are_flagged(live, config, villages):
 
 
 def test_annual_report_page_and_xlsx_agree(live, config, villages):
-    year = date.today().year
+    year = today_in_china().year
     a = _apply(config, description="申请一")
     _apply(config, description="申请二")
     fill_agencies(config)

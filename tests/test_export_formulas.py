@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import io
 import zipfile
-from datetime import date
 
 import openpyxl
 
 from core import db
 from core.requests.export import write_register_xlsx
-from core.requests.service import ApplicationData, create_application
+from core.requests.service import ApplicationData, create_application, today_in_china
 from tests.admin_support import login, make_staff
 
 ID_NO = "11010519491231002X"
@@ -47,7 +46,7 @@ def test_formula_typed_in_chat_is_text_in_the_admin_register(wechat, live, villa
         assert expected in reply, (text, reply)
     make_staff("office", "county")
     s = login(live.url, "office")
-    resp = s.get(f"{live.url}/admin/requests/register.xlsx?year={date.today().year}", timeout=20)
+    resp = s.get(f"{live.url}/admin/requests/register.xlsx?year={today_in_china().year}", timeout=20)
     assert resp.status_code == 200
     cells = _cells(_formula_free(resp.content))
     assert LINK in cells
@@ -67,7 +66,7 @@ def test_every_hostile_start_is_written_as_text(config, tmp_path) -> None:  # ty
             delivery="pickup", description="\t=1+1 换行开头"), openid=None)
     out = tmp_path / "register.xlsx"
     with db.session_scope(readonly=True) as s:
-        write_register_xlsx(s, date.today().year, out)
+        write_register_xlsx(s, today_in_china().year, out)
     cells = _cells(_formula_free(out.read_bytes()))
     for value in [*HOSTILE.values(), "-2+3 道路工程验收报告\t=1+1", "\t=1+1 换行开头"]:
         assert value in cells, value  # kept exactly as typed

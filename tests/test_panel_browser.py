@@ -203,8 +203,8 @@ def test_trial_shows_reply_kinds_and_picks_up_a_new_alias(live, demo, browser, s
         _login(page, live.url, "county1")
         page.click("nav.menu >> text=试一试")
         page.select_option("select[name=village]", label="青石村")
-        assert _ask(page, "长寿金什么时候发") == "answer"
-        assert "高龄津贴" in page.locator("#trial-reply").inner_text()
+        assert _ask(page, "低保一个月给多少钱") == "answer"
+        assert "最低生活保障标准" in page.locator("#trial-reply").inner_text()
         assert page.locator("#trial-matches tbody tr").count() >= 2
         assert _ask(page, "老人卡怎么领") == "choices"
         assert "1." in page.locator("#trial-reply").inner_text() or "1、" in page.locator("#trial-reply").inner_text()

@@ -100,12 +100,12 @@ def test_two_towns_side_by_side_and_the_county_sees_both(live, config, villages)
     # A 行政复议 case about 石门乡's reply, for table 四.
     page = t1.get(f"{live.url}/admin/requests/{shimen}", timeout=10).text
     r = t1.post(f"{live.url}/admin/requests/{shimen}/cases",
-                data={"csrf_token": csrf_of(page), "kind": "review", "filed_on": date.today().isoformat(),
+                data={"csrf_token": csrf_of(page), "kind": "review", "filed_on": service.today_in_china().isoformat(),
                       "result": "pending"}, timeout=10)
     assert r.status_code == 200 and "已登记复议、诉讼情况" in r.text
 
     # Annual reports: each town its own; the county the sum, or one agency.
-    year = date.today().year
+    year = service.today_in_china().year
 
     def report(s, query: str = "") -> str:  # type: ignore[no-untyped-def]
         return s.get(f"{live.url}/admin/requests/annual?year={year}{query}", timeout=10).text
