@@ -15,6 +15,7 @@ from core.models.notices import CATEGORIES, CommitteeMember, Notice
 from core.notices import finance, queries, signoff
 from core.notices.members import new_link_code, spaced
 from core.notices.service import (
+    NOTICE_STATUS_LABELS,
     NoticeRefused,
     cancel,
     create_notice,
@@ -385,7 +386,7 @@ def notice_list(limit: int) -> None:
     with session_scope(readonly=True) as s:
         for n in queries.latest_notices(s, limit):
             when = n.published_at or n.publish_at
-            click.echo(f"{n.id}\t{n.status}\t{local_text(when) if when else '-'}\t【{n.category}】{n.title}\t"
+            click.echo(f"{n.id}\t{NOTICE_STATUS_LABELS.get(n.status, n.status)}\t{local_text(when) if when else '-'}\t【{n.category}】{n.title}\t"
                        f"{target_names(s, n)}{'  周期 ' + n.recurrence if n.recurrence else ''}")
 
 
