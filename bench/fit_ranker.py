@@ -178,7 +178,7 @@ def evaluate_rule(scored: list, rule: dict) -> tuple[float, float, float, float,
 
 
 RULE_GRID = ((40, 45, 50, 55, 60, 65, 70, 75, 80, 85, 90, 92, 94, 96), (0, 10, 20, 30), (30, 40, 50, 60, 70, 80, 85, 90),
-             (0.25, 0.33, 0.5))
+             (0.1, 0.15, 0.25, 0.33, 0.5))
 
 
 def fit_weights(groups: list[Group], l2: float, say: Callable[..., None] = print) -> Ranker:

@@ -87,6 +87,29 @@ def test_vague_question_gets_choices(matcher: Matcher) -> None:
     assert {"低保标准", "最低生活保障申请"} <= titles
 
 
+def test_a_runner_up_with_a_tenth_of_the_chance_is_offered_one_below_is_not(matcher: Matcher) -> None:
+    """The shipped rule (data/ranker.yaml): when the best candidate is not sure enough to answer,
+    every candidate with ≥ choice_ratio of its chance is a numbered choice. On the tuning counties
+    the right item was often second at 10–25 % of the best's chance and left out at 0.25; below a
+    tenth the list would grow by options that are rarely right (padding)."""
+    ratio = matcher.tuning.choice_ratio
+    assert ratio == pytest.approx(0.1)
+    question = "低保"
+    top = matcher.score(question)[0]
+    unsure = copy.copy(matcher)
+    unsure.tuning = replace(matcher.tuning, answer_min=101.0)     # never sure: the choices branch
+
+    def other(n: int, score: float) -> Match:
+        return Match(Doc(key=f"x:{n}", type="catalog", title=f"农机购置补贴{n}号", head=f"农机{n}"),
+                     score, top.evidence - 5.0, top.features)
+
+    best = 80.0
+    kept, dropped = other(1, best * ratio + 1), other(2, best * ratio - 1)
+    result = unsure._decide([replace(top, score=best), kept, dropped], question, 4)
+    assert result.kind == "choices"
+    assert [m.doc.key for m in result.matches] == [top.doc.key, "x:1"]
+
+
 @pytest.mark.parametrize("question", ["明天会下雨吗", "我家有头牛想卖 哪里有人收", "你好", "😂😂😂",
                                       "讲个笑话听听", "营业执照怎么办理"])
 def test_out_of_scope_falls_back(matcher: Matcher, question: str) -> None:
