@@ -62,6 +62,9 @@ EVAL_CANDIDATES = (ROOT.parent / "shared" / "eval", ROOT.parent.parent / "shared
 # minnan and jinmeng are written blind and not yet measured: the next held-out measure.
 TUNING_DIRS = {"eval", "data", "heldout", "baling", "lingnan", "zhongyuan", "jiangnan", "xibei", "dongbei",
                "qilu", "xiang"}
+# Blind sets kept for the next honest held-out figure: a set is spent once measured, so the default
+# run leaves them out; name them with --set to measure them (once, after the matcher work).
+UNMEASURED_DIRS = {"minnan", "jinmeng"}
 
 
 @dataclass
@@ -91,7 +94,11 @@ def parse_set(spec: str) -> EvalSet:
 def default_sets() -> list[str]:
     out = [str(p) for p in EVAL_CANDIDATES if (p / "questions.csv").is_file()][:1]
     if COUNTIES.is_dir():
-        out += [str(p) for p in sorted(COUNTIES.iterdir()) if (p / "questions.csv").is_file()]
+        out += [str(p) for p in sorted(COUNTIES.iterdir())
+                if (p / "questions.csv").is_file() and p.name not in UNMEASURED_DIRS]
+        if UNMEASURED_DIRS:
+            print(f"(not measured by default, kept for the next held-out figure: {', '.join(sorted(UNMEASURED_DIRS))};"
+                  " pass them with --set)")
     return out
 
 
@@ -263,7 +270,8 @@ def run_set(es: EvalSet, args: argparse.Namespace) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--set", action="append", dest="sets", metavar="DIR[::QUESTIONS]",
-                    help="an evaluation set (repeatable); default: ../shared/eval and bench/counties/*")
+                    help="an evaluation set (repeatable); default: ../shared/eval and bench/counties/* "
+                         "except the unmeasured blind sets")
     ap.add_argument("--split", choices=("all", "even", "odd"), default="all")
     ap.add_argument("--no-aliases", action="store_true",
                     help="drop the 别名 column on import (a county that has none)")
