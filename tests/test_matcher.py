@@ -37,6 +37,13 @@ def matcher() -> Matcher:
     return Matcher.build(docs(), default_synonyms())
 
 
+def with_items(extra: list[tuple[str, str, str, str]]) -> Matcher:
+    """The test catalog plus a test's own (type, title, 领域, body) items."""
+    own = docs() + [Doc(key=f"x:{i}", type=t, title=title, domain=dom, body=body)
+                    for i, (t, title, dom, body) in enumerate(extra)]
+    return Matcher.build(own, default_synonyms())
+
+
 def answer_title(matcher: Matcher, question: str, village: str | None = None) -> str:
     result = matcher.match(question, village=village)
     assert result.kind == "answer", (question, result)
@@ -155,9 +162,7 @@ def test_a_cue_word_few_titles_name_stays_the_topic() -> None:
         ("catalog", "乡镇卫生院医疗服务价格", "医疗卫生", "乡镇卫生院挂号、诊查、床位等医疗服务项目收费标准。"),
         ("catalog", "村卫生室名录", "医疗卫生", "各村卫生室地址、乡村医生和开诊时间。"),
     ]
-    own = docs() + [Doc(key=f"x:{i}", type=t, title=title, domain=dom, body=body)
-                    for i, (t, title, dom, body) in enumerate(extra)]
-    m = Matcher.build(own, default_synonyms())
+    m = with_items(extra)
     question = "医保报销 在镇卫生院住院报多少"
     assert "报销" in m.analyse(question)[1]
     result = m.match(question)      # answered, or offered first when the model is less sure
@@ -193,9 +198,7 @@ def test_asking_for_conditions_finds_the_conditions_item() -> None:
     extra = [("catalog", "公租房申请条件和准入标准", "保障性住房", "户籍、收入、住房困难的条件。"),
              ("guide", "公共租赁住房申请", "", "带身份证、户口簿、收入证明到乡镇申请。"),
              ("catalog", "公租房房源和租金标准", "保障性住房", "房源地址、面积和每月租金。")]
-    own = docs() + [Doc(key=f"x:{i}", type=t, title=title, domain=dom, body=body)
-                    for i, (t, title, dom, body) in enumerate(extra)]
-    m = Matcher.build(own, default_synonyms())
+    m = with_items(extra)
     first = m.match("公租房要什么条件才能申请")     # the guide may be offered beside it, never above it
     assert first.kind in ("answer", "choices")
     assert first.matches[0].doc.title == "公租房申请条件和准入标准"
@@ -303,9 +306,7 @@ def test_word_gap_counts_the_words_an_item_does_not_explain() -> None:
         ("catalog", "老年人优待政策", "养老服务", "65岁以上老年人乘坐公交车免费，公园门票减免。"),
         ("catalog", "退伍军人优待政策", "优抚安置", "退役军人凭优待证乘车、游览享受优待。"),
     ]
-    own = docs() + [Doc(key=f"x:{i}", type=t, title=title, domain=dom, body=body)
-                    for i, (t, title, dom, body) in enumerate(extra)]
-    m = Matcher.build(own, default_synonyms())
+    m = with_items(extra)
     question = "退伍军人有啥优待政策"
     words = [w for w, _ in m.content_words(m.analyse(question)[1])]
     assert "优待" in words and any("军人" in w for w in words)
@@ -322,9 +323,7 @@ def test_noun_gap_reads_a_nouns_bigrams_not_its_scattered_characters() -> None:
         ("catalog", "农村电费缴纳渠道", "公用事业", "电费可在手机上缴纳，也可到供电所缴纳。"),
         ("catalog", "预防接种门诊时间", "卫生健康", "儿童疫苗接种门诊每周二、四上午开放。"),
     ]
-    own = docs() + [Doc(key=f"x:{i}", type=t, title=title, domain=dom, body=body)
-                    for i, (t, title, dom, body) in enumerate(extra)]
-    m = Matcher.build(own, default_synonyms())
+    m = with_items(extra)
     gap = {doc.title: f[FEATURES.index("noun_gap")] for doc, f in m.features("电费怎么交")}
     assert gap["殡葬费用减免办理"] == 1.0
     assert gap["农村电费缴纳渠道"] == 0.0
@@ -339,9 +338,7 @@ def test_a_market_price_question_is_declined_though_it_names_an_item() -> None:
     """"今年小麦多少钱一斤" names the wheat subsidy's crop, but a price by the jin is market
     information no catalog item gives: the market feature sends it to the fallback."""
     extra = [("catalog", "小麦一喷三防补助情况", "涉农补贴", "小麦一喷三防每亩补助10元，统防统治。")]
-    own = docs() + [Doc(key=f"x:{i}", type=t, title=title, domain=dom, body=body)
-                    for i, (t, title, dom, body) in enumerate(extra)]
-    m = Matcher.build(own, default_synonyms())
+    m = with_items(extra)
     market = {doc.title: f[FEATURES.index("market")] for doc, f in m.features("今年小麦多少钱一斤")}
     assert market and set(market.values()) == {1.0}
     assert {f[FEATURES.index("market")] for _d, f in m.features("小麦一喷三防每亩补多少")} == {0.0}
