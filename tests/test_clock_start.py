@@ -3,17 +3,13 @@ fell due while the clock was down, goes on at once rather than one interval late
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import replace
 
 import pytest
-from sqlmodel import select
 
 from bot import clock
-from core.db import session_scope
-from core.models.outbox import OutboxMessage
 from tests.conftest import make_config
-from tests.test_dispatch_crash import _push
+from tests.test_dispatch_crash import _push, _wait_until_settled
 
 
 def test_pending_rows_are_sent_as_the_clock_starts(db_url, fake_wechat, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
@@ -22,18 +18,10 @@ def test_pending_rows_are_sent_as_the_clock_starts(db_url, fake_wechat, monkeypa
     openids = _push(db_url, fake_wechat.base_url, 3)
     config = make_config(db_url, wechat_api_base=fake_wechat.base_url, wecom_api_base=fake_wechat.base_url)
     stop = threading.Event()
-    runner = threading.Thread(target=clock.run_scheduler, args=(config, stop),
-                              daemon=True)
+    runner = threading.Thread(target=clock.run_scheduler, args=(config, stop), daemon=True)
     runner.start()
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            with session_scope(readonly=True) as s:
-                statuses = [r.status for r in s.exec(select(OutboxMessage))]
-            if statuses and all(st != "pending" and st != "sending" for st in statuses):
-                break
-            time.sleep(0.1)
-        assert statuses == ["sent"] * 3
+        assert _wait_until_settled(60) == {"sent": 3}
         assert sorted(r["body"]["touser"] for r in fake_wechat.delivered("message/custom/send")) == sorted(openids)
     finally:
         stop.set()
