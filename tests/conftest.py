@@ -25,11 +25,13 @@ import pytest
 
 from core import db
 from core.config import Config
+from tests.pg_drop import drop_databases
 
 # Staff accounts in tests are hashed cheaply: scrypt's 0.1–0.2 s per hash, paid at every
 # make_staff and every login, was about 0.4 s of CPU per admin test. (Subprocesses inherit it.)
 # tests/test_admin_auth.py checks that the production default is still scrypt.
 os.environ.setdefault("PASSWORD_HASH_METHOD", "pbkdf2:sha256:1000")
+ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 TEST_TOKEN = "test-token"
@@ -107,10 +109,9 @@ def _drop_stale_templates() -> None:
 
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         names = [r[0] for r in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'cunwu_t%'")]
-        for name in names:
-            parts = name.split("_")
-            if len(parts) == 4 and parts[2].isdigit() and time.time() - int(parts[2]) > STALE_TEMPLATE_SECONDS:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    stale = [name for name in names if len(parts := name.split("_")) == 4 and parts[2].isdigit()
+             and time.time() - int(parts[2]) > STALE_TEMPLATE_SECONDS]
+    drop_databases(PG_ADMIN_URL, stale)
 
 
 DROP_BATCH = 12
@@ -152,26 +153,17 @@ class PgDatabasePool:
                 self._ready.put(name)
 
     def _drop(self) -> None:
-        """Drop used copies in batches, several at once. Each DROP DATABASE makes PostgreSQL 15 run
-        a checkpoint (1–12 s after a test has written, measured here); concurrent drops share one."""
-        from concurrent.futures import ThreadPoolExecutor
-
-        import psycopg
-
-        def drop(name: str) -> None:
-            with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-        with ThreadPoolExecutor(max_workers=DROP_BATCH, thread_name_prefix="pg-pool-drop") as pool:
-            while True:
-                batch: list[str] = []
-                while len(batch) < DROP_BATCH:
-                    name = self._used.get()
-                    if name is None:           # closing: the last, partial batch is close()'s
-                        self._left.extend(batch)
-                        return
-                    batch.append(name)
-                list(pool.map(drop, batch))
+        """Drop used copies in batches of DROP_BATCH at once (tests/pg_drop.py: concurrent drops
+        share one checkpoint)."""
+        while True:
+            batch: list[str] = []
+            while len(batch) < DROP_BATCH:
+                name = self._used.get()
+                if name is None:           # closing: the last, partial batch is close()'s
+                    self._left.extend(batch)
+                    return
+                batch.append(name)
+            drop_databases(PG_ADMIN_URL, batch)
 
     def take(self) -> tuple[str, Callable[[], None]]:
         """A fresh copy of the template, and the function that hands it back for dropping."""
@@ -215,25 +207,15 @@ class PgDatabasePool:
         return left
 
 
-_DROP_SCRIPT = """
-import sys, psycopg
-from concurrent.futures import ThreadPoolExecutor
-def drop(name):
-    with psycopg.connect(sys.argv[1], autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-with ThreadPoolExecutor(max_workers=16) as pool:
-    list(pool.map(drop, sys.argv[2:]))
-"""
-
-
 def drop_when_gone(names: list[str]) -> None:
     """Drop the session's last databases from a detached process. Each drop waits for the
-    checkpoint it forces (1–12 s, see PgDatabasePool._drop): done here, every xdist worker's
+    checkpoint it forces (1–12 s, see tests/pg_drop.py): done here, every xdist worker's
     session ended ~9 s after its last test. Whatever a killed dropper leaves, the next session's
     _drop_stale_templates clears."""
     if names:
-        subprocess.Popen([sys.executable, "-c", _DROP_SCRIPT, PG_ADMIN_URL, *names], start_new_session=True,
-                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.Popen([sys.executable, "-m", "tests.pg_drop", PG_ADMIN_URL, *names], cwd=ROOT,
+                         start_new_session=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
 
 
 @pytest.fixture(scope="session")
