@@ -96,9 +96,6 @@ def default_sets() -> list[str]:
     if COUNTIES.is_dir():
         out += [str(p) for p in sorted(COUNTIES.iterdir())
                 if (p / "questions.csv").is_file() and p.name not in UNMEASURED_DIRS]
-        if UNMEASURED_DIRS:
-            print(f"(not measured by default, kept for the next held-out figure: {', '.join(sorted(UNMEASURED_DIRS))};"
-                  " pass them with --set)")
     return out
 
 
@@ -283,6 +280,9 @@ def main() -> None:
     args = ap.parse_args()
     logging.disable(logging.INFO)
     specs = args.sets or default_sets()
+    if not args.sets and UNMEASURED_DIRS:
+        print(f"(not measured by default, kept for the next held-out figure: {', '.join(sorted(UNMEASURED_DIRS))};"
+              " pass them with --set)")
     if not specs:
         sys.exit("no evaluation sets found (give --set DIR)")
     summary = []
