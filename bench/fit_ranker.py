@@ -8,7 +8,8 @@ carry a 别名 column are used twice, with and without it, because a new county 
    positive when it is the expected item. Out-of-scope questions give only negatives.
 2. L2-regularised logistic regression (Newton steps, numpy): the score becomes the probability
    that a candidate is the right answer.
-3. A logistic model of "the best candidate is right" (the confidence) over those scores, and
+3. A logistic model of "the best candidate is right" (the confidence) over those scores, and one
+   of "the right item is among the first four" (the reach: below choice_min, fall back), and
 4. the answer rule (answer_min, answer_margin, choice_min, choice_ratio) by grid search: most
    questions resolved in one step, subject to straight answers being ≥ 97 % right (in scope and
    out of scope together) on each county separately, and ≥ 93 % of out-of-scope questions
@@ -44,7 +45,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from matcher_quality import EVAL_CANDIDATES, parse_set  # noqa: E402
 
-from content.matcher import CONFIDENCE, FEATURES, RANKER_FILE, Matcher, Ranker, Tuning  # noqa: E402
+from content.matcher import CONFIDENCE, FEATURES, RANKER_FILE, REACH, Matcher, Ranker, Tuning  # noqa: E402
 
 DEFAULT_SETS = ["content/data::bench/heldout/questions.csv", "content/data::bench/heldout/questions-b.csv",
                 "content/data::bench/heldout/questions-c.csv"]
@@ -194,7 +195,7 @@ class RuleTable:
         n = len(scored)
         self.inscope = np.zeros(n, dtype=bool)
         self.empty = np.zeros(n, dtype=bool)
-        self.total = np.zeros(n)
+        self.total = np.zeros(n)          # Matcher.reach: below choice_min, fall back
         self.sure = np.zeros(n)
         self.gap = np.zeros(n)
         # per (choice_ratio, branch open): reply kind (0 fallback, 1 answer, 2 choices), right first, right anywhere
@@ -212,7 +213,7 @@ class RuleTable:
             if not ranked:
                 self.empty[i] = True
                 continue
-            self.total[i] = sum(x.score for x in ranked)
+            self.total[i] = m.reach(ranked, row["问题"])
             self.gap[i] = ranked[0].score - (ranked[1].score if len(ranked) > 1 else 0.0)
             self.sure[i] = m.confidence(ranked, row["问题"])
             for ratio, open_ in self.kind:
@@ -244,7 +245,8 @@ class RuleTable:
         return (top1 / max(n_in, 1), one / max(n_in, 1), wrong / max(n_in, 1), declined / max(n_out, 1),
                 int((answered & first).sum()) / max(int(answered.sum()), 1))
 
-RULE_GRID = ((40, 45, 50, 55, 60, 65, 70, 75, 80, 85, 90, 92, 94, 96), (0, 10, 20, 30), (30, 40, 50, 60, 70, 80, 85, 90),
+RULE_GRID = ((40, 45, 50, 55, 60, 65, 70, 75, 80, 85, 90, 92, 94, 96), (0, 10, 20, 30),
+             (30, 40, 50, 55, 60, 65, 70, 75, 80, 85, 90),
              (0.1, 0.15, 0.25, 0.33, 0.5))
 
 
@@ -320,6 +322,21 @@ def fit(groups: list[Group], l2: float, precision: float, declined_min: float, *
     for name, v in zip(CONFIDENCE, cw[1:]):
         say(f"  {name:<14} {v:+.3f}")
     say(f"  {'bias':<14} {cw[0]:+.3f}")
+    # stage 3: is the right item among the first four? (what numbered choices offer; out of
+    # scope never) — the fallback's threshold choice_min is on this chance
+    rx, ry = [], []
+    for m, row, ranked in scored:
+        if not ranked:
+            continue
+        rx.append((1.0, *m.reach_values(ranked, row["问题"])))
+        ry.append(1.0 if any(_is_right(x.doc, row) for x in ranked[:4]) else 0.0)
+    rw = fit_conditional_logit([(np.array([x]), np.array([y])) for x, y in zip(rx, ry)], l2)
+    for m, _row, _ranked in scored:
+        m.ranker = replace(m.ranker, reach_bias=float(rw[0]), reach_weights=tuple(float(v) for v in rw[1:]))
+    say("reach:")
+    for name, v in zip(REACH, rw[1:]):
+        say(f"  {name:<17} {v:+.3f}")
+    say(f"  {'bias':<17} {rw[0]:+.3f}")
 
     if show_wrong:
         for m, row, ranked in scored:
@@ -379,6 +396,8 @@ def fit(groups: list[Group], l2: float, precision: float, declined_min: float, *
         "rule": rule,
         "confidence": {"bias": round(float(cw[0]), 4),
                        "weights": {n: round(float(v), 4) for n, v in zip(CONFIDENCE, cw[1:])}},
+        "reach": {"bias": round(float(rw[0]), 4),
+                  "weights": {n: round(float(v), 4) for n, v in zip(REACH, rw[1:])}},
     }
 
 
