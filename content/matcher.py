@@ -51,10 +51,10 @@ FEATURES = ("cover", "bigram", "rare", "q_title", "q_head", "q_any", "bm25", "he
 # Evidence that the best candidate is right, for the answer rule (data/ranker.yaml: confidence).
 CONFIDENCE = ("p_top", "p_second", "p_rest", "z_gap", "z_top", "unknown", "long", "cover", "q_any",
               "kind_fit", "spec_title", "no_intent", "word_gap", "noun_gap", "market")
-# Evidence that the right item is among the first four (what numbered choices offer), for the
-# fallback (data/ranker.yaml: reach): CONFIDENCE, the shape of the list, and the best evidence
-# any of the first four carries.
-REACH = (*CONFIDENCE, "same_head", "z_other", "entropy", "p_all", "p_siblings", "best_cover",
+# Evidence that the question is about something the catalog covers, for the fallback
+# (data/ranker.yaml: scope): CONFIDENCE, the shape of the list, and the best evidence any of the
+# first four carries.
+SCOPE = (*CONFIDENCE, "same_head", "z_other", "entropy", "p_all", "p_siblings", "best_cover",
          "best_q_any", "least_noun_gap", "least_word_gap", "best_q_title", "best_named",
          "least_unexplained", "p_four")
 
@@ -107,7 +107,7 @@ class Tuning:
     unknown_cap: int = 2
     answer_min: float = 60.0       # probability ×100 where answers are ≥ 97 % right on tuning sets
     answer_margin: float = 10.0
-    choice_min: float = 25.0       # below this chance that the right item is among the first four: fall back
+    choice_min: float = 25.0       # below this chance that the question is in scope: fall back
     choice_ratio: float = 0.4      # a candidate far below the best is not offered (no padding)
     sibling_window: float = 25.0   # a catalog item and a guide on one topic: how close to offer both
     sibling_tie: float = 1.0       # siblings this close in evidence (logit) and no intent stated → choices
@@ -126,8 +126,8 @@ class Ranker:
     rule: dict = field(default_factory=dict)
     conf_bias: float | None = None
     conf_weights: tuple[float, ...] = ()
-    reach_bias: float | None = None
-    reach_weights: tuple[float, ...] = ()
+    scope_bias: float | None = None
+    scope_weights: tuple[float, ...] = ()
 
     def confidence(self, values: Sequence[float]) -> float:
         """Chance (0–100) that the best candidate is the right answer, from CONFIDENCE values."""
@@ -137,12 +137,12 @@ class Ranker:
         z = max(-30.0, min(30.0, z))
         return round(100.0 / (1.0 + math.exp(-z)), 1)
 
-    def reach(self, values: Sequence[float], total: float) -> float:
-        """Chance (0–100) that the right item is among the first four, from REACH values; without a
-        fitted model, the candidates' chances summed (`total`: what "none of them" leaves)."""
-        if self.reach_bias is None:
+    def scope(self, values: Sequence[float], total: float) -> float:
+        """Chance (0–100) that the question is in scope, from SCOPE values; without a fitted
+        model, the candidates' chances summed (`total`: what "none of them" leaves)."""
+        if self.scope_bias is None:
             return total
-        z = self.reach_bias + sum(w * v for w, v in zip(self.reach_weights, values))
+        z = self.scope_bias + sum(w * v for w, v in zip(self.scope_weights, values))
         z = max(-30.0, min(30.0, z))
         return round(100.0 / (1.0 + math.exp(-z)), 1)
 
@@ -167,14 +167,14 @@ def load_ranker(path: str | None = None) -> Ranker:
     w = raw.get("weights") or {}
     conf = raw.get("confidence") or {}
     cw = conf.get("weights") or {}
-    reach = raw.get("reach") or {}
-    rw = reach.get("weights") or {}
+    scope = raw.get("scope") or {}
+    sw = scope.get("weights") or {}
     return Ranker(float(raw.get("bias", -4.0)), tuple(float(w.get(n, 0.0)) for n in FEATURES),
                   dict(raw.get("rule") or {}),
                   float(conf["bias"]) if "bias" in conf else None,
                   tuple(float(cw.get(n, 0.0)) for n in CONFIDENCE),
-                  float(reach["bias"]) if "bias" in reach else None,
-                  tuple(float(rw.get(n, 0.0)) for n in REACH))
+                  float(scope["bias"]) if "bias" in scope else None,
+                  tuple(float(sw.get(n, 0.0)) for n in SCOPE))
 
 
 @dataclass(slots=True)
@@ -936,12 +936,13 @@ class Matcher:
     def confidence(self, ranked: list[Match], question: str) -> float:
         return self.ranker.confidence(self.confidence_values(ranked, question)) if ranked else 0.0
 
-    def reach_values(self, ranked: list[Match], question: str) -> tuple[float, ...]:
-        """REACH values of a ranked list (see Ranker.reach): is the right item among the first
-        four, whether or not it is the first? How many of the next candidates share the best
+    def scope_values(self, ranked: list[Match], question: str) -> tuple[float, ...]:
+        """SCOPE values of a ranked list (see Ranker.scope): is the question about something the
+        catalog covers, whichever item it wants? How many of the next candidates share the best
         one's 一级事项 and how much chance they hold, how far ahead the best is of the first
         candidate on another 一级事项, how spread the chances are, and the best evidence (cover,
-        share of the question explained, nouns and words left unexplained…) among the four."""
+        share of the question explained, nouns and words left unexplained…) among the first four:
+        a vague question in scope ("医保") spreads its chance over many items, each well explained."""
         top = ranked[0]
         head = top.doc.head
         same = [m for m in ranked[1:5] if head and m.doc.head == head]
@@ -959,21 +960,21 @@ class Matcher:
                 best("word_gap", min), best("q_title"), best("named"), best("unexplained", min),
                 sum(ps[:4]))
 
-    def reach(self, ranked: list[Match], question: str) -> float:
-        """Chance (0–100) that numbered choices would hold the right item: below choice_min, fall back."""
+    def in_scope(self, ranked: list[Match], question: str) -> float:
+        """Chance (0–100) that the question is about something the catalog covers: below
+        choice_min, fall back."""
         if not ranked:
             return 0.0
         total = sum(m.score for m in ranked)
-        if self.ranker.reach_bias is None:
+        if self.ranker.scope_bias is None:
             return total
-        return self.ranker.reach(self.reach_values(ranked, question), total)
+        return self.ranker.scope(self.scope_values(ranked, question), total)
 
     def _decide(self, ranked: list[Match], question: str, limit: int) -> MatchResult:
         t = self.tuning
         limit = max(2, limit)
-        # unlikely that the right item is even among the first four (out of scope, or the
-        # pre-filter missed it): fall back
-        if not ranked or self.reach(ranked, question) < t.choice_min:
+        # unlikely to be about anything the catalog covers: fall back
+        if not ranked or self.in_scope(ranked, question) < t.choice_min:
             return MatchResult("fallback", [])
         best = ranked[0].score
         second = ranked[1].score if len(ranked) > 1 else 0.0
