@@ -21,6 +21,10 @@ from core import db
 from core.models.catalog import Synonym, bump_content_version
 
 NOT_READY = "数据库还没初始化，请先运行：python -m bot init-db"
+# Every answer from an empty catalog is the fallback: a clerk trying `ask` on a new database
+# would think the matcher is broken.
+NO_CONTENT = ("提醒：目录和办事指南都是空的，所有问题都会答“答不上来”。"
+              "先导入：python -m bot import 目录.xlsx 办事指南.csv（或 init-db --demo 装入示例县）")
 
 
 def needs_schema(func: Callable) -> Callable:
@@ -92,6 +96,8 @@ def ask(question: tuple[str, ...], village: str | None, as_json: bool, record: b
     questions = (line.strip() for line in sys.stdin) if text == "-" else iter([text])
     with db.session_scope(readonly=not record) as session:
         v = _village(session, village)
+        if not catalog_queries.item_count(session) and not catalog_queries.guide_count(session):
+            click.echo(NO_CONTENT, err=True)
         for q in questions:
             if not q:
                 continue
