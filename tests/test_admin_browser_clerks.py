@@ -242,7 +242,11 @@ def test_unanswered_question_becomes_an_alias_and_finance_as_a_table(live, wecha
     row.locator("input[name=fq]").fill("耕地地力")
     _submit(page, row.locator("button:has-text('找')"))
     row = page.locator("#questions tbody tr").first
-    row.locator("form.attach-one:has-text('耕地地力') button:has-text('加为别名')").first.click()
+    row.locator("label.cand:has-text('耕地地力') input[type=radio]").first.check()
+    # The resident's words, not the whole sentence, become the alias: the topic is prefilled.
+    assert row.locator("input[name=words]").input_value() == "苞谷钱"
+    row.locator("input[name=words]").fill("苞谷钱几时到")
+    row.locator("form.attach-one button:has-text('加为别名')").click()
     page.wait_for_selector(".flash:has-text('别名')")
     assert "耕地地力" in wechat.say("oRes_browser_0002", "苞谷钱几时到")
     _fits(page, "questions")
