@@ -87,6 +87,7 @@ def test_alias_suggestion_takes_the_edited_words_and_dismissals_stick(county, li
     aliases = _rows(page, "alias-suggestions")
     assert len(aliases) == 1 and ASKED in aliases[0] and "特困人员名单" in aliases[0] and "<td>2</td>" in aliases[0]
     target = re.search(r'name="target" value="(catalog:\d+)"', aliases[0]).group(1)
+    asked_key = re.search(r'name="subject" value="([^"]+)"', aliases[0]).group(1)
 
     # A pick of the other item; staff say no to it, and it stays away on the next visit.
     _pick(wechat, "o_a3", ASKED, "特困人员救助供养标准")
@@ -104,8 +105,9 @@ def test_alias_suggestion_takes_the_edited_words_and_dismissals_stick(county, li
 
     # The clerk shortens the words before adding them: the alias is what they typed.
     r = post_form(s, live.url, "/admin/questions/suggestions", "/admin/questions/suggestions/alias",
-                  {"target": target, "words": f"{WORD}名单"})
+                  {"target": target, "words": f"{WORD}名单", "subject": asked_key})
     assert f"已把“{WORD}名单”加为“特困人员名单”的别名" in r.text
+    assert "暂时没有" in r.text.split('id="alias-suggestions"', 1)[1]      # accepted: off the list
     with db.session_scope(readonly=True) as sess:
         assert f"{WORD}名单" in sess.get(CatalogItem, int(target.split(":")[1])).keywords.split("、")
     assert wechat.say("o_a4", f"{WORD}名单").startswith("【特困人员名单】")

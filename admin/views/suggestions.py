@@ -45,6 +45,9 @@ def question_suggestion_alias() -> Response:
         if item is None:
             abort(404)
         done = attach_words(s, item, words, "alias")
+        # Accepted is answered: the row leaves the list even when the clerk shortened the words
+        # (the question itself may still get choices, and would otherwise be suggested again).
+        dismiss(s, "alias", form_str("subject", 200), f"{kind}:{raw_id}", current_staff().id)
     flash(done + "，机器人马上就能用上。")
     return redirect(url_for("admin.question_suggestions"))
 
