@@ -31,8 +31,6 @@ from rapidfuzz.distance import LCSseq
 
 from content.normalize import DATA_DIR, Lexicon, Replacer, TextNormalizer, load_lexicon
 from content.phonetic import common_words, everyday_chars, noun_chars, noun_words, sounds
-from content.semantic import WordVectors
-from content.semantic import load as load_vectors
 
 GAP = "…"          # in a lexicon cue: up to MAX_GAP characters may stand here
 MAX_GAP = 4
@@ -49,7 +47,7 @@ KNOWN_CHAR_FLOOR = 0.6      # … but a character the catalog uses keeps at leas
 # Evidence per candidate, in this order (data/ranker.yaml holds one weight per name).
 FEATURES = ("cover", "bigram", "rare", "q_title", "q_head", "q_any", "bm25", "head_cover",
             "kind_fit", "spec_title", "spec_content", "spec_excess", "narrow", "unknown", "guide",
-            "named", "unexplained", "word_gap", "noun_gap", "market", "semantic")
+            "named", "unexplained", "word_gap", "noun_gap", "market")
 # Evidence that the best candidate is right, for the answer rule (data/ranker.yaml: confidence).
 CONFIDENCE = ("p_top", "p_second", "p_rest", "z_gap", "z_top", "unknown", "long", "cover", "q_any",
               "kind_fit", "spec_title", "no_intent", "word_gap", "noun_gap", "market")
@@ -273,12 +271,6 @@ class Matcher:
         self.nouns: frozenset[str] = frozenset()
         self.noun_chars: frozenset[str] = frozenset()
         self.everyday: dict[str, int] = {}
-        # optional word vectors (content/semantic.py): each document's topic words as rows of the
-        # vector table, sem_words[sem_starts[i]:sem_starts[i + 1]] (16-bit: 55,000 words; ~0.5 MB
-        # at 50,000 documents, where a vector per document would be 20 MB)
-        self.vectors: WordVectors | None = None
-        self.sem_starts = np.zeros(1, dtype=np.int64)
-        self.sem_words = np.zeros(0, dtype=np.uint16)
         self._last: tuple[str, tuple[str, str, frozenset[str]]] | None = None
         # while building: one object per distinct value that many documents repeat (their intents,
         # 一级事项, 领域): a copy per document costs ~60 MB at 50,000 documents
@@ -366,45 +358,7 @@ class Matcher:
         self.max_term = max((len(t) for t in strong_vocab), default=2)
         self._keep_topical_cues()
         self._shared = {}
-        self._embed_docs()
         return self
-
-    def _embed_docs(self) -> None:
-        vectors = load_vectors()
-        if vectors is None or len(vectors.vectors) > 1 << 16:
-            return
-        cuts: dict[str, list[int]] = {}
-        lengths = np.zeros(len(self.docs) + 1, dtype=np.int64)
-        words: list[int] = []
-        for i, info in enumerate(self.docs):
-            text = f"{info.core}{info.head}"
-            rows = cuts.get(text)
-            if rows is None:
-                rows = cuts[text] = vectors.cut(text)
-            words += rows
-            lengths[i + 1] = len(rows)
-        self.vectors = vectors
-        self.sem_starts = np.cumsum(lengths)
-        self.sem_words = np.array(words, dtype=np.uint16)
-
-    def _semantic(self, topic: str, idxs: list[int]) -> np.ndarray:
-        """Per candidate, the cosine between the question's topic and the item's name topic + 一级事项
-        in word-vector space (content/semantic.py); 0 without vectors or words to compare."""
-        out = np.zeros(len(idxs))
-        v = self.vectors
-        if v is None or (q := v.embed(topic)) is None:
-            return out
-        at = np.array(idxs, dtype=np.int64)
-        starts, ends = self.sem_starts[at], self.sem_starts[at + 1]
-        has = np.flatnonzero(ends > starts)
-        if not len(has):
-            return out
-        rows = np.concatenate([self.sem_words[starts[h]:ends[h]] for h in has]).astype(np.int64)
-        firsts = np.concatenate(([0], np.cumsum((ends - starts)[has])[:-1]))
-        vecs = np.add.reduceat(v.scales[rows, None] * v.vectors[rows], firsts, axis=0)  # each item's sum
-        norms = np.linalg.norm(vecs, axis=1)
-        out[has] = np.where(norms > 0, (vecs @ q) / np.maximum(norms, 1e-12), 0.0)
-        return out
 
     def _df_limit(self, total: int) -> float:
         """A gram in more of the searched documents than this says little: _bm25 skips it."""
@@ -703,7 +657,6 @@ class Matcher:
         nouns_total = sum(w for _, w in nouns) or 1.0
         noun_gaps = self._noun_gaps(nouns, [idx for idx, _ in top]) / nouns_total if nouns else None
         market = 1.0 if self.off_topic_cues(flat) else 0.0
-        sem = self._semantic(topic, [idx for idx, _ in top])
         out: list[tuple[Doc, tuple[float, ...]]] = []
         for pos, (idx, bm) in enumerate(top):
             info = self.docs[int(idx)]
@@ -734,7 +687,7 @@ class Matcher:
                                    *self._intent_fit(intents, info), float(unknown),
                                    1.0 if info.doc.type == "guide" else 0.0,
                                    s_head / self.unknown_idf, (topic_total - s_any) / self.unknown_idf,
-                                   gap, noun_gap, market, float(sem[pos]))))
+                                   gap, noun_gap, market)))
         return out
 
     def content_words(self, topic: str) -> list[tuple[str, float]]:
