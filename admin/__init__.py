@@ -113,6 +113,7 @@ from admin.views import (  # noqa: E402,F401
     objections,
     questions,
     staff_accounts,
+    suggestions,
     trial,
     villages,
 )

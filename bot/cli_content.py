@@ -15,12 +15,16 @@ from content import answering
 from content import catalog as catalog_queries
 from content.answering import respond
 from content.importer import ContentImportError, import_files
-from content.suggestions import suggest_aliases
+from content.suggestions import suggest_aliases, suggest_synonyms
 from content.villages import find_village
 from core import db
 from core.models.catalog import Synonym, bump_content_version
 
 NOT_READY = "数据库还没初始化，请先运行：python -m bot init-db"
+# Every answer from an empty catalog is the fallback: a clerk trying `ask` on a new database
+# would think the matcher is broken.
+NO_CONTENT = ("提醒：目录和办事指南都是空的，所有问题都会答“答不上来”。"
+              "先导入：python -m bot import 目录.xlsx 办事指南.csv（或 init-db --demo 装入示例县）")
 
 
 def needs_schema(func: Callable) -> Callable:
@@ -92,6 +96,8 @@ def ask(question: tuple[str, ...], village: str | None, as_json: bool, record: b
     questions = (line.strip() for line in sys.stdin) if text == "-" else iter([text])
     with db.session_scope(readonly=not record) as session:
         v = _village(session, village)
+        if not catalog_queries.item_count(session) and not catalog_queries.guide_count(session):
+            click.echo(NO_CONTENT, err=True)
         for q in questions:
             if not q:
                 continue
@@ -168,14 +174,18 @@ def unanswered(show_all: bool, mark_handled: tuple[int, ...]) -> None:
 @click.option("--limit", default=20, show_default=True, help="How many suggestions to list.")
 @needs_schema
 def suggestions(limit: int) -> None:
-    """Aliases residents' own words suggest: picks from numbered choices, and unanswered
-    questions the current catalog now matches. Add one with the admin panel's alias editor."""
+    """Synonyms and aliases residents' own words suggest: picks from numbered choices, and
+    unanswered questions the current catalog now matches (admin panel: 未答问题 → 居民的说法)."""
     setup()
     with db.session_scope(readonly=True) as s:
+        synonyms = suggest_synonyms(s, limit)
         rows = suggest_aliases(s, limit)
-    if not rows:
+    if not rows and not synonyms:
         click.echo("暂时没有建议。居民从选项里选过的问题、以及现在能匹配上的未答问题，会出现在这里。")
         return
+    for x in synonyms:
+        click.echo(f"×{x.times}\t建议同义词：居民说“{x.word}”，目录里叫“{x.canonical}”\t"
+                   f"（选过：{'、'.join(x.titles)}）\t添加：python -m bot synonym add {x.canonical} {x.word}")
     for r in rows:
         how = "居民选了" if r.source == "picked" else ("现在能直接回答" if r.answered_now else "现在能匹配")
         alias = f"建议别名“{r.alias}”" if r.alias else "（问题太长，请自己提炼别名）"

@@ -38,6 +38,10 @@ def guide_count(s: Session) -> int:
     return int(s.exec(select(func.count()).select_from(ServiceGuide)).one())
 
 
+def item_count(s: Session) -> int:
+    return int(s.exec(select(func.count()).select_from(CatalogItem)).one())
+
+
 def guide_query(text: str = "") -> Any:
     """The guides page's query (by domain, then name), to be paginated by the caller."""
     query = select(ServiceGuide)

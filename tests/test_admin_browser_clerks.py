@@ -242,10 +242,25 @@ def test_unanswered_question_becomes_an_alias_and_finance_as_a_table(live, wecha
     row.locator("input[name=fq]").fill("耕地地力")
     _submit(page, row.locator("button:has-text('找')"))
     row = page.locator("#questions tbody tr").first
-    row.locator("form.attach-one:has-text('耕地地力') button:has-text('加为别名')").first.click()
+    row.locator("label.cand:has-text('耕地地力') input[type=radio]").first.check()
+    # The resident's words, not the whole sentence, become the alias: the topic is prefilled.
+    assert row.locator("input[name=words]").input_value() == "苞谷钱"
+    row.locator("input[name=words]").fill("苞谷钱几时到")
+    row.locator("form.attach-one button:has-text('加为别名')").click()
     page.wait_for_selector(".flash:has-text('别名')")
     assert "耕地地力" in wechat.say("oRes_browser_0002", "苞谷钱几时到")
     _fits(page, "questions")
+    # A resident picks from numbered choices; the county turns the pick into an alias from 居民的说法.
+    reply = wechat.say("oRes_browser_0003", "低保")
+    assert "1. " in reply, reply
+    picked = reply.split("1. ", 1)[1].split("\n", 1)[0].split("（", 1)[0]
+    assert wechat.say("oRes_browser_0003", "1").startswith(f"【{picked}】")
+    _submit(page, "a:has-text('居民的说法')")
+    row = page.locator("#alias-suggestions tbody tr", has_text=picked).first
+    row.locator("input[name=words]").fill("吃低保的那个")
+    row.locator("button:has-text('加为别名')").click()
+    page.wait_for_selector(f".flash:has-text('加为“{picked}”的别名')")
+    _fits(page, "suggestions")
 
     make_staff("qs", "village", village="青石村")
     page.click("button:has-text('退出')")

@@ -40,7 +40,7 @@ def test_search_in_place_attach_alias_and_the_bot_answers(live, villages, wechat
     # Search the catalog from the question's row, without leaving the page.
     page = s.get(f"{live.url}/admin/questions", params={"find": qid, "fq": "耕地地力"}, timeout=10).text
     row = page.split(f'<tr data-id="{qid}">', 1)[1].split("</tr>", 1)[0]
-    m = re.search(r'name="target" value="(catalog:\d+)">\s*<span>([^<]*耕地地力[^<]*)', row)
+    m = re.search(r'name="target" value="(catalog:\d+)"[^>]*>\s*<span>([^<]*耕地地力[^<]*)', row)
     assert m, row[:3000]
     target, title = m.group(1), m.group(2).strip()
     r = s.post(f"{live.url}/admin/questions/{qid}/attach", timeout=10,

@@ -30,6 +30,7 @@ def demo(db_url: str) -> str:
 def test_json_lines_from_stdin(demo: str) -> None:
     out = ask(demo, "--json", "-", stdin="低保怎么申请\n\n医保\n今天天气怎么样\n", sub=True)
     assert out.returncode == 0, out.stderr
+    assert "都是空的" not in out.stderr
     lines = out.stdout.splitlines()
     assert len(lines) == 3                               # blank lines are skipped
     answers = [json.loads(line) for line in lines]
@@ -85,3 +86,10 @@ def test_staff_synonym_reaches_the_answers(demo: str) -> None:
     assert out.returncode == 0, out.stderr
     after = json.loads(ask(demo, "--json", "嘎嘎钱一亩发多少").stdout)
     assert after["kind"] == "answer" and after["matches"][0]["title"] == "耕地地力保护补贴标准和补贴面积"
+
+
+def test_empty_catalog_warns_staff_and_still_answers_the_residents_way(db_url: str) -> None:
+    out = ask(db_url, "--json", "低保怎么申请")
+    assert out.returncode == 0, out.stderr
+    assert "目录和办事指南都是空的" in out.stderr and "python -m bot import" in out.stderr
+    assert json.loads(out.stdout)["kind"] == "fallback"        # stdout stays one JSON object per line

@@ -134,3 +134,26 @@ def test_cli_lists_suggestions(county: str) -> None:
     assert out.returncode == 0, out.stderr
     line = out.stdout.strip()
     assert "居民选了" in line and "吃低保的有哪几家" in line and "最低生活保障对象名单" in line
+
+
+def test_a_residents_word_picked_for_sibling_items_suggests_a_synonym(county: str) -> None:
+    from content.suggestions import record_pick, suggest_synonyms
+
+    env = {"DATABASE_URL": county, "LOG_LEVEL": "WARNING"}
+    with db.session_scope() as s:
+        keys = {i.doc.title: i.doc.key for i in index.get_matcher(s).docs}
+        record_pick(s, "救命钱一个月多少", keys["最低生活保障标准"], "最低生活保障标准")
+    with db.session_scope(readonly=True) as s:
+        assert suggest_synonyms(s) == []            # one pick of one item: an alias at most
+    with db.session_scope() as s:
+        record_pick(s, "救命钱发给了哪几家", keys["最低生活保障对象名单"], "最低生活保障对象名单")
+        record_pick(s, "高龄津贴救命钱", keys["高龄津贴标准"], "高龄津贴标准")   # one stray pick
+    with db.session_scope(readonly=True) as s:
+        found = suggest_synonyms(s)
+    assert [(x.word, x.canonical, x.times) for x in found] == [("救命钱", "最低生活保障", 3)]
+    assert set(found[0].titles) == {"最低生活保障标准", "最低生活保障对象名单", "高龄津贴标准"}
+    assert found[0].terms == "最低生活保障、救命钱"
+    out = run_cli(["suggestions"], env)
+    assert out.returncode == 0, out.stderr
+    assert "居民说“救命钱”，目录里叫“最低生活保障”" in out.stdout
+    assert "python -m bot synonym add 最低生活保障 救命钱" in out.stdout

@@ -17,6 +17,7 @@ from admin.views.content import clean_aliases
 from content import catalog as catalog_queries
 from content import questions as question_queries
 from content.index import get_matcher
+from content.suggestions import alias_words
 from core.db import session_scope, utcnow
 from core.models.catalog import CatalogItem, ServiceGuide, Synonym, UnansweredQuestion, bump_content_version
 from core.places import village_names
@@ -36,22 +37,30 @@ def _candidate(key: str, title: str) -> Candidate:
     return Candidate(key, title, "办事指南" if key.startswith("guide:") else "目录")
 
 
-def _matcher_view(s: Session, rows: list[UnansweredQuestion],
-                  names: dict[int, str]) -> tuple[dict[int, Candidate], dict[int, list[Candidate]]]:
+@dataclass
+class MatcherView:
+    answers: dict[int, Candidate]           # questions the matcher now answers, and with what
+    likely: dict[int, list[Candidate]]      # likely items for each open question
+    words: dict[int, str]                   # the resident's words to attach (the topic, not the sentence)
+
+
+def _matcher_view(s: Session, rows: list[UnansweredQuestion], names: dict[int, str]) -> MatcherView:
     """Re-run the matcher on open questions: which it now answers, and likely items for the rest."""
     matcher = get_matcher(s)
     answers: dict[int, Candidate] = {}
     likely: dict[int, list[Candidate]] = {}
+    words: dict[int, str] = {}
     for row in rows:
         if row.handled or row.id is None:
             continue
+        words[row.id] = alias_words(matcher, row.question) or row.question.strip()[:50]
         village = names.get(row.village_id) if row.village_id else None
         result = matcher.match(row.question, village)
         docs = [m for m in matcher.score(row.question, village) if m.doc.type in ("catalog", "guide")]
         if result.kind == "answer" and result.matches and result.matches[0].doc.type in ("catalog", "guide"):
             answers[row.id] = _candidate(result.matches[0].doc.key, result.matches[0].doc.title)
         likely[row.id] = [_candidate(m.doc.key, m.doc.title) for m in docs[:CANDIDATES]]
-    return answers, likely
+    return MatcherView(answers, likely, words)
 
 
 def _search(s: Session, text: str) -> list[Candidate]:
@@ -76,14 +85,15 @@ def questions() -> str:
         if show == "answerable":
             # Every open question, so the filter is exact; the page then shows the answerable ones.
             rows = question_queries.question_list(s, sc, show=show, village_id=village_id, text=q)
-            answers, likely = _matcher_view(s, rows, names)
-            page = _ListPage([r for r in rows if r.id in answers])
+            view = _matcher_view(s, rows, names)
+            page = _ListPage([r for r in rows if r.id in view.answers])
         else:
             page = paginate(s, question_queries.question_list_query(s, sc, show=show, village_id=village_id, text=q))
-            answers, likely = _matcher_view(s, page.items, names)
+            view = _matcher_view(s, page.items, names)
         found = _search(s, find_text) if find_id and find_text else []
     return render_template("questions.html", page=page, names=names, villages=villages, show=show,
-                           village_id=village_id, q=q, answers=answers, likely=likely, find_id=find_id,
+                           village_id=village_id, q=q, answers=view.answers, likely=view.likely,
+                           words=view.words, find_id=find_id,
                            find_text=find_text, found=found, can_attach=current_staff().role == "county")
 
 
@@ -150,6 +160,21 @@ def questions_bulk() -> Response:
     return redirect(_back())
 
 
+def attach_words(s: Session, item: CatalogItem | ServiceGuide, words: str, how: str) -> str:
+    """The resident's words as the item's alias, or as a synonym of its name (the name first: the
+    canonical word). The content version moves in the caller's transaction: the bot uses it at once."""
+    if how == "alias":
+        item.keywords = clean_aliases(f"{item.keywords}、{words}")
+        item.updated_at = utcnow()
+        s.add(item)
+        done = f"已把“{words}”加为“{item.name}”的别名"
+    else:
+        s.add(Synonym(terms=clean_aliases(f"{item.name}、{words}"), source="staff"))
+        done = f"已把“{words}”加为“{item.name}”的同义词"
+    bump_content_version(s)
+    return done
+
+
 @bp.post("/questions/<int:question_id>/attach")
 def question_attach(question_id: int) -> Response:
     """Attach the resident's words to a catalog item or guide: as its alias, or as a synonym of its
@@ -170,15 +195,7 @@ def question_attach(question_id: int) -> Response:
                                                    else s.get(ServiceGuide, int(raw_id)))
         if item is None:
             abort(404)
-        if how == "alias":
-            item.keywords = clean_aliases(f"{item.keywords}、{words}")
-            item.updated_at = utcnow()
-            s.add(item)
-            done = f"已把“{words}”加为“{item.name}”的别名"
-        else:
-            s.add(Synonym(terms=clean_aliases(f"{item.name}、{words}"), source="staff"))
-            done = f"已把“{words}”加为“{item.name}”的同义词"
-        bump_content_version(s)
+        done = attach_words(s, item, words, how)
         _mark(question, done)
         s.add(question)
     flash(done + "，机器人马上就能用上。")

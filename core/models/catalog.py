@@ -147,6 +147,21 @@ class ImportUpload(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, index=True)
 
 
+class DismissedSuggestion(SQLModel, table=True):
+    """A suggestion staff said no to (`kind` alias: the question's words for an item; synonym: a
+    residents' word for a catalog word). Without it a wrong suggestion would come back on every visit."""
+
+    __tablename__ = "dismissed_suggestion"
+    __table_args__ = (UniqueConstraint("kind", "subject", "target", name="uq_dismissed_suggestion"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)                             # alias | synonym
+    subject: str = Field(max_length=200)                         # normalized question / residents' word
+    target: str = Field(max_length=200)                          # doc key / the catalog's word
+    staff_id: int | None = Field(default=None)
+    at: datetime = Field(default_factory=utcnow)
+
+
 class ChoicePick(SQLModel, table=True):
     """A resident's pick among numbered choices: how they asked, and the item they meant.
 
