@@ -245,9 +245,12 @@ class RuleTable:
         return (top1 / max(n_in, 1), one / max(n_in, 1), wrong / max(n_in, 1), declined / max(n_out, 1),
                 int((answered & first).sum()) / max(int(answered.sum()), 1))
 
+# choice_ratio stops at 0.1 on purpose: offered 0.05 and 0.02 the fit takes 0.02 (one-step +1.6 in
+# LOCO) by listing ~3 options instead of ~2.1, the extra ones at 2-10 % of the best's chance: the
+# padded lists residents complained of (issue 13: "only plausible candidates, never padding").
 RULE_GRID = ((40, 45, 50, 55, 60, 65, 70, 75, 80, 85, 90, 92, 94, 96), (0, 10, 20, 30),
              (30, 40, 50, 55, 60, 65, 70, 75, 80, 85, 90),
-             (0.02, 0.05, 0.1, 0.15, 0.25, 0.33, 0.5))
+             (0.1, 0.15, 0.25, 0.33, 0.5))
 
 
 def fit_weights(groups: list[Group], l2: float, say: Callable[..., None] = print) -> Ranker:
