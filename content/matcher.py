@@ -51,6 +51,12 @@ FEATURES = ("cover", "bigram", "rare", "q_title", "q_head", "q_any", "bm25", "he
 # Evidence that the best candidate is right, for the answer rule (data/ranker.yaml: confidence).
 CONFIDENCE = ("p_top", "p_second", "p_rest", "z_gap", "z_top", "unknown", "long", "cover", "q_any",
               "kind_fit", "spec_title", "no_intent", "word_gap", "noun_gap", "market")
+# Evidence that the question is about something the catalog covers, for the fallback
+# (data/ranker.yaml: scope): CONFIDENCE, the shape of the list, and the best evidence any of the
+# first four carries.
+SCOPE = (*CONFIDENCE, "same_head", "z_other", "entropy", "p_all", "p_siblings", "best_cover",
+         "best_q_any", "least_noun_gap", "least_word_gap", "best_q_title", "best_named",
+         "least_unexplained", "p_four")
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +107,7 @@ class Tuning:
     unknown_cap: int = 2
     answer_min: float = 60.0       # probability ×100 where answers are ≥ 97 % right on tuning sets
     answer_margin: float = 10.0
-    choice_min: float = 25.0       # below this chance that any candidate is right: fall back
+    choice_min: float = 25.0       # below this chance that the question is in scope: fall back
     choice_ratio: float = 0.4      # a candidate far below the best is not offered (no padding)
     sibling_window: float = 25.0   # a catalog item and a guide on one topic: how close to offer both
     sibling_tie: float = 1.0       # siblings this close in evidence (logit) and no intent stated → choices
@@ -120,12 +126,23 @@ class Ranker:
     rule: dict = field(default_factory=dict)
     conf_bias: float | None = None
     conf_weights: tuple[float, ...] = ()
+    scope_bias: float | None = None
+    scope_weights: tuple[float, ...] = ()
 
     def confidence(self, values: Sequence[float]) -> float:
         """Chance (0–100) that the best candidate is the right answer, from CONFIDENCE values."""
         if self.conf_bias is None:
             return 100.0 * values[0]
         z = self.conf_bias + sum(w * v for w, v in zip(self.conf_weights, values))
+        z = max(-30.0, min(30.0, z))
+        return round(100.0 / (1.0 + math.exp(-z)), 1)
+
+    def scope(self, values: Sequence[float], total: float) -> float:
+        """Chance (0–100) that the question is in scope, from SCOPE values; without a fitted
+        model, the candidates' chances summed (`total`: what "none of them" leaves)."""
+        if self.scope_bias is None:
+            return total
+        z = self.scope_bias + sum(w * v for w, v in zip(self.scope_weights, values))
         z = max(-30.0, min(30.0, z))
         return round(100.0 / (1.0 + math.exp(-z)), 1)
 
@@ -150,10 +167,14 @@ def load_ranker(path: str | None = None) -> Ranker:
     w = raw.get("weights") or {}
     conf = raw.get("confidence") or {}
     cw = conf.get("weights") or {}
+    scope = raw.get("scope") or {}
+    sw = scope.get("weights") or {}
     return Ranker(float(raw.get("bias", -4.0)), tuple(float(w.get(n, 0.0)) for n in FEATURES),
                   dict(raw.get("rule") or {}),
                   float(conf["bias"]) if "bias" in conf else None,
-                  tuple(float(cw.get(n, 0.0)) for n in CONFIDENCE))
+                  tuple(float(cw.get(n, 0.0)) for n in CONFIDENCE),
+                  float(scope["bias"]) if "bias" in scope else None,
+                  tuple(float(sw.get(n, 0.0)) for n in SCOPE))
 
 
 @dataclass(slots=True)
@@ -915,11 +936,45 @@ class Matcher:
     def confidence(self, ranked: list[Match], question: str) -> float:
         return self.ranker.confidence(self.confidence_values(ranked, question)) if ranked else 0.0
 
+    def scope_values(self, ranked: list[Match], question: str) -> tuple[float, ...]:
+        """SCOPE values of a ranked list (see Ranker.scope): is the question about something the
+        catalog covers, whichever item it wants? How many of the next candidates share the best
+        one's 一级事项 and how much chance they hold, how far ahead the best is of the first
+        candidate on another 一级事项, how spread the chances are, and the best evidence (cover,
+        share of the question explained, nouns and words left unexplained…) among the first four:
+        a vague question in scope ("医保") spreads its chance over many items, each well explained."""
+        top = ranked[0]
+        head = top.doc.head
+        same = [m for m in ranked[1:5] if head and m.doc.head == head]
+        other = next((m for m in ranked[1:] if not (head and m.doc.head == head)), None)
+        z_other = max(-10.0, min(10.0, top.evidence - (other.evidence if other else -10.0))) / 5
+        ps = [m.score / 100 for m in ranked]
+        p_all = sum(ps)
+        rest = 1.0 - p_all
+        entropy = -sum(p * math.log(p) for p in ps if p > 0) - (rest * math.log(rest) if 0 < rest < 1 else 0.0)
+        four = [dict(zip(FEATURES, m.features)) for m in ranked[:4] if m.features]
+        def best(name: str, fn: Callable[..., float] = max) -> float:
+            return fn((f.get(name, 0.0) for f in four), default=0.0)
+        return (*self.confidence_values(ranked, question), len(same) / 4, z_other, entropy, p_all,
+                sum(m.score for m in same) / 100, best("cover"), best("q_any"), best("noun_gap", min),
+                best("word_gap", min), best("q_title"), best("named"), best("unexplained", min),
+                sum(ps[:4]))
+
+    def in_scope(self, ranked: list[Match], question: str) -> float:
+        """Chance (0–100) that the question is about something the catalog covers: below
+        choice_min, fall back."""
+        if not ranked:
+            return 0.0
+        total = sum(m.score for m in ranked)
+        if self.ranker.scope_bias is None:
+            return total
+        return self.ranker.scope(self.scope_values(ranked, question), total)
+
     def _decide(self, ranked: list[Match], question: str, limit: int) -> MatchResult:
         t = self.tuning
         limit = max(2, limit)
-        # "none of them" keeps the rest of the probability: when it holds most, nothing fits
-        if not ranked or sum(m.score for m in ranked) < t.choice_min:
+        # unlikely to be about anything the catalog covers: fall back
+        if not ranked or self.in_scope(ranked, question) < t.choice_min:
             return MatchResult("fallback", [])
         best = ranked[0].score
         second = ranked[1].score if len(ranked) > 1 else 0.0
