@@ -378,6 +378,7 @@ class Matcher:
                 bucket.append(term)
         self.max_term = max((len(t) for t in strong_vocab), default=2)
         self._keep_topical_cues()
+        self._protect_words()
         self._shared = {}
         return self
 
@@ -435,6 +436,18 @@ class Matcher:
             # a longer cue around a topical word (什么条件 around 条件) drops only its framing part
             frames[key] = f" {' '.join(kept)} " if kept else value
         self._strip_frames = Replacer(frames)
+
+    def _protect_words(self) -> None:
+        """A one-character frame (看, 到, 要…) is not stripped out of a word the catalog itself uses
+        (看病, 到账): "低保户看病能报多少" is about 看病, not 病. Only everyday words that start with the
+        frame and whose other character is not a frame, so 查看 or 的人 stay framing."""
+        mapping = self._strip_frames.mapping
+        single = {k for k in mapping if len(k) == 1}
+        keep = {bg: bg for bg in self.known_bigrams
+                if bg[0] in single and bg[1] not in single and bg not in mapping
+                and self.common.get(bg, 0) >= COMMON_FREQ}
+        if keep:
+            self._strip_frames = Replacer({**mapping, **keep})
 
     def _describe(self, doc: Doc) -> tuple[_DocInfo, str, str, str]:
         norm = self.norm

@@ -359,3 +359,13 @@ def test_a_roster_named_mingce_is_a_list(matcher: Matcher) -> None:
     """名册 is as much a list as 名单: "名单贴出来没" must prefer the …名册 sibling."""
     facets = matcher._facets(Doc(key="c:1", type="catalog", title="耕地地力保护补贴发放名册"))
     assert "list" in facets
+
+
+def test_a_one_character_frame_is_not_cut_out_of_a_word_the_catalog_uses() -> None:
+    """看 frames a question (在哪看), but 看病 is a word: cut, "低保户看病能报多少" was about 低保 alone
+    and got the 低保 standard as a straight answer (demo county: now choices with the medical items)."""
+    m = with_items([("catalog", "医疗救助对象和救助比例", "社会救助", "解决困难群众看病难，住院费用按比例救助。")])
+    topic = m.analyse("低保户看病能报多少")[1]
+    assert "看病" in topic
+    assert "看" not in m.analyse("低保名单在哪看")[1]           # still a frame on its own
+    assert "查看" not in m.analyse("低保名单去哪查看")[1]        # both characters frames: stays framing
