@@ -18,7 +18,7 @@ from content.importer import ContentImportError, import_files
 from content.suggestions import suggest_aliases, suggest_synonyms
 from content.villages import find_village
 from core import db
-from core.models.catalog import Synonym, bump_content_version
+from core.models.catalog import Synonym, add_synonym, bump_content_version
 
 NOT_READY = "数据库还没初始化，请先运行：python -m bot init-db"
 # Every answer from an empty catalog is the fallback: a clerk trying `ask` on a new database
@@ -136,8 +136,7 @@ def synonym_add(terms: tuple[str, ...]) -> None:
         raise click.UsageError("至少要两个词：第一个是标准说法，后面是群众的说法。")
     setup()
     with db.session_scope() as s:
-        s.add(Synonym(terms="、".join(words), source="staff"))
-        bump_content_version(s)
+        add_synonym(s, "、".join(words))
     click.echo(f"已添加：{'、'.join(words)}（问答马上生效）")
 
 

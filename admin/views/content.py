@@ -31,6 +31,7 @@ from core.models.catalog import (
     ImportUpload,
     ServiceGuide,
     Synonym,
+    add_synonym,
     bump_content_version,
 )
 
@@ -142,8 +143,7 @@ def synonym_add() -> Response:
         flash("同义词至少要两个词，用“、”隔开，常用的说法放第一个。")
         return redirect(url_for("admin.synonyms"))
     with session_scope() as s:
-        s.add(Synonym(terms=terms, source="staff"))
-        bump_content_version(s)
+        add_synonym(s, terms)
     flash(f"已添加同义词：{terms}")
     return redirect(url_for("admin.synonyms"))
 

@@ -19,7 +19,7 @@ from content import questions as question_queries
 from content.index import get_matcher
 from content.suggestions import alias_words
 from core.db import session_scope, utcnow
-from core.models.catalog import CatalogItem, ServiceGuide, Synonym, UnansweredQuestion, bump_content_version
+from core.models.catalog import CatalogItem, ServiceGuide, UnansweredQuestion, add_synonym, bump_content_version
 from core.places import village_names
 
 SHOW = ("open", "answerable", "handled", "all")
@@ -167,12 +167,21 @@ def attach_words(s: Session, item: CatalogItem | ServiceGuide, words: str, how: 
         item.keywords = clean_aliases(f"{item.keywords}、{words}")
         item.updated_at = utcnow()
         s.add(item)
-        done = f"已把“{words}”加为“{item.name}”的别名"
-    else:
-        s.add(Synonym(terms=clean_aliases(f"{item.name}、{words}"), source="staff"))
-        done = f"已把“{words}”加为“{item.name}”的同义词"
-    bump_content_version(s)
-    return done
+        bump_content_version(s)
+        return f"已把“{words}”加为“{item.name}”的别名"
+    add_synonym(s, clean_aliases(f"{item.name}、{words}"))
+    return f"已把“{words}”加为“{item.name}”的同义词"
+
+
+def target_item(s: Session, target: str) -> CatalogItem | ServiceGuide:
+    """The catalog item or guide a form names as "catalog:12" / "guide:3" (400 if malformed, 404 if gone)."""
+    kind, _, raw_id = target.partition(":")
+    if kind not in ("catalog", "guide") or not raw_id.isdigit():
+        abort(400)
+    item = s.get(CatalogItem, int(raw_id)) if kind == "catalog" else s.get(ServiceGuide, int(raw_id))
+    if item is None:
+        abort(404)
+    return item
 
 
 @bp.post("/questions/<int:question_id>/attach")
@@ -183,18 +192,14 @@ def question_attach(question_id: int) -> Response:
         abort(403)
     target = form_str("target", 40)
     how = form_str("as", 10)
-    kind, _, raw_id = target.partition(":")
-    if kind not in ("catalog", "guide") or not raw_id.isdigit() or how not in ("alias", "synonym"):
+    if how not in ("alias", "synonym"):
         abort(400)
     with session_scope() as s:
+        item = target_item(s, target)
         question = s.get(UnansweredQuestion, question_id)
         if question is None:
             abort(404)
         words = (form_str("words", 50) or question.question).strip()[:50]
-        item: CatalogItem | ServiceGuide | None = (s.get(CatalogItem, int(raw_id)) if kind == "catalog"
-                                                   else s.get(ServiceGuide, int(raw_id)))
-        if item is None:
-            abort(404)
         done = attach_words(s, item, words, how)
         _mark(question, done)
         s.add(question)

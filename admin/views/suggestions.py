@@ -13,10 +13,10 @@ from admin import bp
 from admin.auth import current_staff, require_roles
 from admin.views.common import form_str
 from admin.views.content import clean_aliases
-from admin.views.questions import attach_words
+from admin.views.questions import attach_words, target_item
 from content.suggestions import dismiss, suggest_aliases, suggest_synonyms
 from core.db import session_scope
-from core.models.catalog import CatalogItem, ServiceGuide, Synonym, bump_content_version
+from core.models.catalog import add_synonym
 
 SHOWN = 30
 
@@ -33,21 +33,17 @@ def question_suggestions() -> str:
 @bp.post("/questions/suggestions/alias")
 @require_roles("county")
 def question_suggestion_alias() -> Response:
-    kind, _, raw_id = form_str("target", 40).partition(":")
+    target = form_str("target", 40)
     words = clean_aliases(form_str("words", 50)).split("、")[0]
-    if kind not in ("catalog", "guide") or not raw_id.isdigit():
-        abort(400)
-    if not words:
-        flash("请填上居民的说法（几个字就行）。")
-        return redirect(url_for("admin.question_suggestions"))
     with session_scope() as s:
-        item = s.get(CatalogItem, int(raw_id)) if kind == "catalog" else s.get(ServiceGuide, int(raw_id))
-        if item is None:
-            abort(404)
+        item = target_item(s, target)
+        if not words:
+            flash("请填上居民的说法（几个字就行）。")
+            return redirect(url_for("admin.question_suggestions"))
         done = attach_words(s, item, words, "alias")
         # Accepted is answered: the row leaves the list even when the clerk shortened the words
         # (the question itself may still get choices, and would otherwise be suggested again).
-        dismiss(s, "alias", form_str("subject", 200), f"{kind}:{raw_id}", current_staff().id)
+        dismiss(s, "alias", form_str("subject", 200), target, current_staff().id)
     flash(done + "，机器人马上就能用上。")
     return redirect(url_for("admin.question_suggestions"))
 
@@ -60,8 +56,7 @@ def question_suggestion_synonym() -> Response:
     if not canonical or not word or len(terms.split("、")) < 2:
         abort(400)
     with session_scope() as s:
-        s.add(Synonym(terms=terms, source="staff"))
-        bump_content_version(s)
+        add_synonym(s, terms)
     flash(f"已把“{word}”加为“{canonical}”的同义词，机器人马上就能用上。")
     return redirect(url_for("admin.question_suggestions"))
 

@@ -130,6 +130,13 @@ def bump_content_version(session: Session) -> int:
     return row.version if row else 1
 
 
+def add_synonym(session: Session, terms: str, source: str = "staff") -> None:
+    """One synonym group (the canonical word first, "、" between), with the content version moved in
+    the same transaction: every way staff add one (panel, 居民的说法, unanswered questions, CLI)."""
+    session.add(Synonym(terms=terms, source=source))
+    bump_content_version(session)
+
+
 class ImportUpload(SQLModel, table=True):
     """Files a county clerk uploaded for import, checked and previewed but not yet confirmed.
 
