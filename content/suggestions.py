@@ -145,9 +145,9 @@ def dismissed(session: Session, kind: str) -> set[tuple[str, str]]:
 def dismiss(session: Session, kind: str, subject: str, target: str, staff_id: int | None) -> None:
     """Staff said no: the suggestion stays away (a second click, or two clerks at once, is harmless)."""
     subject, target = subject.strip()[:200], target.strip()[:200]
-    if kind not in ("alias", "synonym") or not subject or not target or (subject, target) in dismissed(session, kind):
+    if kind not in ("alias", "synonym") or not subject or not target:
         return
-    try:
+    try:            # the unique constraint turns a repeat into a no-op (savepoint rolled back)
         with session.begin_nested():
             session.add(DismissedSuggestion(kind=kind, subject=subject, target=target, staff_id=staff_id))
     except IntegrityError:
@@ -191,6 +191,7 @@ def suggest_synonyms(session: Session, limit: int = 10) -> list[SynonymSuggestio
     no = dismissed(session, "synonym")
     per_word: dict[str, Counter] = defaultdict(Counter)
     asked: dict[str, list[str]] = defaultdict(list)
+    said: dict[str, str] = defaultdict(str)     # the word's questions' topics, run together
     heads: dict[str, str] = {}
     picks = session.exec(select(ChoicePick).order_by(col(ChoicePick.times).desc(),
                                                       col(ChoicePick.last_at).desc()).limit(PICK_SCAN)).all()
@@ -206,13 +207,13 @@ def suggest_synonyms(session: Session, limit: int = 10) -> list[SynonymSuggestio
             per_word[word][doc.title] += pick.times
             if pick.question not in asked[word]:
                 asked[word].append(pick.question)
+                said[word] += topic
     out: list[SynonymSuggestion] = []
     for word, titles in per_word.items():
         times = sum(titles.values())
         if times < SYNONYM_MIN_TIMES or len(titles) < 2:
             continue
-        said = "".join(matcher.own_words(q) for q in asked[word])
-        canonical = _shared_word(titles, heads, said, intent_words)
+        canonical = _shared_word(titles, heads, said[word], intent_words)
         if not canonical or (word, canonical) in no:
             continue
         out.append(SynonymSuggestion(word, canonical, tuple(t for t, _ in titles.most_common()),
