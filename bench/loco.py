@@ -14,9 +14,10 @@ refitted automatically. This figure measures how the fitted ranker and answer ru
 not the hand-written word lists; bench/counties/* (never read) remain the honest measure of those.
 
 Since issue 13's fourth round the counties under bench/counties/ named in TUNING_COUNTIES are
-tuning counties too (six, then qilu and xiang after their one held-out measure): by default each of
-the ten is left out in turn (fitted on the other nine, the answer rule held to the precision asked
-for on each of them); --two gives the old two folds.
+tuning counties too (six, then qilu and xiang, then minnan and jinmeng, each pair after its one
+held-out measure): by default each of the twelve is left out in turn (fitted on the other eleven, the
+answer rule held to the precision asked for on each of them); --two gives the old two folds. The
+last line pools every fold's left-out questions.
 
 Usage: .venv/bin/python bench/loco.py [--l2 1.0] [--precision 0.97] [--declined 0.93] [--misses]
        [--only COUNTY] [--answer-min N] [--two] [--max-wrong 0.03]
@@ -44,7 +45,8 @@ from content import index, matcher  # noqa: E402
 
 # Counties under bench/counties/ that became tuning sets (matcher_quality.TUNING_DIRS); the
 # newer blind counties there are never fitted on, and never named here.
-TUNING_COUNTIES = ("baling", "lingnan", "zhongyuan", "jiangnan", "xibei", "dongbei", "qilu", "xiang")
+TUNING_COUNTIES = ("baling", "lingnan", "zhongyuan", "jiangnan", "xibei", "dongbei", "qilu", "xiang",
+                   "minnan", "jinmeng")
 
 
 def counties(two: bool = False) -> dict[str, list[str]]:
@@ -100,6 +102,7 @@ def main() -> None:
     logging.disable(logging.INFO)
     sides = counties(args.two)
     cache: dict[str, list] = {}          # each county's candidates and features, built once
+    pooled: list[tuple[str, dict]] = []
     print("Leave-one-county-out (aliases dropped on the left-out county). The lexicon, cues and synonyms")
     print("are NOT refitted per fold: they were written reading every tuning county (see the docstring).")
     header = f"  {'':<34} {'top-1':>8} {'one-step':>9} {'wrong':>8} {'declined':>9}"
@@ -128,6 +131,7 @@ def main() -> None:
         print("".join(f"   {ln}\n" for ln in log.getvalue().splitlines() if ln.startswith(("rule", "no rule"))), end="")
         print(header)
         print(line("LOCO (fitted without it)", held))
+        pooled.extend(held)
         print(line("in-sample (committed ranker.yaml)", both))
         if args.misses:
             for name, m in held:
@@ -137,6 +141,10 @@ def main() -> None:
             for (name, m), (_n, m2) in zip(held, both):
                 print(line(f"  {name} LOCO", [(name, m)]))
                 print(line(f"  {name} in-sample", [(name, m2)]))
+    if len(pooled) > len(sides[next(iter(sides))]):
+        print("\n== every fold's left-out questions together")
+        print(header)
+        print(line("LOCO pooled", pooled))
 
 
 if __name__ == "__main__":
