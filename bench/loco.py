@@ -81,9 +81,11 @@ def measure(specs: list[str], ranker_file: Path) -> list[tuple[str, dict]]:
 
 def line(label: str, results: list[tuple[str, dict]]) -> str:
     tot = {k: sum(m[k] for _n, m in results) for k in ("n_in", "top1", "one_step", "wrong_answer", "n_out", "declined")}
+    sizes = [n for _n, m in results for n in m["n_choices"]]
     return (f"  {label:<34} {pct(tot['top1'], tot['n_in']):>8} {pct(tot['one_step'], tot['n_in']):>9} "
             f"{pct(tot['wrong_answer'], tot['n_in']):>8} {pct(tot['declined'], tot['n_out']):>9} "
-            f"  ({tot['n_in']} in scope, {tot['n_out']} out)")
+            f"  ({tot['n_in']} in scope, {tot['n_out']} out; {len(sizes)} choice lists, "
+            f"mean {sum(sizes) / max(len(sizes), 1):.2f} options)")
 
 
 def main() -> None:
