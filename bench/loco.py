@@ -100,6 +100,9 @@ def main() -> None:
     ap.add_argument("--max-wrong", type=float, default=1.0,
                     help="as bench/fit_ranker.py: wrong answers allowed on any one training county")
     ap.add_argument("--answer-min", type=float, help="override the fitted rule's answer_min (what-if)")
+    ap.add_argument("--cross-fit", action="store_true",
+                    help="as bench/fit_ranker.py: each fold's confidence and scope models and rule fitted on "
+                         "its training counties' out-of-county scores")
     args = ap.parse_args()
     logging.disable(logging.INFO)
     sides = counties(args.two)
@@ -119,7 +122,7 @@ def main() -> None:
                     cache[name] = collect(sides[name], quiet=True)
             folds = [cache[name] for name in sides if name != left_out]
             fitted = fit([g for f in folds for g in f], args.l2, args.precision, args.declined, relax_to=0.90,
-                         folds=folds, max_wrong=args.max_wrong)
+                         folds=folds, max_wrong=args.max_wrong, cross_fit=args.cross_fit)
         if args.answer_min is not None:
             fitted["rule"]["answer_min"] = args.answer_min
         with tempfile.TemporaryDirectory() as tmp:
