@@ -81,9 +81,11 @@ def measure(specs: list[str], ranker_file: Path) -> list[tuple[str, dict]]:
 
 def line(label: str, results: list[tuple[str, dict]]) -> str:
     tot = {k: sum(m[k] for _n, m in results) for k in ("n_in", "top1", "one_step", "wrong_answer", "n_out", "declined")}
+    sizes = [n for _n, m in results for n in m["n_choices"]]
     return (f"  {label:<34} {pct(tot['top1'], tot['n_in']):>8} {pct(tot['one_step'], tot['n_in']):>9} "
             f"{pct(tot['wrong_answer'], tot['n_in']):>8} {pct(tot['declined'], tot['n_out']):>9} "
-            f"  ({tot['n_in']} in scope, {tot['n_out']} out)")
+            f"  ({tot['n_in']} in scope, {tot['n_out']} out; {len(sizes)} choice lists, "
+            f"mean {sum(sizes) / max(len(sizes), 1):.2f} options)")
 
 
 def main() -> None:
@@ -98,6 +100,9 @@ def main() -> None:
     ap.add_argument("--max-wrong", type=float, default=1.0,
                     help="as bench/fit_ranker.py: wrong answers allowed on any one training county")
     ap.add_argument("--answer-min", type=float, help="override the fitted rule's answer_min (what-if)")
+    ap.add_argument("--cross-fit", action="store_true",
+                    help="as bench/fit_ranker.py: each fold's confidence and scope models and rule fitted on "
+                         "its training counties' out-of-county scores")
     args = ap.parse_args()
     logging.disable(logging.INFO)
     sides = counties(args.two)
@@ -117,7 +122,7 @@ def main() -> None:
                     cache[name] = collect(sides[name], quiet=True)
             folds = [cache[name] for name in sides if name != left_out]
             fitted = fit([g for f in folds for g in f], args.l2, args.precision, args.declined, relax_to=0.90,
-                         folds=folds, max_wrong=args.max_wrong)
+                         folds=folds, max_wrong=args.max_wrong, cross_fit=args.cross_fit)
         if args.answer_min is not None:
             fitted["rule"]["answer_min"] = args.answer_min
         with tempfile.TemporaryDirectory() as tmp:

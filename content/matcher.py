@@ -30,7 +30,7 @@ import yaml
 from rapidfuzz.distance import LCSseq
 
 from content.normalize import DATA_DIR, Lexicon, Replacer, TextNormalizer, load_lexicon
-from content.phonetic import common_words, everyday_chars, noun_chars, noun_words, sounds
+from content.phonetic import common_words, everyday_chars, noun_chars, noun_words, sounds, split_pinyin, syllable_sound
 
 GAP = "…"          # in a lexicon cue: up to MAX_GAP characters may stand here
 MAX_GAP = 4
@@ -45,6 +45,9 @@ EVERYDAY_RANKS = ((300, 0.2), (1200, 0.45), (2500, 0.7))  # weight of a char by 
 KNOWN_CHAR_FLOOR = 0.6      # … but a character the catalog uses keeps at least this share
 
 # Evidence per candidate, in this order (data/ranker.yaml holds one weight per name).
+_LETTERS = re.compile(r"[A-Za-z]+(?:['’\s]+[A-Za-z]+)*")   # a run of typed letters, words apart
+_SEPARATORS = re.compile(r"['’\s]+")
+
 FEATURES = ("cover", "bigram", "rare", "q_title", "q_head", "q_any", "bm25", "head_cover",
             "kind_fit", "spec_title", "spec_content", "spec_excess", "narrow", "unknown", "guide",
             "named", "unexplained", "word_gap", "noun_gap", "market")
@@ -287,6 +290,7 @@ class Matcher:
         self.unknown_idf = math.log(1 + 1 / 0.5)   # what build() sets for an empty index
         self.known_bigrams: set[str] = set()
         self.sound_vocab: dict[str, list[str]] = {}
+        self.question_sounds: dict[str, str] = {}     # _index_question_words
         self.max_term = 2
         self.common: dict[str, int] = {}
         self.nouns: frozenset[str] = frozenset()
@@ -377,6 +381,7 @@ class Matcher:
             if len(bucket) < 8:
                 bucket.append(term)
         self.max_term = max((len(t) for t in strong_vocab), default=2)
+        self._index_question_words()
         self._keep_topical_cues()
         self._protect_words()
         self._shared = {}
@@ -410,6 +415,50 @@ class Matcher:
             df = df_county + (pos[1::2] - pos[0::2])
             return bool(np.any((df > 0) & (df <= limits)))
         return searched
+
+    def _index_question_words(self) -> None:
+        """Sound keys of the words a question is made of besides the catalog's own (怎么, 多少钱,
+        名单, 发了没, 天气…: the lexicon's framing, intent cues and off-topic phrases), for
+        questions typed in pinyin letters (_from_pinyin)."""
+        lex = self.lex
+        words = [*lex.frame_words, *lex.off_topic, *lex.information_request,
+                 *(str(c) for spec in lex.facets.values() for c in spec.get("cues") or () if GAP not in str(c))]
+        for w in words:
+            w = self.norm.document(w).replace(" ", "")
+            if 2 <= len(w) <= 6:
+                self.question_sounds.setdefault(sounds(w), w)
+
+    def _from_pinyin(self, question: str) -> str:
+        """Letters typed instead of characters ("dibao zenme shenqing") → the catalog's and the
+        lexicon's words that sound so (低保 怎么 申请); syllables that sound like none of them are
+        dropped. Letters that are not pinyin (wifi, BB) or sound like nothing known stay as typed."""
+        if not _LETTERS.search(question):
+            return question
+
+        def convert(run: re.Match[str]) -> str:
+            syllables: list[str] = []
+            for word in _SEPARATORS.split(run.group(0).lower()):
+                cut = split_pinyin(word) if word else []
+                if cut is None:
+                    return run.group(0)
+                syllables += cut
+            codes = "".join(syllable_sound(x) for x in syllables)
+            out: list[str] = []
+            i, n = 0, len(codes)
+            while i < n:
+                for size in range(min(self.max_term, n - i), 1, -1):
+                    key = codes[i:i + size]
+                    terms = self.sound_vocab.get(key)
+                    term = max(terms, key=lambda t: (self.common.get(t, 0), t)) if terms \
+                        else self.question_sounds.get(key)
+                    if term:
+                        out.append(term)
+                        i += size
+                        break
+                else:
+                    i += 1
+            return f" {' '.join(out)} " if out else run.group(0)
+        return _LETTERS.sub(convert, question)
 
     def _keep_topical_cues(self) -> None:
         """A cue word that only a few titles name (报销 in 医保报销政策) is the question's topic,
@@ -566,7 +615,7 @@ class Matcher:
         return result
 
     def _analyse(self, question: str) -> tuple[str, str, frozenset[str]]:
-        q = self.correct(self.norm.question(question))
+        q = self.correct(self.norm.question(self._from_pinyin(question)))
         flat = q.replace(" ", "")
         intents = frozenset(name for name, cues in self.cues.items()
                             if any(c in flat for c in cues)

@@ -109,17 +109,53 @@ def sound(ch: str) -> str:
     syllable = readings(ch)[0]
     if syllable == ch:
         return ch
+    return syllable_sound(syllable)
+
+
+def sounds(text: str) -> str:
+    """A string's sound codes, one per character (so positions line up with the text)."""
+    return "".join(sound(ch) for ch in text)
+
+
+_VOWELS = frozenset("aeiouv")
+
+
+@lru_cache(maxsize=1)
+def pinyin_syllables() -> frozenset[str]:
+    """Every toneless syllable some character is read as (ba, zhuang, lv…), without the bare
+    consonants of interjections (m, ng, hm): what a run of typed letters may be cut into."""
+    _index, kinds = _readings_table()
+    return frozenset(r for rs in kinds for r in rs if _VOWELS & set(r))
+
+
+def split_pinyin(letters: str) -> list[str] | None:
+    """Letters typed instead of characters ("dibao", "yanglaojin") cut into syllables, or None
+    when they are not pinyin at all ("wifi", "bb"). Of the possible cuts, the one with the fewest
+    syllables: xian is 先, not 西安 (a typist who meant two would likely have put a space or an
+    apostrophe — those already split the run)."""
+    syllables = pinyin_syllables()
+    n = len(letters)
+    best: list[list[str] | None] = [None] * (n + 1)
+    best[0] = []
+    for i in range(n):
+        cut = best[i]
+        if cut is None:
+            continue
+        for size in range(1, min(6, n - i) + 1):
+            piece = letters[i:i + size]
+            if piece in syllables and (best[i + size] is None or len(cut) + 1 < len(best[i + size] or ())):
+                best[i + size] = [*cut, piece]
+    return best[n]
+
+
+def syllable_sound(syllable: str) -> str:
+    """A typed syllable's sound code: the same code as a character read that way (sound())."""
     folded = _fold(syllable)
     code = _SYLLABLE_CODES.get(folded)
     if code is None:
         code = chr(_PUA_BASE + len(_SYLLABLE_CODES))
         _SYLLABLE_CODES[folded] = code
     return code
-
-
-def sounds(text: str) -> str:
-    """A string's sound codes, one per character (so positions line up with the text)."""
-    return "".join(sound(ch) for ch in text)
 
 
 # jieba's part-of-speech tags of nouns: common (n), proper (nz), organisations (nt), places (ns),

@@ -50,6 +50,16 @@ def test_json_lines_from_stdin(demo: str) -> None:
     assert third == {**third, "kind": "fallback", "matches": []} and "答不上来" in third["reply"]
 
 
+def test_a_question_in_pinyin_letters_is_answered(demo: str) -> None:
+    """The demo county, through `ask` (the webhook's own respond): 低保 typed as letters."""
+    out = ask(demo, "--json", "-", stdin="dibao zenme shenqing\nweifang gaizao mingdan\n")
+    assert out.returncode == 0, out.stderr
+    first, second = (json.loads(line) for line in out.stdout.splitlines())
+    assert first["kind"] == "answer" and first["matches"][0]["title"] == "最低生活保障申请"
+    assert second["kind"] in ("answer", "choices")
+    assert second["matches"][0]["title"] == "农村危房改造对象名单"
+
+
 def test_cli_does_not_record_unless_asked(demo: str) -> None:
     assert ask(demo, "--json", "今天天气怎么样").returncode == 0
     with db.session_scope(readonly=True) as s:

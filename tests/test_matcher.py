@@ -369,3 +369,17 @@ def test_a_one_character_frame_is_not_cut_out_of_a_word_the_catalog_uses() -> No
     assert "看病" in topic
     assert "看" not in m.analyse("低保名单在哪看")[1]           # still a frame on its own
     assert "查看" not in m.analyse("低保名单去哪查看")[1]        # both characters frames: stays framing
+
+
+def test_a_question_typed_in_pinyin_letters_is_read_as_the_words_it_sounds_like(matcher: Matcher) -> None:
+    """Residents who cannot pick characters type the letters ("dibao zenme shenqing"): read as the
+    catalog's and the lexicon's words that sound so, the intent included; letters that are not
+    pinyin, or sound like nothing known, stay as typed."""
+    q, topic, intents = matcher.analyse("dibao zenme shenqing")
+    assert topic == "低保" and "apply" in intents
+    assert answer_title(matcher, "dibao zenme shenqing") == "最低生活保障申请"
+    assert answer_title(matcher, "申请DiBao要些啥") == "最低生活保障申请"     # mixed in, any case
+    assert matcher.match("dibao yige yue duoshao qian").matches[0].doc.title == "低保标准"
+    assert "wifi" in matcher.analyse("村委会的wifi密码")[0]                 # not pinyin: untouched
+    assert matcher.analyse("nihao zaima")[0] == "nihao zaima"              # nothing it sounds like
+    assert matcher.match("nihao zaima").kind == "fallback"

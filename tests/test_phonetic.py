@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pypinyin import Style, lazy_pinyin
 
-from content.phonetic import readings, sound, sounds, sounds_like
+from content.phonetic import readings, sound, sounds, sounds_like, split_pinyin, syllable_sound
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,6 +39,18 @@ def test_polyphonic_names_match_either_reading() -> None:
     assert not sounds_like("青石", "青山村")
     assert not sounds_like("青石", "石")
     assert sounds_like("青石", "绑定 qingshi") and sounds_like("重庆", "chongqing村")
+
+
+def test_typed_letters_are_cut_into_syllables_or_refused() -> None:
+    assert split_pinyin("dibao") == ["di", "bao"]
+    assert split_pinyin("yanglaojin") == ["yang", "lao", "jin"]
+    assert split_pinyin("xian") == ["xian"]              # the fewest syllables: 先, not 西安
+    assert split_pinyin("jiehunzheng") == ["jie", "hun", "zheng"]
+    for not_pinyin in ("wifi", "bb", "ok", "app", "sms"):
+        assert split_pinyin(not_pinyin) is None, not_pinyin
+    # a typed syllable sounds like the characters read so, slips folded the same way
+    assert "".join(syllable_sound(x) for x in ("di", "bao")) == sounds("低保")
+    assert syllable_sound("shi") == sound("四")
 
 
 def test_the_web_app_does_not_load_pypinyin() -> None:
