@@ -149,6 +149,21 @@ def test_normalizer_steps() -> None:
     assert norm.question("新农合") == "城乡居民医保"
 
 
+@pytest.mark.parametrize(("said", "plain"), [
+    ("打风要去边度避", "台风要去哪里避"),                 # Cantonese
+    ("阿婆三百蚊一个月", "老人三百元一个月"),
+    ("山药蛋种子", "马铃薯种子"),                         # 晋/陕: the catalog's name
+    ("农村社保交几多", "城乡居民养老保险交多少"),
+    ("农村社保卡丢了", "社会保障卡丢了"),                 # the card, not the pension scheme
+    ("屋下细伢子读书", "家里孩子入学"),                   # Hakka/Gan
+    ("扯证要带啥", "结婚登记要带什么"),
+    ("办过身份证", "办过身份证"),                         # 过身 (died) is not cut out of it
+    ("阿拉伯数字", "阿拉伯数字"),                         # nor 阿拉 (Wu: we)
+])
+def test_regional_and_everyday_words_reach_plain_mandarin(said: str, plain: str) -> None:
+    assert TextNormalizer(default_synonyms()).question(said) == plain
+
+
 def test_intent_words_apart_still_count(matcher: Matcher) -> None:
     """'怎么给他弄' is '怎么弄' with words between: the resident wants to apply."""
     question = "我爸八十多了 怎么给他弄高龄津贴"
