@@ -61,13 +61,14 @@ EVAL_CANDIDATES = (ROOT.parent / "shared" / "eval", ROOT.parent.parent / "shared
 # qilu and xiang were measured once as held out at the end of round 4 and then tuned on (choice_ratio);
 # minnan and jinmeng were measured once as held out at the end of round 5 (README of each set), then
 # became tuning sets too.
+# dianqian and jianghuai were measured once as held out at the end of round 6 (same), and are spent
+# too: not yet fitted on (bench/loco.py and the committed ranker.yaml leave them out), their misses unread.
 TUNING_DIRS = {"eval", "data", "heldout", "baling", "lingnan", "zhongyuan", "jiangnan", "xibei", "dongbei",
-               "qilu", "xiang", "minnan", "jinmeng"}
+               "qilu", "xiang", "minnan", "jinmeng", "dianqian", "jianghuai"}
 # Blind sets kept for the next honest held-out figure: a set is spent once measured, so the default
 # run leaves them out; name them with --set to measure them (once, after the matcher work).
-# dianqian and jianghuai: written blind at the end of round 5, for round 6's held-out figure;
-# gannan and qinba: written blind in round 6, for the round after.
-UNMEASURED_DIRS = {"dianqian", "jianghuai", "gannan", "qinba"}
+# gannan and qinba: written blind in round 6, for the next round's held-out figure.
+UNMEASURED_DIRS = {"gannan", "qinba"}
 
 
 @dataclass
