@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from array import array
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -432,6 +433,7 @@ class Matcher:
         """Letters typed instead of characters ("dibao zenme shenqing") → the catalog's and the
         lexicon's words that sound so (低保 怎么 申请); syllables that sound like none of them are
         dropped. Letters that are not pinyin (wifi, BB) or sound like nothing known stay as typed."""
+        question = unicodedata.normalize("NFKC", question)     # ｄｉｂａｏ typed full-width
         if not _LETTERS.search(question):
             return question
 

@@ -394,6 +394,7 @@ def test_a_question_typed_in_pinyin_letters_is_read_as_the_words_it_sounds_like(
     assert topic == "低保" and "apply" in intents
     assert answer_title(matcher, "dibao zenme shenqing") == "最低生活保障申请"
     assert answer_title(matcher, "申请DiBao要些啥") == "最低生活保障申请"     # mixed in, any case
+    assert answer_title(matcher, "ｄｉｂａｏ怎么申请") == "最低生活保障申请"    # full-width letters
     assert matcher.match("dibao yige yue duoshao qian").matches[0].doc.title == "低保标准"
     assert "wifi" in matcher.analyse("村委会的wifi密码")[0]                 # not pinyin: untouched
     assert matcher.analyse("nihao zaima")[0] == "nihao zaima"              # nothing it sounds like
