@@ -76,6 +76,14 @@ def test_typos_and_homophones_from_pinyin_input(wechat: WeChatServer, demo: str)
     assert reply.startswith("【农村危房改造补助标准】") and "公开什么" in reply
 
 
+def test_a_question_typed_in_pinyin_letters_is_answered(wechat: WeChatServer, demo: str) -> None:
+    """A resident who cannot pick characters sends the letters; the reply is the item, and the
+    numbers that follow belong to it as after any answer."""
+    reply = wechat.say("o_p", "dibao zenme shenqing")
+    assert reply.startswith("【最低生活保障申请】"), reply
+    assert "材料" in wechat.say("o_p", "1")
+
+
 def test_voice_recognition_text_is_answered(wechat: WeChatServer, demo: str) -> None:
     # (a bare "户口怎么迁" is now offered as a one-item question: the fitted answer rule wants more)
     status, reply = wechat.send_xml(voice_xml("o_v", "那个我想把户口迁到县城呀 怎么办手续"))
