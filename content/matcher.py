@@ -45,10 +45,10 @@ CONTENT_FACET_CHARS = 60    # an item's content names what it is about in its fi
 EVERYDAY_RANKS = ((300, 0.2), (1200, 0.45), (2500, 0.7))  # weight of a char by how everyday it is
 KNOWN_CHAR_FLOOR = 0.6      # … but a character the catalog uses keeps at least this share
 
-# Evidence per candidate, in this order (data/ranker.yaml holds one weight per name).
 _LETTERS = re.compile(r"[A-Za-z]+(?:['’\s]+[A-Za-z]+)*")   # a run of typed letters, words apart
 _SEPARATORS = re.compile(r"['’\s]+")
 
+# Evidence per candidate, in this order (data/ranker.yaml holds one weight per name).
 FEATURES = ("cover", "bigram", "rare", "q_title", "q_head", "q_any", "bm25", "head_cover",
             "kind_fit", "spec_title", "spec_content", "spec_excess", "narrow", "unknown", "guide",
             "named", "unexplained", "word_gap", "noun_gap", "market")
