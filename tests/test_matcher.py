@@ -157,6 +157,9 @@ def test_normalizer_steps() -> None:
     ("农村社保卡丢了", "社会保障卡丢了"),                 # the card, not the pension scheme
     ("屋下细伢子读书", "家里孩子入学"),                   # Hakka/Gan
     ("扯证要带啥", "结婚登记要带什么"),
+    ("医保么时候交", "医保什么时候交"),                   # 江淮/鄂: 么 = 什么
+    ("要么事条件", "要什么条件"),
+    ("什么时候发", "什么时候发"),                         # … and 什么时候 stays whole
     ("办过身份证", "办过身份证"),                         # 过身 (died) is not cut out of it
     ("阿拉伯数字", "阿拉伯数字"),                         # nor 阿拉 (Wu: we)
 ])
