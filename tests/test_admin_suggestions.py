@@ -16,6 +16,7 @@ from content import index
 from core import db
 from core.models.catalog import CatalogItem, DismissedSuggestion, Synonym
 from tests.admin_support import login, make_staff, post_form
+from tests.content_support import import_yaml
 
 COUNTY = """\
 catalog:
@@ -35,11 +36,8 @@ ASKED = f"{WORD}特困供养"          # gets numbered choices: the 名单 or th
 
 @pytest.fixture
 def county(db_url: str, tmp_path: Path) -> str:
-    from content.importer import import_files
-
     index.clear_cache()
-    (tmp_path / "county.yaml").write_text(COUNTY, encoding="utf-8")
-    import_files([tmp_path / "county.yaml"])
+    import_yaml(tmp_path, "county.yaml", COUNTY)
     return db_url
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from content import index
 from core import db
+from tests.content_support import import_yaml
 
 
 @pytest.fixture
@@ -42,13 +43,10 @@ def titles(m) -> set[str]:  # type: ignore[no-untyped-def]
 
 
 def test_rebuilt_when_the_version_moves_and_only_then(demo: str, tmp_path: Path) -> None:
-    from content.importer import import_files
-
     with db.session_scope(readonly=True) as s:
         first = index.get_matcher(s)
         assert index.get_matcher(s) is first            # same version: no rebuild
-    (tmp_path / "new.yaml").write_text(NEW, encoding="utf-8")
-    import_files([tmp_path / "new.yaml"])
+    import_yaml(tmp_path, "new.yaml", NEW)
     with db.session_scope(readonly=True) as s:
         second = index.get_matcher(s)
     assert second is not first and "稻虾共养补贴发放名单" in titles(second)
@@ -56,13 +54,10 @@ def test_rebuilt_when_the_version_moves_and_only_then(demo: str, tmp_path: Path)
 
 
 def test_slow_rebuild_runs_in_background(demo: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from content.importer import import_files
-
     with db.session_scope(readonly=True) as s:
         old = index.get_matcher(s)
     monkeypatch.setattr(index, "BACKGROUND_AFTER_SECONDS", -1.0)   # treat every rebuild as slow
-    (tmp_path / "new.yaml").write_text(NEW, encoding="utf-8")
-    import_files([tmp_path / "new.yaml"])
+    import_yaml(tmp_path, "new.yaml", NEW)
     with db.session_scope(readonly=True) as s:
         assert index.get_matcher(s) is old               # answered at once from the previous index
     deadline = time.monotonic() + 20
@@ -84,8 +79,6 @@ def test_the_built_index_is_out_of_the_collectors_sight_and_freed_when_replaced(
     import gc
     import weakref
 
-    from content.importer import import_files
-
     assert wechat.say("o_idx_gc", "低保怎么申请？").startswith("【最低生活保障申请】")
     with db.session_scope(readonly=True) as s:
         matcher = index.get_matcher(s)
@@ -98,8 +91,7 @@ def test_the_built_index_is_out_of_the_collectors_sight_and_freed_when_replaced(
     del tracked
     old = weakref.ref(built)
     del built, matcher
-    (tmp_path / "new.yaml").write_text(NEW, encoding="utf-8")
-    import_files([tmp_path / "new.yaml"])
+    import_yaml(tmp_path, "new.yaml", NEW)
     assert "稻虾共养补贴发放名单" in wechat.say("o_idx_gc", "稻田养虾的补贴名单")
     gc.collect()
     assert old() is None, "the replaced index is still alive"

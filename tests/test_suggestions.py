@@ -16,6 +16,7 @@ from content import index
 from core import db
 from core.models.catalog import ChoicePick
 from tests.cli_support import run_cli
+from tests.content_support import import_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,11 +43,8 @@ catalog:
 
 @pytest.fixture
 def county(db_url: str, tmp_path: Path) -> str:
-    from content.importer import import_files
-
     index.clear_cache()
-    (tmp_path / "county.yaml").write_text(COUNTY, encoding="utf-8")
-    import_files([tmp_path / "county.yaml"])
+    import_yaml(tmp_path, "county.yaml", COUNTY)
     return db_url
 
 
@@ -94,15 +92,13 @@ def test_numbers_on_an_answer_record_nothing(wechat: WeChatServer, county: str) 
 
 def test_unanswered_question_suggested_once_the_catalog_covers_it(wechat: WeChatServer, county: str,
                                                                   tmp_path: Path) -> None:
-    from content.importer import import_files
     from content.suggestions import suggest_aliases
 
     question = "黑户怎么上户口登记"
     assert wechat.say("o_u", question).startswith("抱歉")
     with db.session_scope(readonly=True) as s:
         assert [x for x in suggest_aliases(s) if x.source == "unanswered"] == []
-    (tmp_path / "later.yaml").write_text(LATER, encoding="utf-8")
-    import_files([tmp_path / "later.yaml"])
+    import_yaml(tmp_path, "later.yaml", LATER)
     with db.session_scope(readonly=True) as s:
         found = [x for x in suggest_aliases(s) if x.source == "unanswered"]
     assert [(x.question, x.doc_title) for x in found] == [(question, "无户口人员登记户口")]
