@@ -146,7 +146,7 @@ def main() -> None:
             for (name, m), (_n, m2) in zip(held, both):
                 print(line(f"  {name} LOCO", [(name, m)]))
                 print(line(f"  {name} in-sample", [(name, m2)]))
-    if len(pooled) > len(sides[next(iter(sides))]):
+    if not args.only:
         print("\n== every fold's left-out questions together")
         print(header)
         print(line("LOCO pooled", pooled))

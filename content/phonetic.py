@@ -142,8 +142,8 @@ def split_pinyin(letters: str) -> list[str] | None:
         if cut is None:
             continue
         for size in range(1, min(6, n - i) + 1):
-            piece = letters[i:i + size]
-            if piece in syllables and (best[i + size] is None or len(cut) + 1 < len(best[i + size] or ())):
+            piece, known = letters[i:i + size], best[i + size]
+            if piece in syllables and (known is None or len(cut) + 1 < len(known)):
                 best[i + size] = [*cut, piece]
     return best[n]
 
