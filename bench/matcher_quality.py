@@ -47,6 +47,7 @@ from typing import Callable
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from eval_sets import EVAL_CANDIDATES  # noqa: E402  (bench/, this script's own folder)
 from rapidfuzz import fuzz, process  # noqa: E402
 
 from content.matcher import Doc, Match, MatchResult  # noqa: E402
@@ -54,7 +55,6 @@ from content.matcher import Doc, Match, MatchResult  # noqa: E402
 Answerer = Callable[[str], MatchResult]
 COUNTIES = ROOT / "bench" / "counties"
 # Where ../shared/eval lives: beside the checkout (main), or beside the worktrees' parent.
-EVAL_CANDIDATES = (ROOT.parent / "shared" / "eval", ROOT.parent.parent / "shared" / "eval")
 # Sets the matcher was tuned on (by directory name). Everything else is reported as held out.
 # The first six counties under bench/counties/ became tuning sets once newer blind counties were
 # written to replace them as the held-out measure (issue 13, round 4); their misses may be read.

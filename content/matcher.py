@@ -627,8 +627,11 @@ class Matcher:
 
     def own_words(self, question: str) -> str:
         """The question's topic in the resident's own words (no framing, synonyms not mapped):
-        what staff would add as an alias of the item they meant."""
-        return self._strip_frames(self.norm.spoken(question).replace(" ", "")).replace(" ", "")
+        what staff would add as an alias of the item they meant. Pinyin letters are read as the
+        words they sound like first: an alias in letters would never match (the matcher reads a
+        question's letters as words before it looks for names)."""
+        spoken = self.norm.spoken(self._from_pinyin(question))
+        return self._strip_frames(spoken.replace(" ", "")).replace(" ", "")
 
     def asks_for_information(self, question: str) -> bool:
         """Does the resident ask for a document or record (我想要…的文件, 申请公开…)? When the

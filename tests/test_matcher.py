@@ -402,3 +402,11 @@ def test_a_question_typed_in_pinyin_letters_is_read_as_the_words_it_sounds_like(
     assert "wifi" in matcher.analyse("村委会的wifi密码")[0]                 # not pinyin: untouched
     assert matcher.analyse("nihao zaima")[0] == "nihao zaima"              # nothing it sounds like
     assert matcher.match("nihao zaima").kind == "fallback"
+
+
+def test_the_residents_own_words_of_a_pinyin_question_are_characters(matcher: Matcher) -> None:
+    """own_words prefills the alias staff may add from a pick: letters would never match as an
+    alias (the matcher reads a question's letters as words before it looks for names)."""
+    assert matcher.own_words("dibao zenme shenqing") == "低保"
+    assert matcher.own_words("俺家dibao咋申请") == "低保"
+    assert matcher.own_words("低保咋申请") == "低保"
