@@ -377,7 +377,10 @@ class Matcher:
         self.nouns = noun_words()
         self.noun_chars = noun_chars()
         self.everyday = everyday_chars()
-        for term in strong_vocab:
+        # most everyday first, then by spelling: a set's order changes with each process's hash
+        # seed, and the order decides which sound-alike a slip is repaired to (底保 → 低保, not
+        # 地保 from 黑土地保护) and which eight a crowded bucket keeps, so gunicorn workers must agree
+        for term in sorted(strong_vocab, key=lambda t: (-words.get(t, 0), t)):
             bucket = self.sound_vocab.setdefault(sounds(term), [])
             if len(bucket) < 8:
                 bucket.append(term)
@@ -580,6 +583,7 @@ class Matcher:
                     terms = self.sound_vocab.get(snd[i:i + size])
                     if not terms:
                         continue
+                    # most characters in common; on a tie the bucket's first (the most everyday)
                     best = max(terms, key=lambda t: sum(a == c for a, c in zip(t, span)))
                     shared = sum(a == c for a, c in zip(best, span))
                     if shared == 0 and size < 3:
