@@ -4,7 +4,8 @@
 This measures what residents get — importer, database, index and matcher together — not the
 matcher alone. Each run uses a fresh SQLite database in a temporary directory.
 
-Usage: .venv/bin/python bench/ask_eval.py [--eval-dir DIR] [--misses]
+Usage: .venv/bin/python bench/ask_eval.py [--eval-dir DIR] [--questions CSV] [--misses]
+       (default: ../shared/eval when present, else the demo county and bench/heldout/questions.csv)
 """
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from eval_sets import default_eval  # bench/, this script's own folder
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -36,11 +39,16 @@ def pct(a: int, b: int) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--eval-dir", default=str(ROOT.parent / "shared" / "eval"))
+    ap.add_argument("--eval-dir", help="a folder with catalog.csv and guides.csv")
+    ap.add_argument("--questions", help="a CSV with 问题/期望类型/期望事项 (default: the folder's questions.csv)")
     ap.add_argument("--misses", action="store_true", help="list the questions that went wrong")
     args = ap.parse_args()
-    ev = Path(args.eval_dir)
-    with open(ev / "questions.csv", encoding="utf-8-sig", newline="") as fh:
+    ev, questions_csv = default_eval()
+    if args.eval_dir:
+        ev, questions_csv = Path(args.eval_dir), Path(args.eval_dir) / "questions.csv"
+    questions_csv = Path(args.questions) if args.questions else questions_csv
+    print(f"catalog {ev}, questions {questions_csv}")
+    with open(questions_csv, encoding="utf-8-sig", newline="") as fh:
         questions = list(csv.DictReader(fh))
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -47,6 +47,7 @@ from typing import Callable
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from eval_sets import EVAL_CANDIDATES  # noqa: E402  (bench/, this script's own folder)
 from rapidfuzz import fuzz, process  # noqa: E402
 
 from content.matcher import Doc, Match, MatchResult  # noqa: E402
@@ -54,7 +55,6 @@ from content.matcher import Doc, Match, MatchResult  # noqa: E402
 Answerer = Callable[[str], MatchResult]
 COUNTIES = ROOT / "bench" / "counties"
 # Where ../shared/eval lives: beside the checkout (main), or beside the worktrees' parent.
-EVAL_CANDIDATES = (ROOT.parent / "shared" / "eval", ROOT.parent.parent / "shared" / "eval")
 # Sets the matcher was tuned on (by directory name). Everything else is reported as held out.
 # The first six counties under bench/counties/ became tuning sets once newer blind counties were
 # written to replace them as the held-out measure (issue 13, round 4); their misses may be read.
@@ -66,8 +66,9 @@ TUNING_DIRS = {"eval", "data", "heldout", "baling", "lingnan", "zhongyuan", "jia
                "qilu", "xiang", "minnan", "jinmeng", "dianqian", "jianghuai"}
 # Blind sets kept for the next honest held-out figure: a set is spent once measured, so the default
 # run leaves them out; name them with --set to measure them (once, after the matcher work).
-# gannan and qinba: written blind in round 6, for the next round's held-out figure.
-UNMEASURED_DIRS = {"gannan", "qinba"}
+# gannan and qinba: written blind in round 6, for round 7's held-out figure; guibei and qiongbei: written
+# blind in round 7, for the next round's.
+UNMEASURED_DIRS = {"gannan", "qinba", "guibei", "qiongbei"}
 
 
 @dataclass

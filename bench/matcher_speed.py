@@ -11,7 +11,8 @@ is the growth right after Matcher.build, "kept MB" after content.index.return_fr
 worker does after each build: glibc gives the build's freed scratch back). Per-worker memory of
 the real gunicorn shape: bench/worker_memory.py.
 
-Usage: .venv/bin/python bench/matcher_speed.py [--eval-dir DIR] [--sizes 200,5000,50000]
+Usage: .venv/bin/python bench/matcher_speed.py [--eval-dir DIR] [--questions CSV] [--sizes 200,5000,50000]
+       (default: ../shared/eval when present, else the demo county and bench/heldout/questions.csv)
 """
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from eval_sets import default_eval  # noqa: E402  (bench/, this script's own folder)
 
 SYLLABLES = "坑头溪口石门桥下岭上东西南北塘坪山湖田洋后前林竹杨柳枫梅新安和平龙凤"
 
@@ -57,7 +60,7 @@ def scaled_docs(base: list, size: int, mode: str) -> tuple[list, list[str]]:
     return docs[:size], villages
 
 
-def one(eval_dir: Path, size: int, mode: str) -> dict:
+def one(eval_dir: Path, questions_csv: Path, size: int, mode: str) -> dict:
     from rapidfuzz import fuzz, process
 
     from content.index import return_freed_memory
@@ -67,7 +70,7 @@ def one(eval_dir: Path, size: int, mode: str) -> dict:
     from content.phonetic import common_words
 
     base = docs_from_rows(load_catalog_csv(eval_dir / "catalog.csv"), load_guides_csv(eval_dir / "guides.csv"))
-    with open(eval_dir / "questions.csv", encoding="utf-8-sig", newline="") as fh:
+    with open(questions_csv, encoding="utf-8-sig", newline="") as fh:
         questions = [r["问题"] for r in csv.DictReader(fh)]
     docs, villages = scaled_docs(base, size, mode)
     synonyms = default_synonyms()
@@ -107,20 +110,26 @@ def one(eval_dir: Path, size: int, mode: str) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--eval-dir", default=str(ROOT.parent / "shared" / "eval"))
+    ap.add_argument("--eval-dir", help="a folder with catalog.csv and guides.csv")
+    ap.add_argument("--questions", help="a CSV with a 问题 column (default: the folder's questions.csv)")
     ap.add_argument("--sizes", default="200,5000,50000")
     ap.add_argument("--modes", default="village,county")
     ap.add_argument("--one", nargs=2, metavar=("SIZE", "MODE"), help=argparse.SUPPRESS)
     args = ap.parse_args()
-    eval_dir = Path(args.eval_dir)
+    eval_dir, questions = default_eval()
+    if args.eval_dir:
+        eval_dir, questions = Path(args.eval_dir), Path(args.eval_dir) / "questions.csv"
+    questions = Path(args.questions) if args.questions else questions
     if args.one:
-        print(json.dumps(one(eval_dir, int(args.one[0]), args.one[1])))
+        print(json.dumps(one(eval_dir, questions, int(args.one[0]), args.one[1])))
         return
+    print(f"catalog {eval_dir}, questions {questions}")
     print(f"{'docs':>7} {'mode':<8} {'build s':>8} {'mem MB':>7} {'kept MB':>7} {'p50 ms':>7} {'p99 ms':>7} "
           f"{'questions':>9} | {'WRatio p50':>10} {'WRatio p99':>10}")
     for size in (int(s) for s in args.sizes.split(",")):
         for mode in args.modes.split(","):
-            out = subprocess.run([sys.executable, __file__, "--eval-dir", str(eval_dir), "--one", str(size), mode],
+            out = subprocess.run([sys.executable, __file__, "--eval-dir", str(eval_dir), "--questions", str(questions),
+                                  "--one", str(size), mode],
                                  capture_output=True, text=True, check=True)
             r = json.loads(out.stdout.strip().splitlines()[-1])
             print(f"{r['size']:>7} {r['mode']:<8} {r['build_s']:8.2f} {r['mem_mb']:7.1f} {r['kept_mb']:7.1f} {r['p50']:7.2f} "

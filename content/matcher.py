@@ -377,7 +377,10 @@ class Matcher:
         self.nouns = noun_words()
         self.noun_chars = noun_chars()
         self.everyday = everyday_chars()
-        for term in strong_vocab:
+        # most everyday first, then by spelling: a set's order changes with each process's hash
+        # seed, and the order decides which sound-alike a slip is repaired to (底保 → 低保, not
+        # 地保 from 黑土地保护) and which eight a crowded bucket keeps, so gunicorn workers must agree
+        for term in sorted(strong_vocab, key=lambda t: (-words.get(t, 0), t)):
             bucket = self.sound_vocab.setdefault(sounds(term), [])
             if len(bucket) < 8:
                 bucket.append(term)
@@ -580,6 +583,7 @@ class Matcher:
                     terms = self.sound_vocab.get(snd[i:i + size])
                     if not terms:
                         continue
+                    # most characters in common; on a tie the bucket's first (the most everyday)
                     best = max(terms, key=lambda t: sum(a == c for a, c in zip(t, span)))
                     shared = sum(a == c for a, c in zip(best, span))
                     if shared == 0 and size < 3:
@@ -627,8 +631,11 @@ class Matcher:
 
     def own_words(self, question: str) -> str:
         """The question's topic in the resident's own words (no framing, synonyms not mapped):
-        what staff would add as an alias of the item they meant."""
-        return self._strip_frames(self.norm.spoken(question).replace(" ", "")).replace(" ", "")
+        what staff would add as an alias of the item they meant. Pinyin letters are read as the
+        words they sound like first: an alias in letters would never match (the matcher reads a
+        question's letters as words before it looks for names)."""
+        spoken = self.norm.spoken(self._from_pinyin(question))
+        return self._strip_frames(spoken.replace(" ", "")).replace(" ", "")
 
     def asks_for_information(self, question: str) -> bool:
         """Does the resident ask for a document or record (我想要…的文件, 申请公开…)? When the

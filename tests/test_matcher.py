@@ -162,6 +162,9 @@ def test_normalizer_steps() -> None:
     ("什么时候发", "什么时候发"),                         # … and 什么时候 stays whole
     ("办过身份证", "办过身份证"),                         # 过身 (died) is not cut out of it
     ("阿拉伯数字", "阿拉伯数字"),                         # nor 阿拉 (Wu: we)
+    ("俺庄的账", "我们村的账"),                           # 北方: 庄 = the village
+    ("庄里的路", "村里的路"),
+    ("村庄里的路", "村庄里的路"),                         # … but 村庄 stays whole
 ])
 def test_regional_and_everyday_words_reach_plain_mandarin(said: str, plain: str) -> None:
     assert TextNormalizer(default_synonyms()).question(said) == plain
@@ -402,3 +405,40 @@ def test_a_question_typed_in_pinyin_letters_is_read_as_the_words_it_sounds_like(
     assert "wifi" in matcher.analyse("村委会的wifi密码")[0]                 # not pinyin: untouched
     assert matcher.analyse("nihao zaima")[0] == "nihao zaima"              # nothing it sounds like
     assert matcher.match("nihao zaima").kind == "fallback"
+
+
+def test_the_residents_own_words_of_a_pinyin_question_are_characters(matcher: Matcher) -> None:
+    """own_words prefills the alias staff may add from a pick: letters would never match as an
+    alias (the matcher reads a question's letters as words before it looks for names)."""
+    assert matcher.own_words("dibao zenme shenqing") == "低保"
+    assert matcher.own_words("俺家dibao咋申请") == "低保"
+    assert matcher.own_words("低保咋申请") == "低保"
+
+
+SOUND_ALIKE_SCRIPT = """
+from content.matcher import Doc, Matcher
+from content.normalize import default_synonyms
+docs = [Doc(key="c:1", type="catalog", title="农村低保对象公示名单", domain="社会救助", body="低保对象姓名、保障人数。"),
+        Doc(key="c:2", type="catalog", title="黑土地保护性耕作补助面积公示", domain="涉农补贴", body="保护性耕作面积。")]
+m = Matcher.build(docs, default_synonyms())
+print(m.analyse("底保名单在哪看")[0], m.match("底保名单在哪看").matches[0].doc.title)
+"""
+
+
+def test_every_worker_repairs_a_slip_the_same_way() -> None:
+    """Gunicorn workers are separate processes, each with its own hash seed: 底保 sounds like both
+    低保 and 地保 (inside 黑土地保护), and the repair must not depend on a set's order, or the same
+    question gets different answers from different workers."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    outs = set()
+    for seed in range(6):
+        env = dict(os.environ, PYTHONHASHSEED=str(seed))
+        done = subprocess.run([sys.executable, "-c", SOUND_ALIKE_SCRIPT], cwd=root, env=env,
+                              capture_output=True, text=True, timeout=120, check=True)
+        outs.add(done.stdout.strip())
+    assert outs == {"低保名单在哪看 农村低保对象公示名单"}
