@@ -18,7 +18,9 @@ def demo(db_url: str) -> str:
 
 
 def test_a_document_request_offers_the_application(wechat: WeChatServer, demo: str) -> None:
-    reply = wechat.say("o_d", "我想要村里去年修水渠的那个红头文件原文")
+    # 文化礼堂: nothing in the demo catalog is about it (水渠 was, until round 7's synonyms read it as
+    # 农田水利, which the 高标准农田 item covers: that question now gets those items as choices)
+    reply = wechat.say("o_d", "我想要村里去年修文化礼堂的那个红头文件原文")
     assert "依申请公开" in reply and "回复 1" in reply, reply
     started = wechat.say("o_d", "1")
     assert "政府信息公开申请" in started, started
