@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from eval_sets import default_eval  # bench/, this script's own folder
+from eval_sets import eval_files  # bench/, this script's own folder
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -43,10 +43,7 @@ def main() -> None:
     ap.add_argument("--questions", help="a CSV with 问题/期望类型/期望事项 (default: the folder's questions.csv)")
     ap.add_argument("--misses", action="store_true", help="list the questions that went wrong")
     args = ap.parse_args()
-    ev, questions_csv = default_eval()
-    if args.eval_dir:
-        ev, questions_csv = Path(args.eval_dir), Path(args.eval_dir) / "questions.csv"
-    questions_csv = Path(args.questions) if args.questions else questions_csv
+    ev, questions_csv = eval_files(args.eval_dir, args.questions)
     print(f"catalog {ev}, questions {questions_csv}")
     with open(questions_csv, encoding="utf-8-sig", newline="") as fh:
         questions = list(csv.DictReader(fh))

@@ -43,7 +43,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from matcher_quality import EVAL_CANDIDATES, parse_set  # noqa: E402
+from eval_sets import shared_eval  # noqa: E402
+from matcher_quality import parse_set  # noqa: E402
 
 from content.matcher import CONFIDENCE, FEATURES, RANKER_FILE, SCOPE, Matcher, Ranker, Tuning  # noqa: E402
 
@@ -422,7 +423,7 @@ def main() -> None:
     ap.add_argument("--dry-run", action="store_true", help="print, do not write ranker.yaml")
     args = ap.parse_args()
     logging.disable(logging.INFO)
-    specs = args.sets or ([str(p) for p in EVAL_CANDIDATES if (p / "questions.csv").is_file()][:1] + DEFAULT_SETS)
+    specs = args.sets or ([str(p) for p in [shared_eval()] if p] + DEFAULT_SETS)
     for spec in specs:
         if not parse_set(spec).tuning:
             sys.exit(f"{spec} is a held-out set: never fit on it")

@@ -38,8 +38,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from eval_sets import shared_eval  # noqa: E402
 from fit_ranker import DEFAULT_SETS, collect, fit  # noqa: E402
-from matcher_quality import EVAL_CANDIDATES, parse_set, pct, run_set  # noqa: E402
+from matcher_quality import parse_set, pct, run_set  # noqa: E402
 
 from content import index, matcher  # noqa: E402
 
@@ -51,8 +52,8 @@ TUNING_COUNTIES = ("baling", "lingnan", "zhongyuan", "jiangnan", "xibei", "dongb
 
 
 def counties(two: bool = False) -> dict[str, list[str]]:
-    shared = [str(p) for p in EVAL_CANDIDATES if (p / "questions.csv").is_file()][:1]
-    out = {"shared-eval": shared} if shared else {}
+    shared = shared_eval()
+    out = {"shared-eval": [str(shared)]} if shared else {}
     if not shared:
         print("../shared/eval not found: its fold is left out (every other county is in the repository)")
     out["demo"] = DEFAULT_SETS
@@ -81,8 +82,12 @@ def measure(specs: list[str], ranker_file: Path) -> list[tuple[str, dict]]:
     return out
 
 
+def totals(results: list[tuple[str, dict]]) -> dict[str, int]:
+    return {k: sum(m[k] for _n, m in results) for k in ("n_in", "top1", "one_step", "wrong_answer", "n_out", "declined")}
+
+
 def line(label: str, results: list[tuple[str, dict]]) -> str:
-    tot = {k: sum(m[k] for _n, m in results) for k in ("n_in", "top1", "one_step", "wrong_answer", "n_out", "declined")}
+    tot = totals(results)
     sizes = [n for _n, m in results for n in m["n_choices"]]
     return (f"  {label:<34} {pct(tot['top1'], tot['n_in']):>8} {pct(tot['one_step'], tot['n_in']):>9} "
             f"{pct(tot['wrong_answer'], tot['n_in']):>8} {pct(tot['declined'], tot['n_out']):>9} "
@@ -155,8 +160,7 @@ def main() -> None:
         print("\n== every fold's left-out questions together")
         print(header)
         print(line("LOCO pooled", pooled))
-        tot = {k: sum(m[k] for _n, m in pooled) for k in ("n_in", "top1", "one_step", "wrong_answer", "n_out", "declined")}
-        print(f"  counts (to pool runs over other folds): {tot}")
+        print(f"  counts (to pool runs over other folds): {totals(pooled)}")
 
 
 if __name__ == "__main__":

@@ -47,14 +47,13 @@ from typing import Callable
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from eval_sets import EVAL_CANDIDATES  # noqa: E402  (bench/, this script's own folder)
+from eval_sets import shared_eval  # noqa: E402  (bench/, this script's own folder)
 from rapidfuzz import fuzz, process  # noqa: E402
 
 from content.matcher import Doc, Match, MatchResult  # noqa: E402
 
 Answerer = Callable[[str], MatchResult]
 COUNTIES = ROOT / "bench" / "counties"
-# Where ../shared/eval lives: beside the checkout (main), or beside the worktrees' parent.
 # Sets the matcher was tuned on (by directory name). Everything else is reported as held out.
 # The first six counties under bench/counties/ became tuning sets once newer blind counties were
 # written to replace them as the held-out measure (issue 13, round 4); their misses may be read.
@@ -97,7 +96,7 @@ def parse_set(spec: str) -> EvalSet:
 
 
 def default_sets() -> list[str]:
-    out = [str(p) for p in EVAL_CANDIDATES if (p / "questions.csv").is_file()][:1]
+    out = [str(p) for p in [shared_eval()] if p]
     if COUNTIES.is_dir():
         out += [str(p) for p in sorted(COUNTIES.iterdir())
                 if (p / "questions.csv").is_file() and p.name not in UNMEASURED_DIRS]

@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from eval_sets import default_eval  # noqa: E402  (bench/, this script's own folder)
+from eval_sets import eval_files  # noqa: E402  (bench/, this script's own folder)
 
 SYLLABLES = "坑头溪口石门桥下岭上东西南北塘坪山湖田洋后前林竹杨柳枫梅新安和平龙凤"
 
@@ -116,10 +116,7 @@ def main() -> None:
     ap.add_argument("--modes", default="village,county")
     ap.add_argument("--one", nargs=2, metavar=("SIZE", "MODE"), help=argparse.SUPPRESS)
     args = ap.parse_args()
-    eval_dir, questions = default_eval()
-    if args.eval_dir:
-        eval_dir, questions = Path(args.eval_dir), Path(args.eval_dir) / "questions.csv"
-    questions = Path(args.questions) if args.questions else questions
+    eval_dir, questions = eval_files(args.eval_dir, args.questions)
     if args.one:
         print(json.dumps(one(eval_dir, questions, int(args.one[0]), args.one[1])))
         return

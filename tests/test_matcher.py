@@ -2,7 +2,11 @@
 from __future__ import annotations
 
 import copy
+import os
+import subprocess
+import sys
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -429,11 +433,6 @@ def test_every_worker_repairs_a_slip_the_same_way() -> None:
     """Gunicorn workers are separate processes, each with its own hash seed: 底保 sounds like both
     低保 and 地保 (inside 黑土地保护), and the repair must not depend on a set's order, or the same
     question gets different answers from different workers."""
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
     root = Path(__file__).resolve().parent.parent
     outs = set()
     for seed in range(6):
