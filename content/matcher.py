@@ -40,6 +40,8 @@ COMMON_FREQ = 10
 NARROW_FACETS = frozenset({"scope", "hours"})  # intents that only reward items about exactly that
 KIND_FACETS = frozenset({"apply", "info"})     # what kind of document, not what it is about
 FUNCTION_WORD_FREQ = 20000  # a span this frequent in everyday Chinese is a word, not a typo (什么, 我们)
+PLAIN_WORD_FREQ = 200  # … and one this frequent is a word a repair must not cut in two (乡里)
+SHARED_TOPIC_TITLES = 3  # … unless it repairs to a term this many titles use (月底保 → 月低保)
 UNKNOWN_FREQ = 50  # … and one this frequent, absent from all content, is an off-topic concept
 CONTENT_FACET_CHARS = 60    # an item's content names what it is about in its first sentence or so
 EVERYDAY_RANKS = ((300, 0.2), (1200, 0.45), (2500, 0.7))  # weight of a char by how everyday it is
@@ -290,6 +292,7 @@ class Matcher:
         self.char_idf: dict[str, float] = {}
         self.unknown_idf = math.log(1 + 1 / 0.5)   # what build() sets for an empty index
         self.known_bigrams: set[str] = set()
+        self.title_df: Counter = Counter()      # everyday words of the names: how many docs use each
         self.sound_vocab: dict[str, list[str]] = {}
         self.question_sounds: dict[str, str] = {}     # _index_question_words
         self.max_term = 2
@@ -314,6 +317,9 @@ class Matcher:
                                                  for p in c.split(GAP)) for c in raw if GAP in c]
             if spans:
                 self.gapped[name] = re.compile("|".join(spans))
+        self.result_cues = [c for w in self.lex.result_cues if (c := self.norm.document(w).replace(" ", ""))]
+        self.result_unless = [c for w in self.lex.result_unless if (c := self.norm.document(w).replace(" ", ""))]
+        frames.update({c: " " for c in self.result_cues})
         self.specific = frozenset(n for n in self.lex.facets if n not in KIND_FACETS | NARROW_FACETS)
         self.frames = frames
         self._strip_frames = Replacer(frames)
@@ -350,11 +356,13 @@ class Matcher:
                 head.add(idx, _grams(head_text))
                 body.add(idx, _grams(body_text, unigrams=False))
                 char_df.update(set(info.strong_chars) | set(info.head_chars) | set(info.body_chars))
+                doc_terms: set[str] = set()
                 for seg in strong_text.split():
                     self.known_bigrams.update(_bigrams(seg))
                     for n in (2, 3, 4):
-                        strong_vocab.update(g for i in range(len(seg) - n + 1)
-                                            if (g := seg[i:i + n]) in words)
+                        doc_terms.update(g for i in range(len(seg) - n + 1) if (g := seg[i:i + n]) in words)
+                strong_vocab |= doc_terms
+                self.title_df.update(doc_terms)
                 strong_vocab.update(a for a in info.aliases if 2 <= len(a) <= 6)
                 for seg in f"{head_text} {body_text}".split():
                     self.known_bigrams.update(_bigrams(seg))
@@ -563,7 +571,7 @@ class Matcher:
         out_segs = []
         for seg in text.split():
             snd = sounds(seg)
-            inside = self._inside_function_words(seg)
+            hard, plain = self._inside_words(seg)
             # unknown[j]: how many of the segment's first j bigrams the catalog never uses, so
             # "is every bigram of seg[i:i+size] known" is one subtraction, not a set per span
             unknown = [0]
@@ -573,7 +581,7 @@ class Matcher:
             i, n = 0, len(seg)
             while i < n:
                 for size in range(min(self.max_term, n - i), 1, -1):
-                    if i in inside or i + size in inside:
+                    if i in hard or i + size in hard:
                         continue          # would cut 什么 in two (每年什么时候 → 年审)
                     if unknown[i + size - 1] == unknown[i]:
                         continue          # every bigram of the span is catalog vocabulary
@@ -588,6 +596,8 @@ class Matcher:
                     shared = sum(a == c for a, c in zip(best, span))
                     if shared == 0 and size < 3:
                         continue
+                    if (i in plain or i + size in plain) and self.title_df.get(best, 0) < SHARED_TOPIC_TITLES:
+                        continue
                     out.append(best)
                     i += size
                     break
@@ -597,16 +607,24 @@ class Matcher:
             out_segs.append("".join(out))
         return self.norm.canon(" ".join(out_segs))
 
-    def _inside_function_words(self, seg: str) -> set[int]:
-        """Positions strictly inside the commonest words of the language (什么, 时候, 我们): a
-        sound-alike repair may never start or end there."""
-        inside: set[int] = set()
+    def _inside_words(self, seg: str) -> tuple[set[int], set[int]]:
+        """Positions strictly inside words the resident plainly said, where a sound-alike repair
+        would cut a real word in two: (hard, plain). Hard: the commonest words of the language
+        (什么, 时候, 我们) and everyday words the catalog's names use (低保 in 低保名单, never
+        低报名单). Plain: other frequent everyday words (乡里 in 去乡里, never 去向里), which only a
+        topic many titles share may cut (今年底保 and 月底保 still mean 低保)."""
+        hard: set[int] = set()
+        plain: set[int] = set()
         common = self.common
         for n in (2, 3, 4):
             for j in range(len(seg) - n + 1):
-                if common.get(seg[j:j + n], 0) >= FUNCTION_WORD_FREQ:
-                    inside.update(range(j + 1, j + n))
-        return inside
+                w = seg[j:j + n]
+                freq = common.get(w, 0)
+                if freq >= FUNCTION_WORD_FREQ or (freq >= COMMON_FREQ and w in self.title_df):
+                    hard.update(range(j + 1, j + n))
+                elif freq >= PLAIN_WORD_FREQ:
+                    plain.update(range(j + 1, j + n))
+        return hard, plain
 
     def analyse(self, question: str) -> tuple[str, str, frozenset[str]]:
         """→ (canonical question, its topic words only, intents).
@@ -626,6 +644,8 @@ class Matcher:
         intents = frozenset(name for name, cues in self.cues.items()
                             if any(c in flat for c in cues)
                             or ((rx := self.gapped.get(name)) is not None and rx.search(flat)))
+        if any(c in flat for c in self.result_cues) and not any(c in flat for c in self.result_unless):
+            intents = (intents - {"apply"}) | {"list"}     # applied already: wants the result
         topic = self._strip_frames(flat).replace(" ", "")
         return q, topic, intents
 

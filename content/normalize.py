@@ -15,12 +15,17 @@ from typing import Iterable, Mapping, Sequence
 import opencc
 import yaml
 
+from content.phonetic import common_words
+
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
 # CJK unified ideographs (+ extension A), ASCII letters and digits carry meaning; everything
 # else (punctuation, emoji, symbols) becomes a segment break.
 _NOISE = re.compile(r"[^0-9a-z\u3400-\u4dbf\u4e00-\u9fff]+")
 _T2S = opencc.OpenCC("t2s")
+# a particle ends a word (采伐 138, 毫无 2482 in jieba's counts), not a question, from this frequency up;
+# jieba also lists rare fragments (发不 3) that are no words
+WORD_ENDING_FREQ = 50
 
 
 def basic_normalize(text: str) -> str:
@@ -89,6 +94,9 @@ class Lexicon:
     off_topic: tuple[str, ...] = ()
     title_frames: tuple[str, ...] = ()
     information_request: tuple[str, ...] = ()
+    question_particles: tuple[str, ...] = ()
+    result_cues: tuple[str, ...] = ()
+    result_unless: tuple[str, ...] = ()
 
 
 @lru_cache(maxsize=4)
@@ -102,6 +110,9 @@ def load_lexicon(path: str | None = None) -> Lexicon:
         off_topic=tuple(str(x) for x in raw.get("off_topic") or ()),
         title_frames=tuple(str(x) for x in raw.get("title_frames") or ()),
         information_request=tuple(str(x) for x in raw.get("information_request") or ()),
+        question_particles=tuple(str(x) for x in raw.get("question_particles") or ()),
+        result_cues=tuple(str(x) for x in (raw.get("application_result") or {}).get("cues") or ()),
+        result_unless=tuple(str(x) for x in (raw.get("application_result") or {}).get("unless") or ()),
     )
 
 
@@ -133,8 +144,16 @@ class TextNormalizer:
     def spoken(self, text: str) -> str:
         """A resident's message in plain Mandarin (width, script, noise, fillers, dialect), in
         their own words: synonyms not yet mapped."""
-        segs = (self._spoken(seg) for seg in basic_normalize(text).split())
+        segs = (self._drop_particle(self._spoken(seg)) for seg in basic_normalize(text).split())
         return " ".join(s for s in segs if s)
+
+    def _drop_particle(self, seg: str) -> str:
+        """A clause-final question particle (…能成不, …有公开无, …贴出来伐) asks, it names nothing;
+        kept where it ends an everyday word (林木采伐, 毫无)."""
+        if len(seg) >= 3 and seg[-1] in self.lexicon.question_particles \
+                and common_words().get(seg[-2:], 0) < WORD_ENDING_FREQ:
+            return seg[:-1]
+        return seg
 
     def question(self, text: str) -> str:
         """Clean a resident's message: width, script, noise, fillers, dialect, synonyms."""

@@ -305,6 +305,58 @@ def test_regional_wording_states_the_same_intents(siblings: Matcher, question: s
     assert intent in siblings.analyse(question)[2]
 
 
+RESULTS = [
+    ("catalog", "困难群众救助金审批结果公示", "社会救助", "困难群众救助金", "公示本月审批通过的救助金家庭。"),
+    ("guide", "困难群众救助金申请", "社会救助", "", "本县户籍、收入低于标准的家庭，向乡镇提出申请。"),
+    ("catalog", "困难群众救助金标准", "社会救助", "困难群众救助金", "本县救助金标准为每人每月600元。"),
+]
+
+
+@pytest.fixture(scope="module")
+def results() -> Matcher:
+    own = [Doc(key=f"r:{i}", type=t, title=title, domain=dom, head=head, body=body)
+           for i, (t, title, dom, head, body) in enumerate(RESULTS)]
+    return Matcher.build(own, default_synonyms())
+
+
+@pytest.mark.parametrize("question", ["我申请的救助金批下来没", "上个月交了救助金的申请，审核通过了冇",
+                                      "救助金申请被刷下来了 为啥不给批"])
+def test_asking_whether_an_application_went_through_wants_the_result(results: Matcher, question: str) -> None:
+    """They say 申请, but they applied already: the result, not the guide on how to apply."""
+    intents = results.analyse(question)[2]
+    assert "list" in intents and "apply" not in intents
+    assert first_title(results, question) == "困难群众救助金审批结果公示"
+
+
+def test_asking_how_long_approval_takes_still_wants_the_guide(results: Matcher) -> None:
+    assert "apply" in results.analyse("救助金申请交上去了，多长时间能批下来")[2]
+    assert first_title(results, "救助金怎么申请") == "困难群众救助金申请"
+
+
+@pytest.mark.parametrize("question,particle", [
+    ("村里的救助金名单能看看伐", "伐"), ("救助金名单有公开无", "无"), ("救助金还发不", "不"),
+])
+def test_a_clause_final_question_particle_is_not_read_as_topic(siblings: Matcher, question: str,
+                                                               particle: str) -> None:
+    assert not siblings.analyse(question)[1].endswith(particle)
+
+
+def test_a_particle_that_ends_a_word_stays() -> None:
+    norm = TextNormalizer(default_synonyms())
+    assert norm.spoken("申请林木采伐").endswith("采伐")
+    assert norm.spoken("他毫无").endswith("毫无")
+
+
+def test_a_repair_never_cuts_a_plain_word_in_two() -> None:
+    """去乡里 sounds like 去向 + 里 and 低保名单 has 保名 ≈ 报名, but the resident said 乡里 and
+    低保; 今年底保 still means 低保 (a topic the names share, not an everyday 年底)."""
+    m = with_items([("catalog", "退役士兵安置去向公示", "退役军人", "公示本年度退役士兵安置去向。"),
+                    ("guide", "职业技能培训报名", "就业创业", "到乡镇就业服务站报名参加培训。")])
+    assert "乡里" in m.analyse("老屋拆了要不要去乡里批")[0]
+    assert "低保名单" in m.analyse("新的低保名单贴出来没")[0]
+    assert "低保" in m.analyse("今年底保标准是多少钱")[0]
+
+
 def test_the_whole_item_is_read_not_just_its_name() -> None:
     """No alias and no name word: the question is found through the item's content."""
     own = docs() + [Doc(key="x:1", type="catalog", title="困难老年人家庭适老化改造", domain="养老服务",
