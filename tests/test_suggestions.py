@@ -125,11 +125,11 @@ def test_cli_lists_suggestions(county: str) -> None:
     assert "暂时没有建议" in empty.stdout
     with db.session_scope() as s:
         key = next(i.doc.key for i in index.get_matcher(s).docs if i.doc.title == "最低生活保障对象名单")
-        record_pick(s, "吃低保的有哪几家", key, "最低生活保障对象名单")
+        record_pick(s, "吃低保的人家", key, "最低生活保障对象名单")
     out = run_cli(["suggestions"], env)
     assert out.returncode == 0, out.stderr
     line = out.stdout.strip()
-    assert "居民选了" in line and "吃低保的有哪几家" in line and "最低生活保障对象名单" in line
+    assert "居民选了" in line and "吃低保的人家" in line and "最低生活保障对象名单" in line
 
 
 def test_a_residents_word_picked_for_sibling_items_suggests_a_synonym(county: str) -> None:
