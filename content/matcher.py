@@ -474,10 +474,12 @@ class Matcher:
         return _LETTERS.sub(convert, question)
 
     def _keep_topical_cues(self) -> None:
-        """A cue word that only a few titles name (报销 in 医保报销政策) is the question's topic,
-        not its framing: stripping it would let 卫生院 outweigh 报销. Words many titles carry (名单,
-        标准) stay framing, and so do the apply cues (申请, 报名): every guide is about applying."""
-        cues = {c for name, cs in self.cues.items() if name != "apply" for c in cs if len(c) >= 2}
+        """A cue word that only a few titles name (报销 in 医保报销政策, 备案 in 异地就医备案, 报名 in
+        培训报名) is the question's topic, not its framing: stripping it would let 卫生院 outweigh
+        报销. Words many titles carry (名单, 标准) and the words that frame a title (申请, 办理) stay
+        framing."""
+        framing = {self.norm.document(w).replace(" ", "") for w in self.lex.title_frames}
+        cues = {c for name, cs in self.cues.items() for c in cs if len(c) >= 2 and c not in framing}
         if not cues:
             return
         sizes = sorted({len(c) for c in cues})
