@@ -322,6 +322,7 @@ class Matcher:
         frames.update({c: " " for c in self.result_cues})
         self.specific = frozenset(n for n in self.lex.facets if n not in KIND_FACETS | NARROW_FACETS)
         self.frames = frames
+        self._frame_len = max(4, *(len(w) for w in frames)) if frames else 4
         self._strip_frames = Replacer(frames)
         markers = {self.norm.document(str(mk)).replace(" ", "") for spec in self.lex.facets.values()
                    for mk in spec.get("title_markers") or ()}
@@ -612,17 +613,17 @@ class Matcher:
     def _inside_words(self, seg: str) -> tuple[set[int], set[int]]:
         """Positions strictly inside words the resident plainly said, where a sound-alike repair
         would cut a real word in two: (hard, plain). Hard: the commonest words of the language
-        (什么, 时候, 我们) and everyday words the catalog's names use (低保 in 低保名单, never
-        低报名单). Plain: other frequent everyday words (乡里 in 去乡里, never 去向里), which only a
+        (什么, 时候, 我们), the lexicon's framing words and intent cues (多少钱 in 多少钱工资, never
+        多少 + 欠工资) and everyday words the catalog's names use (低保 in 低保名单, never 低报名单). Plain: other frequent everyday words (乡里 in 去乡里, never 去向里), which only a
         topic many titles share may cut (今年底保 and 月底保 still mean 低保)."""
         hard: set[int] = set()
         plain: set[int] = set()
-        common = self.common
-        for n in (2, 3, 4):
+        common, said = self.common, self.frames
+        for n in range(2, self._frame_len + 1):
             for j in range(len(seg) - n + 1):
                 w = seg[j:j + n]
-                freq = common.get(w, 0)
-                if freq >= FUNCTION_WORD_FREQ or (freq >= COMMON_FREQ and w in self.title_df):
+                freq = common.get(w, 0) if n <= 4 else 0
+                if freq >= FUNCTION_WORD_FREQ or w in said or (freq >= COMMON_FREQ and w in self.title_df):
                     hard.update(range(j + 1, j + n))
                 elif freq >= PLAIN_WORD_FREQ:
                     plain.update(range(j + 1, j + n))

@@ -94,7 +94,7 @@ class Lexicon:
     off_topic: tuple[str, ...] = ()
     title_frames: tuple[str, ...] = ()
     information_request: tuple[str, ...] = ()
-    question_particles: tuple[str, ...] = ()
+    question_particles: dict[str, str] = field(default_factory=dict)
     result_cues: tuple[str, ...] = ()
     result_unless: tuple[str, ...] = ()
 
@@ -110,7 +110,7 @@ def load_lexicon(path: str | None = None) -> Lexicon:
         off_topic=tuple(str(x) for x in raw.get("off_topic") or ()),
         title_frames=tuple(str(x) for x in raw.get("title_frames") or ()),
         information_request=tuple(str(x) for x in raw.get("information_request") or ()),
-        question_particles=tuple(str(x) for x in raw.get("question_particles") or ()),
+        question_particles={str(k): str(v or "") for k, v in (raw.get("question_particles") or {}).items()},
         result_cues=tuple(str(x) for x in (raw.get("application_result") or {}).get("cues") or ()),
         result_unless=tuple(str(x) for x in (raw.get("application_result") or {}).get("unless") or ()),
     )
@@ -148,11 +148,11 @@ class TextNormalizer:
         return " ".join(s for s in segs if s)
 
     def _drop_particle(self, seg: str) -> str:
-        """A clause-final question particle (…能成不, …有公开无, …贴出来伐) asks, it names nothing;
-        kept where it ends an everyday word (林木采伐, 毫无)."""
-        if len(seg) >= 3 and seg[-1] in self.lexicon.question_particles \
-                and common_words().get(seg[-2:], 0) < WORD_ENDING_FREQ:
-            return seg[:-1]
+        """A clause-final question particle (…能成不, …有公开无, …贴出来伐) asks, it names nothing,
+        and …未 asks "yet?" (打下来未 = 打下来没); kept where it ends an everyday word (林木采伐, 毫无)."""
+        particles = self.lexicon.question_particles
+        if len(seg) >= 3 and seg[-1] in particles and common_words().get(seg[-2:], 0) < WORD_ENDING_FREQ:
+            return seg[:-1] + particles[seg[-1]]
         return seg
 
     def question(self, text: str) -> str:

@@ -345,6 +345,14 @@ def test_a_particle_that_ends_a_word_stays() -> None:
     norm = TextNormalizer(default_synonyms())
     assert norm.spoken("申请林木采伐").endswith("采伐")
     assert norm.spoken("他毫无").endswith("毫无")
+    assert norm.spoken("油补打下来未") == "油补打下来没"          # Cantonese …未 asks "yet?"
+    assert norm.spoken("这个从未").endswith("从未")
+
+
+def test_a_repair_never_cuts_the_words_that_frame_a_question() -> None:
+    """多少钱工资 sounds like 多少 + 欠工资 (a synonym of 欠薪); the resident said 多少钱."""
+    m = with_items([("catalog", "农民工欠薪投诉渠道", "就业创业", "拖欠工资可以投诉。")])
+    assert "欠薪" not in m.analyse("村干部一年拿多少钱工资")[0]
 
 
 def test_a_repair_never_cuts_a_plain_word_in_two() -> None:
