@@ -292,6 +292,7 @@ class Matcher:
         self.char_idf: dict[str, float] = {}
         self.unknown_idf = math.log(1 + 1 / 0.5)   # what build() sets for an empty index
         self.known_bigrams: set[str] = set()
+        self.name_bigrams: set[str] = set()     # … of the names, aliases and synonyms only
         self.title_df: Counter = Counter()      # everyday words of the names: how many docs use each
         self.sound_vocab: dict[str, list[str]] = {}
         self.question_sounds: dict[str, str] = {}     # _index_question_words
@@ -359,7 +360,9 @@ class Matcher:
                 char_df.update(set(info.strong_chars) | set(info.head_chars) | set(info.body_chars))
                 doc_terms: set[str] = set()
                 for seg in strong_text.split():
-                    self.known_bigrams.update(_bigrams(seg))
+                    grams = _bigrams(seg)
+                    self.known_bigrams.update(grams)
+                    self.name_bigrams.update(grams)
                     for n in (2, 3, 4):
                         doc_terms.update(g for i in range(len(seg) - n + 1) if (g := seg[i:i + n]) in words)
                 strong_vocab |= doc_terms
@@ -381,7 +384,9 @@ class Matcher:
         for term in self.norm.synonyms:       # variants too: 底保 should find 低保 before canon
             if 2 <= len(term) <= 6:
                 strong_vocab.add(term)
-                self.known_bigrams.update(_bigrams(term))
+                grams = _bigrams(term)
+                self.known_bigrams.update(grams)
+                self.name_bigrams.update(grams)
         self.common = words
         self.nouns = noun_words()
         self.noun_chars = noun_chars()
@@ -577,17 +582,21 @@ class Matcher:
             hard, plain = self._inside_words(seg)
             # unknown[j]: how many of the segment's first j bigrams the catalog never uses, so
             # "is every bigram of seg[i:i+size] known" is one subtraction, not a set per span
-            unknown = [0]
+            unknown, unnamed = [0], [0]
             for j in range(len(seg) - 1):
                 unknown.append(unknown[-1] + (seg[j:j + 2] not in self.known_bigrams))
+                unnamed.append(unnamed[-1] + (seg[j:j + 2] not in self.name_bigrams))
             out: list[str] = []
             i, n = 0, len(seg)
             while i < n:
                 for size in range(min(self.max_term, n - i), 1, -1):
                     if i in hard or i + size in hard:
                         continue          # would cut 什么 in two (每年什么时候 → 年审)
-                    if unknown[i + size - 1] == unknown[i]:
-                        continue          # every bigram of the span is catalog vocabulary
+                    if unnamed[i + size - 1] == unnamed[i]:
+                        continue          # every bigram of the span is in the catalog's names
+                    # known from content text only: 底保 is in 兜底保障, but a slip for a topic many
+                    # names share (低保) all the same
+                    in_text = unknown[i + size - 1] == unknown[i]
                     span = seg[i:i + size]
                     if self.common.get(span, 0) >= COMMON_FREQ:
                         continue
@@ -599,7 +608,8 @@ class Matcher:
                     shared = sum(a == c for a, c in zip(best, span))
                     if shared == 0 and size < 3:
                         continue
-                    if (i in plain or i + size in plain) and self.title_df.get(best, 0) < SHARED_TOPIC_TITLES:
+                    if (in_text or i in plain or i + size in plain) \
+                            and self.title_df.get(best, 0) < SHARED_TOPIC_TITLES:
                         continue
                     out.append(best)
                     i += size
@@ -614,7 +624,8 @@ class Matcher:
         """Positions strictly inside words the resident plainly said, where a sound-alike repair
         would cut a real word in two: (hard, plain). Hard: the commonest words of the language
         (什么, 时候, 我们), the lexicon's framing words and intent cues (多少钱 in 多少钱工资, never
-        多少 + 欠工资) and everyday words the catalog's names use (低保 in 低保名单, never 低报名单). Plain: other frequent everyday words (乡里 in 去乡里, never 去向里), which only a
+        多少 + 欠工资) and everyday words the catalog's names use (低保 in 低保名单, never 低报名单).
+        Plain: other frequent everyday words (乡里 in 去乡里, never 去向里), which only a
         topic many titles share may cut (今年底保 and 月底保 still mean 低保)."""
         hard: set[int] = set()
         plain: set[int] = set()

@@ -30,7 +30,7 @@ catalog:
      公开依据: 《社会救助暂行办法》, 公开时限: 调整后20个工作日内, 公开主体: 县民政局, 公开渠道和载体: 县政府网站,
      公开对象: 全社会, 公开方式: 主动, 公开层级: 县级}
 """
-WORD = "老光棍"                     # what residents here call 特困人员; no item's name or shipped synonym says it
+WORD = "光棍汉"                     # what residents here call 特困人员; no item's name or shipped synonym says it
 ASKED = f"{WORD}特困供养"          # gets numbered choices: the 名单 or the 标准?
 
 

@@ -349,6 +349,13 @@ def test_a_particle_that_ends_a_word_stays() -> None:
     assert norm.spoken("这个从未").endswith("从未")
 
 
+def test_a_slip_found_in_content_text_is_still_repaired_to_a_shared_topic() -> None:
+    """底保 is a bigram of 兜底保障, a phrase catalogs use in content; a resident who types 底保
+    still means 低保, a topic three names here share."""
+    m = with_items([("catalog", "困难群众救助工作方案", "社会救助", "健全分层分类的社会救助体系，强化兜底保障。")])
+    assert "低保" in m.analyse("底保标准是多少钱")[0]
+
+
 def test_a_repair_never_cuts_the_words_that_frame_a_question() -> None:
     """多少钱工资 sounds like 多少 + 欠工资 (a synonym of 欠薪); the resident said 多少钱."""
     m = with_items([("catalog", "农民工欠薪投诉渠道", "就业创业", "拖欠工资可以投诉。")])
