@@ -310,27 +310,27 @@ class Matcher:
         self.gapped: dict[str, re.Pattern[str]] = {}
         for name, spec in self.lex.facets.items():
             raw = [str(c) for c in spec.get("cues") or ()]
-            cues = [self.norm.document(c).replace(" ", "") for c in raw if GAP not in c]
+            cues = [self.norm.flat(c) for c in raw if GAP not in c]
             self.cues[name] = sorted({c for c in cues if c}, key=len, reverse=True)
             frames.update({c: " " for c in self.cues[name]})
             # "怎么…办": the words apart, a few characters between (怎么给他办, 找谁去报)
-            spans = [f".{{0,{MAX_GAP}}}?".join(re.escape(self.norm.document(p).replace(" ", ""))
+            spans = [f".{{0,{MAX_GAP}}}?".join(re.escape(self.norm.flat(p))
                                                  for p in c.split(GAP)) for c in raw if GAP in c]
             if spans:
                 self.gapped[name] = re.compile("|".join(spans))
-        self.result_cues = [c for w in self.lex.result_cues if (c := self.norm.document(w).replace(" ", ""))]
-        self.result_unless = [c for w in self.lex.result_unless if (c := self.norm.document(w).replace(" ", ""))]
+        self.result_cues = [c for w in self.lex.result_cues if (c := self.norm.flat(w))]
+        self.result_unless = [c for w in self.lex.result_unless if (c := self.norm.flat(w))]
         frames.update({c: " " for c in self.result_cues})
         self.specific = frozenset(n for n in self.lex.facets if n not in KIND_FACETS | NARROW_FACETS)
         self.frames = frames
         self._frame_len = max(4, *(len(w) for w in frames)) if frames else 4
         self._strip_frames = Replacer(frames)
-        markers = {self.norm.document(str(mk)).replace(" ", "") for spec in self.lex.facets.values()
-                   for mk in spec.get("title_markers") or ()}
-        markers |= {self.norm.document(str(w)).replace(" ", "") for w in self.lex.title_frames}
+        self.title_frames = {self.norm.flat(w) for w in self.lex.title_frames}
+        markers = {self.norm.flat(str(mk)) for spec in self.lex.facets.values()
+                   for mk in spec.get("title_markers") or ()} | self.title_frames
         self._markers = Replacer({mk: " " for mk in markers if mk})
         self.off_topic = sorted({c for w in self.lex.off_topic
-                                 if (c := self.norm.document(w).replace(" ", ""))}, key=len, reverse=True)
+                                 if (c := self.norm.flat(w))}, key=len, reverse=True)
 
     # ------------------------------------------------------------------ build
     @classmethod
@@ -442,7 +442,7 @@ class Matcher:
         words = [*lex.frame_words, *lex.off_topic, *lex.information_request,
                  *(str(c) for spec in lex.facets.values() for c in spec.get("cues") or () if GAP not in str(c))]
         for w in words:
-            w = self.norm.document(w).replace(" ", "")
+            w = self.norm.flat(w)
             if 2 <= len(w) <= 6:
                 self.question_sounds.setdefault(sounds(w), w)
 
@@ -484,8 +484,7 @@ class Matcher:
         培训报名) is the question's topic, not its framing: stripping it would let 卫生院 outweigh
         报销. Words many titles carry (名单, 标准) and the words that frame a title (申请, 办理) stay
         framing."""
-        framing = {self.norm.document(w).replace(" ", "") for w in self.lex.title_frames}
-        cues = {c for name, cs in self.cues.items() for c in cs if len(c) >= 2 and c not in framing}
+        cues = {c for cs in self.cues.values() for c in cs if len(c) >= 2 and c not in self.title_frames}
         if not cues:
             return
         sizes = sorted({len(c) for c in cues})
@@ -534,7 +533,7 @@ class Matcher:
         head = norm.document(f"{doc.head} {doc.domain}")
         body = norm.document(f"{doc.body[: t.body_chars]} {doc.more[: t.more_chars]}")
         strong_text = " ".join([title, *kws])
-        flat_head = norm.document(doc.head).replace(" ", "")
+        flat_head = norm.flat(doc.head)
         flat_title = title.replace(" ", "")
         flat_title = doc.title if flat_title == doc.title else flat_title    # one object, not two
         core = self._core(flat_title)
@@ -578,14 +577,17 @@ class Matcher:
         """Replace spans that are unknown to the catalog but sound like a catalog term."""
         out_segs = []
         for seg in text.split():
-            snd = sounds(seg)
-            hard, plain = self._inside_words(seg)
             # unknown[j]: how many of the segment's first j bigrams the catalog never uses, so
             # "is every bigram of seg[i:i+size] known" is one subtraction, not a set per span
             unknown, unnamed = [0], [0]
             for j in range(len(seg) - 1):
                 unknown.append(unknown[-1] + (seg[j:j + 2] not in self.known_bigrams))
                 unnamed.append(unnamed[-1] + (seg[j:j + 2] not in self.name_bigrams))
+            if not unnamed[-1]:
+                out_segs.append(seg)      # every bigram is in the catalog's names: nothing to repair
+                continue
+            snd = sounds(seg)
+            hard, plain = self._inside_words(seg)
             out: list[str] = []
             i, n = 0, len(seg)
             while i < n:
@@ -971,12 +973,12 @@ class Matcher:
         both names share with the question (最低生活保障 in …名单 and …标准)."""
         top = ranked[0]
         q_bigrams = {g for seg in q.split() for g in _bigrams(seg)}
-        top_title = self.norm.document(top.doc.title).replace(" ", "")
+        top_title = self.norm.flat(top.doc.title)
         shared_topic = _bigrams(top_title) & q_bigrams
         top_head = self.norm.document(top.doc.head) if top.doc.head else ""
         out = []
         for m in ranked[1:4]:
-            title = self.norm.document(m.doc.title).replace(" ", "")
+            title = self.norm.flat(m.doc.title)
             same_head = bool(top_head) and top_head == self.norm.document(m.doc.head)
             if same_head or shared_topic & _bigrams(title):
                 out.append(m)
@@ -1007,12 +1009,12 @@ class Matcher:
         if not intents or (wants_guide != wants_item and wants_guide == top_guide):
             return None               # the question names what it wants, and the top one is that
         t = self.tuning
-        grams = _bigrams(self.norm.document(top.doc.title).replace(" ", ""))
+        grams = _bigrams(self.norm.flat(top.doc.title))
         for m in ranked[1:]:
             if top.score - m.score > t.sibling_window or m.score < top.score * t.choice_ratio:
                 break
             if (m.doc.type == "guide") != top_guide:
-                other = _bigrams(self.norm.document(m.doc.title).replace(" ", ""))
+                other = _bigrams(self.norm.flat(m.doc.title))
                 if grams & other:
                     return m
         return None

@@ -141,6 +141,10 @@ class TextNormalizer:
     def document(self, text: str) -> str:
         return self.canon(basic_normalize(text))
 
+    def flat(self, text: str) -> str:
+        """document() without the segment breaks: how names, cues and lexicon words are compared."""
+        return self.document(text).replace(" ", "")
+
     def spoken(self, text: str) -> str:
         """A resident's message in plain Mandarin (width, script, noise, fillers, dialect), in
         their own words: synonyms not yet mapped."""

@@ -243,11 +243,16 @@ SIBLINGS = [
 ]
 
 
+def headed(rows: list[tuple[str, str, str, str, str]], prefix: str) -> Matcher:
+    """A matcher over (type, title, 领域, 一级事项, body) rows alone."""
+    own = [Doc(key=f"{prefix}:{i}", type=t, title=title, domain=dom, head=head, body=body)
+           for i, (t, title, dom, head, body) in enumerate(rows)]
+    return Matcher.build(own, default_synonyms())
+
+
 @pytest.fixture(scope="module")
 def siblings() -> Matcher:
-    own = [Doc(key=f"s:{i}", type=t, title=title, domain=dom, head=head, body=body)
-           for i, (t, title, dom, head, body) in enumerate(SIBLINGS)]
-    return Matcher.build(own, default_synonyms())
+    return headed(SIBLINGS, "s")
 
 
 def first_title(m: Matcher, question: str) -> str:
@@ -314,9 +319,7 @@ RESULTS = [
 
 @pytest.fixture(scope="module")
 def results() -> Matcher:
-    own = [Doc(key=f"r:{i}", type=t, title=title, domain=dom, head=head, body=body)
-           for i, (t, title, dom, head, body) in enumerate(RESULTS)]
-    return Matcher.build(own, default_synonyms())
+    return headed(RESULTS, "r")
 
 
 @pytest.mark.parametrize("question", ["我申请的救助金批下来没", "上个月交了救助金的申请，审核通过了冇",
