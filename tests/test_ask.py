@@ -70,6 +70,19 @@ def test_answer_with_follow_up_numbers(wechat: WeChatServer, demo: str) -> None:
     assert "请回复 1 到" in wechat.say("o_a", "9")
 
 
+def test_an_answer_offers_its_sibling_one_reply_away(wechat: WeChatServer, demo: str) -> None:
+    """The standard answers "how much"; the household list ranked next is offered by number, so a
+    resident who wanted the list (most wrong answers are such a sibling) gets it with one reply.
+    A runner-up on another topic is not offered."""
+    reply = wechat.say("o_sib", "种地补贴一亩多少钱")
+    assert reply.startswith("【耕地地力保护补贴标准和补贴面积】")
+    number = next(n for n, label in options(reply).items() if "到户清册" in label)
+    assert wechat.say("o_sib", number).startswith("【耕地地力保护补贴到户清册】")
+    other = wechat.say("o_sib2", "低保一个月给多少")
+    assert other.startswith("【城乡最低生活保障标准】")
+    assert not [label for label in options(other).values() if label.startswith("“")]
+
+
 def test_typos_and_homophones_from_pinyin_input(wechat: WeChatServer, demo: str) -> None:
     assert wechat.say("o_t", "今年农村底保标准是多少").startswith("【城乡最低生活保障标准】")
     reply = wechat.say("o_t", "危方改造补助多少钱")
