@@ -348,7 +348,7 @@ def test_a_particle_that_ends_a_word_stays() -> None:
     norm = TextNormalizer(default_synonyms())
     assert norm.spoken("申请林木采伐").endswith("采伐")
     assert norm.spoken("他毫无").endswith("毫无")
-    assert norm.spoken("油补打下来未") == "油补打下来没"          # Cantonese …未 asks "yet?"
+    assert norm.spoken("补贴打下来未") == "补贴打下来没"          # Cantonese …未 asks "yet?"
     assert norm.spoken("这个从未").endswith("从未")
 
 
