@@ -452,6 +452,8 @@ def main() -> None:
         return
     out = {"fitted": f"{date.today().isoformat()} by bench/fit_ranker.py on " + ", ".join(specs)
                      + f" with --precision {args.precision} --declined {args.declined} --max-wrong {args.max_wrong}"
+                     + (f" --county-precision {args.county_precision}" if args.county_precision is not None else "")
+                     + (f" --county-declined {args.county_declined}" if args.county_declined else "")
                      + " (tuning sets only; held-out counties are never fitted on)", **out}
     RANKER_FILE.write_text("# Re-ranking weights and answer rule of content/matcher.py. Generated: edit by\n"
                            "# re-running bench/fit_ranker.py, not by hand.\n"
