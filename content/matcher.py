@@ -22,6 +22,7 @@ import unicodedata
 from array import array
 from collections import Counter
 from dataclasses import dataclass, field, replace
+from difflib import SequenceMatcher
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterable, Literal, Sequence
@@ -213,6 +214,15 @@ def _wants(intents: frozenset[str]) -> tuple[bool, bool, frozenset[str]]:
     narrow = intents & NARROW_FACETS
     kinds = intents - narrow
     return "apply" in kinds, bool(kinds - {"apply"}), narrow
+
+
+SAME_TOPIC_CHARS = 4   # a shared run this long is one topic's name (耕地地力, 居民身份证, 城乡低保)
+
+
+def same_topic(a: str, b: str) -> bool:
+    """Two names of one topic (…标准 / …发放名单, a catalog item and its guide)."""
+    m = SequenceMatcher(None, a, b, autojunk=False).find_longest_match(0, len(a), 0, len(b))
+    return m.size >= SAME_TOPIC_CHARS
 
 
 def _bigrams(text: str) -> set[str]:
@@ -997,6 +1007,19 @@ class Matcher:
             return []
         return [m for m in self._siblings(ranked, self.analyse(question)[0]) if m.score >= floor]
 
+    def _procedure_twin(self, ranked: list[Match]) -> Match | None:
+        """The guide and the catalog item that publishes the same procedure (…办理程序, …须知),
+        ranked first and second: two versions of one answer, and which one a resident wants
+        ("流程是啥", "怎么申请") the question seldom says for sure. Counties that publish both got
+        most of their wrong straight answers here (bench/counties/wannan, exi: 9 of 28), so both
+        are offered."""
+        if len(ranked) < 2 or ranked[0].doc.type == ranked[1].doc.type:
+            return None
+        item = ranked[0] if ranked[0].doc.type == "catalog" else ranked[1]
+        if not any(w in item.doc.title for w in self.lex.procedure_titles):
+            return None
+        return ranked[1] if same_topic(ranked[0].doc.title, ranked[1].doc.title) else None
+
     def _sibling(self, ranked: list[Match], intents: frozenset[str]) -> Match | None:
         """The other kind of document on the top answer's topic (the 低保 guide for the 低保
         standard) when the question does not clearly ask for the top one's kind: a resident asking
@@ -1091,7 +1114,7 @@ class Matcher:
             contested = self._contested(ranked, question)
             if contested:
                 return MatchResult("choices", [ranked[0], *contested][:limit])
-            sib = self._sibling(ranked, self.analyse(question)[2])
+            sib = self._procedure_twin(ranked) or self._sibling(ranked, self.analyse(question)[2])
             if sib is not None:
                 return MatchResult("choices", [ranked[0], sib])
             return MatchResult("answer", ranked[:limit])

@@ -93,6 +93,7 @@ class Lexicon:
     facets: dict[str, dict] = field(default_factory=dict)
     off_topic: tuple[str, ...] = ()
     title_frames: tuple[str, ...] = ()
+    procedure_titles: tuple[str, ...] = ()
     information_request: tuple[str, ...] = ()
     question_particles: dict[str, str] = field(default_factory=dict)
     result_cues: tuple[str, ...] = ()
@@ -109,6 +110,7 @@ def load_lexicon(path: str | None = None) -> Lexicon:
         facets={str(k): dict(v or {}) for k, v in (raw.get("facets") or {}).items()},
         off_topic=tuple(str(x) for x in raw.get("off_topic") or ()),
         title_frames=tuple(str(x) for x in raw.get("title_frames") or ()),
+        procedure_titles=tuple(str(x) for x in raw.get("procedure_titles") or ()),
         information_request=tuple(str(x) for x in raw.get("information_request") or ()),
         question_particles={str(k): str(v or "") for k, v in (raw.get("question_particles") or {}).items()},
         result_cues=tuple(str(x) for x in (raw.get("application_result") or {}).get("cues") or ()),

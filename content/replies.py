@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from difflib import SequenceMatcher
 from functools import lru_cache
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import yaml
 from sqlmodel import Session
 
 from content.index import item_row
-from content.matcher import Doc, Match
+from content.matcher import Doc, Match, same_topic
 from core.models.catalog import CatalogItem, ServiceGuide
 from core.models.core import Town
 from core.places import VillageInfo
@@ -116,15 +115,6 @@ def options_block(options: list[Option]) -> str:
     return "\n".join(f"回复 {i} 看{o.label}" for i, o in enumerate(options, 1))
 
 
-SIBLING_CHARS = 4   # a shared run this long is one topic's name (耕地地力, 居民身份证, 城乡低保)
-
-
-def _siblings(a: str, b: str) -> bool:
-    """Two names of one topic (…标准 / …发放名单, a catalog item and its guide)."""
-    m = SequenceMatcher(None, a, b, autojunk=False).find_longest_match(0, len(a), 0, len(b))
-    return m.size >= SIBLING_CHARS
-
-
 def _related(matches: list[Match], current: Doc, limit: int = 1) -> list[Option]:
     """Near misses worth offering ('not this? reply 3 for …'); the matcher ranked them already.
     The runner-up is offered whatever its score when it is the answer's sibling: most wrong
@@ -139,7 +129,7 @@ def _related(matches: list[Match], current: Doc, limit: int = 1) -> list[Option]
         if m.doc.key == current.key:
             continue
         near = m.score >= max(40.0, top - 30)
-        sibling = rank == 1 and _siblings(m.doc.title, current.title)
+        sibling = rank == 1 and same_topic(m.doc.title, current.title)
         if not (near or sibling):
             continue
         label = f"“{m.doc.title}”" + ("办事指南" if m.doc.type == "guide" and "申请" not in m.doc.title else "")

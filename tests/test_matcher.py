@@ -302,6 +302,26 @@ def test_a_sibling_with_a_real_share_of_the_chance_is_offered_not_overruled(sibl
     assert decide(unrelated).kind == "answer"
 
 
+def test_a_guide_and_the_item_publishing_the_same_procedure_are_offered_together(siblings: Matcher) -> None:
+    """The guide 救助金申请 and an item 救助金申请程序 ranked first and second are two versions of one
+    answer: past the answer threshold both are offered, whatever the runner-up's score. Not when
+    the item is about something else of the topic (its 标准), nor between two items."""
+    eager = copy.copy(siblings)
+    eager.tuning = replace(siblings.tuning, answer_min=0.0, answer_margin=0.0, choice_min=0.0,
+                           sibling_ratio=0.0, sibling_window=0.0)
+    question = "救助金要走哪些流程"
+    guide = Match(Doc(key="g:1", type="guide", title="困难群众救助金申请", head="困难群众救助金"), 95.0, 5.0, ())
+    steps = Match(Doc(key="c:8", type="catalog", title="困难群众救助金申请程序公示", head="困难群众救助金"),
+                  1.0, -1.0, ())
+    rate = replace(steps, doc=replace(steps.doc, key="c:9", title="困难群众救助金标准"))
+    both = eager._decide([guide, steps], question, 4)
+    assert both.kind == "choices" and [m.doc.key for m in both.matches] == ["g:1", "c:8"]
+    assert eager._decide([replace(steps, score=95.0), replace(guide, score=1.0)], question, 4).kind == "choices"
+    assert eager._decide([guide, rate], question, 4).kind == "answer"
+    item = replace(guide, doc=replace(guide.doc, key="c:1", type="catalog", title="困难群众救助金享受对象名单"))
+    assert eager._decide([item, steps], question, 4).kind == "answer"
+
+
 @pytest.mark.parametrize("question,intent", [
     ("救助金几多钱一个月", "amount"), ("边个领咗救助金", "list"), ("救助金好多钱", "amount"),
     ("救助金点样申请", "apply"), ("哪个领了救助金", "list"), ("救助金好久发", "time"),
