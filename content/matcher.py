@@ -1011,8 +1011,8 @@ class Matcher:
         """The guide and the catalog item that publishes the same procedure (…办理程序, …须知),
         ranked first and second: two versions of one answer, and which one a resident wants
         ("流程是啥", "怎么申请") the question seldom says for sure. Counties that publish both got
-        most of their wrong straight answers here (bench/counties/wannan, exi: 9 of 28), so both
-        are offered."""
+        many of their wrong straight answers here (bench/counties/wannan and exi: 13 of 29), so
+        both are offered."""
         if len(ranked) < 2 or ranked[0].doc.type == ranked[1].doc.type:
             return None
         item = ranked[0] if ranked[0].doc.type == "catalog" else ranked[1]
