@@ -531,3 +531,12 @@ def test_every_worker_repairs_a_slip_the_same_way() -> None:
                               capture_output=True, text=True, timeout=120, check=True)
         outs.add(done.stdout.strip())
     assert outs == {"低保名单在哪看 农村低保对象公示名单"}
+
+
+def test_sums_and_months_of_the_backstory_leave_the_topic(matcher: Matcher) -> None:
+    """花了两三百块 / 一万多 / 往年五六月份 tell what happened, not which item is meant: out of the
+    topic (the coverage features), still in the question; acreage can name an item and stays."""
+    _, topic, _ = matcher.analyse("每个月吃药花两三百块，住院又花了一万多，往年五六月份就报了")
+    assert not any(w in topic for w in ("两三百", "百块", "一万", "五六月"))
+    assert "吃药" in topic
+    assert "二十亩" in matcher.analyse("种了二十亩地的补贴")[1]
