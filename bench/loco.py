@@ -16,9 +16,9 @@ not the hand-written word lists; bench/counties/* (never read) remain the honest
 Since issue 13's fourth round the counties under bench/counties/ named in TUNING_COUNTIES are
 tuning counties too (six, then qilu and xiang, minnan and jinmeng, dianqian and jianghuai, each pair
 after its one held-out measure, gannan, qinba, guibei and qiongbei in round 7, jibei, zhenan, subei and
-ningnan in round 8, wannan, exi, hehuang and dianxinan in round 9): by default each of the twenty-six is left out in turn (fitted on the others, the
-answer rule held to the precision asked for on each of them); --two gives the old two folds. The
-last line pools every fold's left-out questions.
+ningnan in round 8, wannan, exi, hehuang and dianxinan in round 9): by default each of the twenty-six
+is left out in turn (fitted on the others, the answer rule held to the precision asked for on each of
+them); --two gives the old two folds. The last line pools every fold's left-out questions.
 
 Usage: .venv/bin/python bench/loco.py [--l2 1.0] [--precision 0.97] [--declined 0.93] [--misses]
        [--only COUNTY] [--answer-min N] [--two] [--max-wrong 0.03]
