@@ -126,6 +126,9 @@ class Tuning:
     sibling_window: float = 25.0   # a catalog item and a guide on one topic: how close to offer both
     sibling_tie: float = 1.0       # siblings this close in evidence (logit) and no intent stated → choices
     sibling_ratio: float = 0.3     # a sibling with this share of the best's chance → choices, not an answer
+    clause_scope_min: float = 90.0  # a fallen-back run-on question: one clause this surely in scope…
+    clause_whole_min: float = 50.0  # … the whole question at least this, and both agreeing → choices
+    clause_max: int = 6            # clauses tried (a long voice message; bounds the extra work)
 
 
 @dataclass(frozen=True)
@@ -1052,8 +1055,46 @@ class Matcher:
     def match(self, question: str, village: str | None = None, limit: int = 4) -> MatchResult:
         ranked = self.score(question, village)
         result = self._decide(ranked, question, limit)
+        if result.kind == "fallback" and ranked:
+            result = self._clause_choices(ranked, question, village, limit) or result
         result.top = ranked[0] if ranked else None
         return result
+
+    def _clause_choices(self, ranked: list[Match], question: str, village: str | None,
+                        limit: int) -> MatchResult | None:
+        """A long voice message that asks several things, or tells a backstory around one question
+        ("我妈的低保上个月没打到卡上 是不是没发 … 屋头等到用钱"): the whole reads as out of scope,
+        because most of its words no item explains, yet one clause (or two running together) is
+        plainly about an item. Offered as choices, never answered straight, and only when the
+        clause is surely in scope, the whole question is not far from it, and the whole question
+        ranks the clause's best item first or second: an out-of-scope question that shares one
+        word with an item seldom does all three (bench/counties: 60 fallen-back questions get
+        choices, 48 holding the right item, 1 out of scope)."""
+        t = self.tuning
+        q, _topic, _intents = self.analyse(question)
+        parts = [p for p in q.split() if p][: t.clause_max]
+        if len(parts) < 2 or self.off_topic_cues(q.replace(" ", "")):
+            return None
+        if self.in_scope(ranked, question) < t.clause_whole_min:
+            return None
+        agree = {id(m.doc) for m in ranked[:2]}
+        best: tuple[float, list[Match]] | None = None
+        for i, part in enumerate(parts):
+            for span in (part, f"{part} {parts[i + 1]}" if i + 1 < len(parts) else ""):
+                if not span:
+                    continue
+                sub = self.score(span, village)
+                if not sub or id(sub[0].doc) not in agree:
+                    continue
+                scope = self.in_scope(sub, span)
+                if scope >= t.clause_scope_min and (best is None or scope > best[0]):
+                    best = (scope, sub)
+        if best is None:
+            return None
+        sub = best[1]
+        floor = sub[0].score * t.choice_ratio
+        whole = {id(m.doc) for m in ranked[:limit]}     # offer only what both readings find
+        return MatchResult("choices", [m for m in sub if m.score >= floor and id(m.doc) in whole][:limit])
 
     def confidence_values(self, ranked: list[Match], question: str) -> tuple[float, ...]:
         """CONFIDENCE values of a ranked list (see Ranker.confidence)."""

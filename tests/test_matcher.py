@@ -540,3 +540,17 @@ def test_sums_and_months_of_the_backstory_leave_the_topic(matcher: Matcher) -> N
     assert not any(w in topic for w in ("两三百", "百块", "一万", "五六月"))
     assert "吃药" in topic
     assert "二十亩" in matcher.analyse("种了二十亩地的补贴")[1]
+
+
+def test_a_run_on_voice_message_is_offered_the_item_its_plain_clause_names(matcher: Matcher) -> None:
+    """Most of a long voice message is backstory no item explains, so the whole reads as out of
+    scope; one clause names the item plainly, and the whole question agrees on it: choices, never
+    a straight answer (the clause alone lost the rest of the question). Without the clause rule
+    the same message falls back."""
+    voice = "我爹今年八十二了，身体还硬朗，每天去地里转转，听隔壁讲有个高龄的钱，一个月给多少，要去哪里领"
+    result = matcher.match(voice)
+    assert result.kind == "choices" and result.matches[0].doc.title == "高龄津贴标准", result
+    whole_only = copy.copy(matcher)
+    whole_only.tuning = replace(matcher.tuning, clause_max=0)
+    assert whole_only.match(voice).kind == "fallback"
+
