@@ -554,3 +554,15 @@ def test_a_run_on_voice_message_is_offered_the_item_its_plain_clause_names(match
     whole_only.tuning = replace(matcher.tuning, clause_max=0)
     assert whole_only.match(voice).kind == "fallback"
 
+
+
+@pytest.mark.parametrize("question", ["护林员一年多少钱", "我们村护林员工资多少"])
+def test_a_narrower_job_is_not_read_as_the_broader_one(question: str) -> None:
+    """护林员 is one 公益性岗位 job; where a county publishes both, folding the narrow word into
+    the broad one made the two items look alike (two choices, or the wrong one first):
+    data/synonyms.yaml keeps narrower terms out of broader groups."""
+    m = with_items([
+        ("catalog", "生态护林员劳务补助执行标准", "生态护林员", "生态护林员 劳务补助每人每年一万元，按月发放。"),
+        ("catalog", "乡村公益性岗位补贴执行标准", "就业服务", "乡村公益性岗位 保洁员、护路员补贴每月八百元。"),
+    ])
+    assert answer_title(m, question) == "生态护林员劳务补助执行标准"
