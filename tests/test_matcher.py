@@ -157,7 +157,8 @@ def test_normalizer_steps() -> None:
     ("打风要去边度避", "台风要去哪里避"),                 # Cantonese
     ("阿婆三百蚊一个月", "老人三百元一个月"),
     ("山药蛋种子", "马铃薯种子"),                         # 晋/陕: the catalog's name
-    ("农村社保交几多", "城乡居民养老保险缴多少"),
+    ("农村社保交几多", "城乡居民养老保险缴多少"),           # 交 before a sum is 缴
+    ("种粮补贴一亩多少", "耕地地力保护补贴一亩多少"),       # the bare name: the 地力 subsidy
     ("农村社保卡丢了", "社会保障卡丢了"),                 # the card, not the pension scheme
     ("屋下细伢子读书", "家里孩子入学"),                   # Hakka/Gan
     ("扯证要带啥", "结婚登记要带什么"),
