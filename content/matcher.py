@@ -1030,6 +1030,21 @@ class Matcher:
             return None
         return ranked[1] if same_topic(ranked[0].doc.title, ranked[1].doc.title) else None
 
+    def _two_asks(self, ranked: list[Match], question: str) -> Match | None:
+        """A question that asks two things siblings answer apart ("发了没有，发了多少": paid yet → the
+        发放 record, how much → the 标准): the best candidate answers one of them, a sibling among
+        the next three the other. A straight answer would drop half the question; both are offered."""
+        q, _topic, intents = self.analyse(question)
+        wanted = intents & self.specific
+        if len(wanted) < 2:
+            return None
+        top = self._facets(ranked[0].doc) & self.specific
+        for m in self._siblings(ranked, q):
+            own = self._facets(m.doc) & self.specific
+            if (wanted & own) - top and (wanted & top) - own:
+                return m
+        return None
+
     def _sibling(self, ranked: list[Match], intents: frozenset[str]) -> Match | None:
         """The other kind of document on the top answer's topic (the 低保 guide for the 低保
         standard) when the question does not clearly ask for the top one's kind: a resident asking
@@ -1162,7 +1177,8 @@ class Matcher:
             contested = self._contested(ranked, question)
             if contested:
                 return MatchResult("choices", [ranked[0], *contested][:limit])
-            sib = self._procedure_twin(ranked) or self._sibling(ranked, self.analyse(question)[2])
+            sib = (self._procedure_twin(ranked) or self._two_asks(ranked, question)
+                   or self._sibling(ranked, self.analyse(question)[2]))
             if sib is not None:
                 return MatchResult("choices", [ranked[0], sib])
             return MatchResult("answer", ranked[:limit])

@@ -303,6 +303,19 @@ def test_a_sibling_with_a_real_share_of_the_chance_is_offered_not_overruled(sibl
     assert decide(unrelated).kind == "answer"
 
 
+def test_a_question_asking_two_things_siblings_answer_apart_gets_both(siblings: Matcher) -> None:
+    """"发了没有，发了多少": paid yet → the 发放 record, how much → the 标准. However sure the model
+    is of one, a straight answer would drop half the question (bench/counties/minbei's wrong
+    answers, and the reason the fit keeps answer_min 92 with minbei among the tuning counties)."""
+    eager = copy.copy(siblings)
+    eager.tuning = replace(siblings.tuning, answer_min=0.0, answer_margin=0.0, choice_min=0.0, sibling_ratio=0.0)
+    result = eager.match("这个月的救助金发了没有，发了多少")
+    assert result.kind == "choices"
+    assert {m.doc.title for m in result.matches} == {"困难群众救助金发放情况", "困难群众救助金标准"}
+    one_ask = eager.match("这个月的救助金拨了没")
+    assert one_ask.kind == "answer" and one_ask.matches[0].doc.title == "困难群众救助金发放情况"
+
+
 def test_a_guide_and_the_item_publishing_the_same_procedure_are_offered_together(siblings: Matcher) -> None:
     """The guide 救助金申请 and an item 救助金申请程序 ranked first and second are two versions of one
     answer: past the answer threshold both are offered, whatever the runner-up's score. Not when
