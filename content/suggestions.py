@@ -52,11 +52,6 @@ class SynonymSuggestion:
     questions: tuple[str, ...]  # a few of the residents' questions
     times: int                  # picks with the word
 
-    @property
-    def terms(self) -> str:
-        """The synonym group as staff add it: the catalog's word first (the canonical one)."""
-        return f"{self.canonical}、{self.word}"
-
 
 def _key(session: Session, question: str) -> str:
     matcher = index.get_matcher(session)
