@@ -36,9 +36,10 @@ def beijing_date(moment: datetime) -> date:
 
 
 def _qingming(year: int) -> date:
-    """清明 (the solar term) for 2001–2099: the common 21st-century formula, 4 or 5 April."""
-    y = year % 100
-    return date(year, 4, int(y * 0.2422 + 4.81) - y // 4)
+    """清明, the solar term (4 or 5 April), from chinesecalendar's own solar-term table rather than a
+    hand formula (the two agree for 2001–2099)."""
+    terms = chinese_calendar.get_solar_terms(date(year, 4, 1), date(year, 4, 10))
+    return next(day for day, name in terms if name == "清明")
 
 
 def _lunar(year: int, month: int, day: int) -> date:
