@@ -1,0 +1,10 @@
+"""Build the 额尔图旗 (invented banner, eastern Inner Mongolia) catalog.xlsx and guides.csv from the YAML sources."""
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+from county_layout import build, build_guides  # noqa: E402
+
+print(build(HERE))
+print(build_guides(HERE))
