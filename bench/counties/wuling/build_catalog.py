@@ -1,0 +1,10 @@
+"""Build the 酉溪县 (wuling, invented) blind evaluation set: catalog.xlsx and guides.csv from the YAML sources."""
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+from county_layout import build, build_guides  # noqa: E402
+
+print(build(HERE))
+print(build_guides(HERE))
