@@ -24,7 +24,6 @@ Usage: .venv/bin/python bench/fit_ranker.py [--set DIR[::QUESTIONS] …] [--dry-
 from __future__ import annotations
 
 import argparse
-import csv
 import itertools
 import logging
 import math
@@ -44,7 +43,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from eval_sets import shared_eval  # noqa: E402
-from matcher_quality import parse_set  # noqa: E402
+from matcher_quality import parse_set, read_batch, read_questions  # noqa: E402
 
 from content.matcher import CONFIDENCE, FEATURES, RANKER_FILE, SCOPE, Matcher, Ranker, Tuning  # noqa: E402
 
@@ -55,20 +54,15 @@ DEFAULT_SETS = ["content/data::bench/heldout/questions.csv", "content/data::benc
 def load(spec: str, no_aliases: bool) -> tuple[Matcher, list[dict[str, str]], bool]:
     """(matcher built from the imported set, its questions, whether it had aliases)."""
     from content import index
-    from content.importer import read_files, write_batch
+    from content.importer import write_batch
     from core import db
 
     es = parse_set(spec)
-    with open(es.questions, encoding="utf-8-sig", newline="") as fh:
-        questions = [r for r in csv.DictReader(fh) if (r.get("问题") or "").strip()]
+    questions = read_questions(es)
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/fit.db"
         db.init_db(url)
-        batch = read_files(es.files)
-        had = any(rec.values.get("keywords") for rec in batch.catalog + batch.guides)
-        if no_aliases:
-            for rec in batch.catalog + batch.guides:
-                rec.values.pop("keywords", None)
+        batch, had = read_batch(es, no_aliases)
         with db.session_scope(url) as s:
             write_batch(s, batch)
         with db.session_scope(url, readonly=True) as s:

@@ -42,7 +42,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -51,6 +51,9 @@ from eval_sets import shared_eval  # noqa: E402  (bench/, this script's own fold
 from rapidfuzz import fuzz, process  # noqa: E402
 
 from content.matcher import Doc, Match, MatchResult  # noqa: E402
+
+if TYPE_CHECKING:
+    from content.importer import Batch
 
 Answerer = Callable[[str], MatchResult]
 COUNTIES = ROOT / "bench" / "counties"
@@ -100,6 +103,25 @@ def parse_set(spec: str) -> EvalSet:
     name = d.name if not q_part else f"{d.name}:{questions.stem}"
     tuning = d.name in TUNING_DIRS or d.resolve().parent != COUNTIES.resolve()
     return EvalSet(name, files, questions, tuning)
+
+
+def read_questions(es: EvalSet) -> list[dict[str, str]]:
+    """The set's question rows (问题, 期望类型, 期望事项, 说明), blank lines left out."""
+    with open(es.questions, encoding="utf-8-sig", newline="") as fh:
+        return [r for r in csv.DictReader(fh) if (r.get("问题") or "").strip()]
+
+
+def read_batch(es: EvalSet, no_aliases: bool) -> tuple[Batch, bool]:
+    """The set's files read by the real importer, as a county would import them: (the batch, whether
+    it had any 别名). With `no_aliases` the 别名 column is dropped (a county that has none)."""
+    from content.importer import read_files
+
+    batch = read_files(es.files)
+    had = any(rec.values.get("keywords") for rec in batch.catalog + batch.guides)
+    if no_aliases:
+        for rec in batch.catalog + batch.guides:
+            rec.values.pop("keywords", None)
+    return batch, had
 
 
 def default_sets() -> list[str]:
@@ -205,20 +227,16 @@ def run_set(es: EvalSet, args: argparse.Namespace) -> dict:
 
     from content import index
     from content.answering import respond
-    from content.importer import read_files, write_batch
+    from content.importer import write_batch
     from core import db
 
-    with open(es.questions, encoding="utf-8-sig", newline="") as fh:
-        questions = [r for r in csv.DictReader(fh) if (r.get("问题") or "").strip()]
+    questions = read_questions(es)
     if args.split != "all":
         questions = questions[args.split == "odd"::2]
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/eval.db"
         db.init_db(url)
-        batch = read_files(es.files)
-        if args.no_aliases:
-            for rec in batch.catalog + batch.guides:
-                rec.values.pop("keywords", None)
+        batch, _had = read_batch(es, args.no_aliases)
         t0 = time.perf_counter()
         with db.session_scope(url) as s:
             write_batch(s, batch)

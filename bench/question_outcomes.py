@@ -17,7 +17,6 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import logging
 import sys
@@ -30,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from matcher_quality import default_sets, parse_set  # noqa: E402
+from matcher_quality import default_sets, parse_set, read_batch, read_questions  # noqa: E402
 
 # how good an outcome is, to tell better from worse (an answer beats choices beats a fallback;
 # a wrong straight answer is the worst, a choice list without the right item barely better)
@@ -42,19 +41,16 @@ def run_set(spec: str) -> list[dict]:
     logging.disable(logging.INFO)
     from content import index
     from content.answering import respond
-    from content.importer import read_files, write_batch
+    from content.importer import write_batch
     from core import db
 
     es = parse_set(spec)
-    with open(es.questions, encoding="utf-8-sig", newline="") as fh:
-        rows = [r for r in csv.DictReader(fh) if (r.get("问题") or "").strip()]
+    rows = read_questions(es)
     out = []
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/outcomes.db"
         db.init_db(url)
-        batch = read_files(es.files)
-        for rec in batch.catalog + batch.guides:
-            rec.values.pop("keywords", None)
+        batch, _had = read_batch(es, no_aliases=True)
         with db.session_scope(url) as s:
             write_batch(s, batch)
         with db.session_scope(url, readonly=True) as s:
