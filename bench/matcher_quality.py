@@ -78,7 +78,8 @@ TUNING_DIRS = {"eval", "data", "heldout", "baling", "lingnan", "zhongyuan", "jia
 # (jiaodong and minbei, written at the end of round 9, were measured at the end of round 10.)
 # (yuebei and longdong, written blind at the end of round 10, were measured at its very end.)
 # wuling and hulun: written blind at the very end of round 10, for the next held-out figure.
-UNMEASURED_DIRS = {"wuling", "hulun", "liaoxi"}
+# liaoxi and dabie: written blind at the start of round 11, for the figure after that.
+UNMEASURED_DIRS = {"wuling", "hulun", "liaoxi", "dabie"}
 
 
 @dataclass
