@@ -315,7 +315,8 @@ def reminders_cmd(run_now: bool, agency_name: str | None) -> None:
 
     if run_now:
         out = run_reminders(config)
-        for key, label in (("lapsed", "补正或缴费期限已过，待核实"), ("overdue", "超期"), ("due_soon", "将到期")):
+        for key, label in (("lapsed", "补正或缴费期限已过，待核实"), ("overdue", "超期"), ("due_soon", "将到期"),
+                           ("recounted", "补正或缴费期限已按节假日安排重算")):
             if out[key]:
                 click.echo(f"{label}：{'、'.join(out[key])}")
     today = beijing_date(utcnow())

@@ -432,3 +432,98 @@ def test_supplement_into_2027_restarts_a_provisional_clock(cfg) -> None:
     req = step(cfg, rid, "supplement_received", date(2026, 12, 31))
     # clock restarts from 12-31: 元旦 skipped, 01-04..08 (5), 11..15 (10), 18..22 (15), 25..29 (20)
     assert req.due_date == date(2027, 1, 29) and req.due_provisional
+
+
+@pytest.fixture
+def publish_2027(monkeypatch: pytest.MonkeyPatch):
+    """Returns a function that 'installs a newer chinesecalendar': it adds an invented 2027 notice
+    to the package's own tables (元旦 01-01..03; 春节 02-05..13 off, Sat 02-20 worked), so the
+    package covers 2027 from then on, as it does after an upgrade. Like the tests above, it needs
+    the installed package not to cover 2027 yet."""
+    import chinese_calendar.constants as tables
+
+    from core.requests.workdays import calendar_covers
+
+    if calendar_covers(date(2027, 1, 4)):
+        pytest.skip("chinesecalendar now covers 2027")
+
+    def publish() -> None:
+        for day in [date(2027, 1, d) for d in (1, 2, 3)] + [date(2027, 2, d) for d in range(5, 14)]:
+            monkeypatch.setitem(tables.holidays, day, "Spring Festival")
+        monkeypatch.setitem(tables.workdays, date(2027, 2, 20), "Spring Festival")
+        assert calendar_covers(date(2027, 1, 4))
+    return publish
+
+
+def recounts(rid: int) -> list[RequestEvent]:
+    with db.session_scope(readonly=True) as s:
+        return list(s.exec(select(RequestEvent).where(RequestEvent.request_id == rid,
+                                                      RequestEvent.action == "recount_deadline")))
+
+
+def test_provisional_supplement_period_is_recounted_once_the_calendar_covers_the_year(
+        cfg, publish_2027, caplog: pytest.LogCaptureFixture) -> None:
+    from core.requests.reminders import run_reminders
+
+    rid = registered(cfg, date(2026, 12, 21))
+    req = step(cfg, rid, "request_supplement", date(2026, 12, 22), reason="写明年份", days=40)
+    # guessed: 12-23..25 (3), 28..31 (7), 元旦, 01-04..29 (27), 02-01..04 (31), 除夕 02-05 and
+    # 初三 02-08 off, 02-09..12 (35), 15..19 (40)
+    assert req.supplement_due == date(2027, 2, 19) and req.supplement_provisional and req.supplement_days == 40
+    assert run_reminders(cfg, now=at(date(2027, 2, 1)))["recounted"] == []  # not published yet: unchanged
+    publish_2027()
+    # published: 02-04 (31), 02-05..13 off, 02-15..19 (36), Sat 02-20 worked (37), 02-22..24 (40)
+    with caplog.at_level("WARNING"):
+        out = run_reminders(cfg, now=at(date(2027, 2, 22)))
+    assert out["recounted"] == ["2026-000001"] and out["lapsed"] == []
+    req = load(rid)
+    assert req.supplement_due == date(2027, 2, 24) and not req.supplement_provisional
+    [event] = recounts(rid)
+    assert (event.staff, event.on_date, event.to_status) == ("系统", date(2027, 2, 22), "awaiting_supplement")
+    assert "补正期限" in event.note and "2027年2月19日 → 2027年2月24日" in event.note
+    with db.session_scope(readonly=True) as s:  # the applicant's 最近进展 is still staff's last step
+        assert service.latest_progress(s, rid).action == "request_supplement"
+    assert "2026-000001" in caplog.text and "2027-02-19 -> 2027-02-24" in caplog.text
+    # The corrected date is the one the lapse check and 视为放弃 use; nothing is recounted twice.
+    assert run_reminders(cfg, now=at(date(2027, 2, 24)))["lapsed"] == []
+    with pytest.raises(TransitionError, match="还没过"):
+        step(cfg, rid, "abandon", date(2027, 2, 24), confirmed=True)
+    assert run_reminders(cfg, now=at(date(2027, 2, 25)))["lapsed"] == ["2026-000001"]
+    assert len(recounts(rid)) == 1
+
+
+def test_provisional_fee_period_is_recounted_once_the_calendar_covers_the_year(cfg, publish_2027) -> None:
+    from core.requests.reminders import run_reminders
+
+    rid = registered(cfg, date(2027, 1, 11))
+    step(cfg, rid, "review", date(2027, 1, 12))
+    req = step(cfg, rid, "fee_notice", date(2027, 1, 25), amount="35", pages=140)
+    # guessed: 01-26..29 (4), 02-01..04 (8), 除夕 and 初三 off, 02-09..12 (12), 15..19 (17), 22..24 (20)
+    assert req.fee_due == date(2027, 2, 24) and req.fee_provisional
+    publish_2027()
+    # published: 02-01..04 (8), 02-05..13 off, 02-15..19 (13), Sat 02-20 (14), 02-22..26 (19), 03-01 (20)
+    out = run_reminders(cfg, now=at(date(2027, 2, 25)))
+    assert out["recounted"] == ["2027-000001"] and out["lapsed"] == []  # the guessed date would have lapsed
+    req = load(rid)
+    assert req.fee_due == date(2027, 3, 1) and not req.fee_provisional
+    [event] = recounts(rid)
+    assert "缴费期限" in event.note and "2027年2月24日 → 2027年3月1日" in event.note
+    with pytest.raises(TransitionError, match="还没过"):
+        step(cfg, rid, "fee_lapsed", date(2027, 3, 1), confirmed=True)
+
+
+def test_supplement_period_from_before_it_was_stored_is_left_as_counted(cfg, publish_2027) -> None:
+    """Rows from before supplement_days: the period is only in the note's free text, and assuming
+    the default could shorten it, so the date stays as counted and flagged for staff to check."""
+    from core.requests.reminders import run_reminders
+
+    rid = registered(cfg, date(2026, 12, 21))
+    step(cfg, rid, "request_supplement", date(2026, 12, 22), reason="写明年份", days=40)
+    with db.session_scope() as s:
+        s.get(DisclosureRequest, rid).supplement_days = None
+    publish_2027()
+    out = run_reminders(cfg, now=at(date(2027, 2, 22)))
+    assert out["recounted"] == [] and out["lapsed"] == ["2026-000001"]
+    req = load(rid)
+    assert req.supplement_due == date(2027, 2, 19) and req.supplement_provisional
+    assert recounts(rid) == []

@@ -69,6 +69,9 @@ class DisclosureRequest(SQLModel, table=True):
     extension_reason: str | None = Field(default=None, max_length=500)
     supplement_due: date | None = None
     supplement_provisional: bool = Field(default=False)  # supplement_due counted on a guessed calendar
+    # the period given, in working days, so the clock can re-count a provisional supplement_due
+    # (None on rows from before it was stored: see service.recount_waiting_deadline)
+    supplement_days: int | None = None
     extension_approver: str | None = Field(default=None, max_length=30)  # 负责人 who approved (Art. 33)
     extension_approved_on: date | None = None
     fee_amount: str | None = Field(default=None, max_length=20)  # 信息处理费, yuan as written

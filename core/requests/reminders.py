@@ -3,8 +3,9 @@
 Runs often but acts once per request per day: the reminder row (unique per request and day) is
 the record that it was raised, so restarts and a second clock by mistake do not repeat it.
 Pushes the reminders to the handling officer and the county office (core/requests/alerts.py).
-Also refreshes provisional due dates, so they correct themselves once `chinesecalendar` is
-upgraded with the new year's holidays.
+Also refreshes provisional due dates (the reply deadline, and the supplement and fee periods of
+requests waiting on the applicant, before their lapse check), so they correct themselves once
+`chinesecalendar` is upgraded with the new year's holidays.
 
 A lapsed supplement (or fee) period never closes a request by itself: 视为放弃 needs staff to
 check for 正当理由, and the period may have been counted on a guessed holiday calendar. The clock
@@ -24,7 +25,7 @@ from core.models.requests import DisclosureRequest, RequestReminder
 from core.requests import agencies
 from core.requests.alerts import push_alerts
 from core.requests.kinds import CLOCK_STATUSES
-from core.requests.service import recompute_deadline, workdays_left
+from core.requests.service import recompute_deadline, recount_waiting_deadline, workdays_left
 from core.requests.workdays import beijing_date
 
 log = logging.getLogger("core.requests.reminders")
@@ -52,13 +53,16 @@ def run_reminders(config: Config, now: datetime | None = None) -> dict[str, list
     """One pass; returns the tracking numbers acted on (for tests and the CLI)."""
     now = now or utcnow()
     today = beijing_date(now)
-    out: dict[str, list[str]] = {"due_soon": [], "overdue": [], "lapsed": [], "provisional": []}
+    out: dict[str, list[str]] = {"due_soon": [], "overdue": [], "lapsed": [], "provisional": [], "recounted": []}
     with session_scope() as s:
         if agencies.assign_unowned(s, config):
             log.info("requests without an agency assigned to their towns' agencies")
         waiting = s.exec(select(DisclosureRequest).where(
             col(DisclosureRequest.status).in_(("awaiting_supplement", "awaiting_fee")))).all()
         for req in waiting:
+            provisional = req.supplement_provisional if req.status == "awaiting_supplement" else req.fee_provisional
+            if provisional and recount_waiting_deadline(s, req, now) is not None:
+                out["recounted"].append(req.tracking_no)
             until = req.supplement_due if req.status == "awaiting_supplement" else req.fee_due
             if until is None or until >= today:
                 continue

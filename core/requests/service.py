@@ -81,6 +81,7 @@ ACTION_LABELS = {
     "withdraw": "申请人撤回",
     "view_full": "查看完整证件号码和电话",
     "issue_receipt": "出具受理回执",
+    "recount_deadline": "节假日安排公布，重算期限",
 }
 # The steps of the loop as the law names them, for the workbench; each action belongs to one.
 STAGES: list[tuple[str, tuple[str, ...]]] = [
@@ -256,6 +257,59 @@ def recompute_deadline(session: Session, req: DisclosureRequest) -> None:
     session.add(req)
 
 
+def recount_waiting_deadline(session: Session, req: DisclosureRequest,
+                             now: datetime) -> tuple[date, date] | None:
+    """Re-count a provisional 补正 or 缴费 deadline while the applicant is being waited on.
+
+    Why: `request_supplement` and `fee_notice` count their periods once, at the step. A period
+    reaching a year the installed `chinesecalendar` lacks is counted on weekends and statutory
+    holidays only and marked provisional. `recompute_deadline` re-counts the reply deadline every
+    day, so it corrects itself once a newer calendar is installed; these two were never
+    re-counted, so they stayed provisional and the clock's "lapsed" check (the way to 视为放弃 /
+    不再处理) went on using the guessed date. The clock calls this for every waiting request whose
+    date is provisional.
+
+    The start is the step's legal day (its event's on_date, as the step itself counted from `on`);
+    the period is `supplement_days` (stored with the notice) or FEE_PAY_DAYS. A request from
+    before `supplement_days` was stored is left alone: the period staff chose is only in the
+    event's free-text note, and assuming DEFAULT_SUPPLEMENT_DAYS could shorten the applicant's
+    period. It stays provisional, which staff must check before 视为放弃 anyway.
+
+    A changed date is recorded as a "recount_deadline" event (the request's history in the admin)
+    and logged; returns (old, new) then, else None.
+    """
+    if req.status == "awaiting_supplement":
+        action, label, period, old = "request_supplement", "补正", req.supplement_days, req.supplement_due
+    elif req.status == "awaiting_fee":
+        action, label, period, old = "fee_notice", "缴费", FEE_PAY_DAYS, req.fee_due
+    else:
+        return None
+    if period is None or old is None:
+        return None
+    steps = [e for e in _events(session, req) if e.action == action]
+    if not steps:
+        return None
+    deadline = add_workdays(steps[-1].on_date, period)
+    if action == "request_supplement":
+        req.supplement_due, req.supplement_provisional = deadline.due, deadline.provisional
+    else:
+        req.fee_due, req.fee_provisional = deadline.due, deadline.provisional
+    session.add(req)
+    if deadline.due == old:
+        return None
+    tail = "，仍待核实：节假日安排未公布" if deadline.provisional else ""
+    earlier = "；早于原先告知申请人的日期，视为放弃前请核实" if deadline.due < old else ""
+    note = f"{label}期限按节假日安排重算：{cn(old)} → {cn(deadline.due)}{tail}{earlier}"
+    assert req.id is not None
+    session.add(RequestEvent(request_id=req.id, action="recount_deadline", from_status=req.status,
+                             to_status=req.status, staff=SYSTEM_STAFF, on_date=beijing_date(now),
+                             note=note, at=now))
+    session.flush()
+    log.warning("申请 %s 的%s期限重算：%s -> %s%s", req.tracking_no, label, old, deadline.due,
+                " (still provisional)" if deadline.provisional else "")
+    return old, deadline.due
+
+
 def workdays_left(req: DisclosureRequest, today: date) -> int | None:
     """Working days left until the due date (0 = due today); negative when overdue."""
     if req.due_date is None:
@@ -407,6 +461,7 @@ def transition(session: Session, config: Config, req: DisclosureRequest, action:
             raise TransitionError("补正期限请设在1到60个工作日之间。")
         deadline = add_workdays(on, period)
         req.supplement_due, req.supplement_provisional = deadline.due, deadline.provisional
+        req.supplement_days = period
         tail = "，期限待核实：那一年的节假日安排未公布" if deadline.provisional else ""
         note = f"{reason}（补正期限{period}个工作日，至{cn(req.supplement_due)}{tail}）"
         content = reason
@@ -765,7 +820,9 @@ def applicant_requests(session: Session, openid: str, limit: int = 10) -> list[D
 
 
 def latest_progress(session: Session, request_id: int) -> RequestEvent | None:
-    """The last step staff took on an application (viewing the full ID number is not progress)."""
+    """The last step staff took on an application (viewing the full ID number, and the clock
+    re-counting a provisional period, are not progress)."""
     return session.exec(select(RequestEvent).where(
-        col(RequestEvent.request_id) == request_id, col(RequestEvent.action) != "view_full")
+        col(RequestEvent.request_id) == request_id,
+        col(RequestEvent.action).not_in(("view_full", "recount_deadline")))
         .order_by(col(RequestEvent.at).desc(), col(RequestEvent.id).desc())).first()
