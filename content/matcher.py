@@ -229,6 +229,15 @@ def _wants(intents: frozenset[str]) -> tuple[bool, bool, frozenset[str]]:
 SAME_TOPIC_CHARS = 4   # a shared run this long is one topic's name (耕地地力, 居民身份证, 城乡低保)
 
 
+ASKING_ENDS = "吗"   # a filler: gone from the question before its intents are looked for
+
+
+def _clause_end(cues: Sequence[str]) -> re.Pattern[str]:
+    """Cues that count only where a clause of the (spaced) question ends; never matches if none."""
+    body = "|".join(re.escape(c) for c in sorted(set(cues), key=len, reverse=True) if c)
+    return re.compile(f"(?:{body})(?= |$)" if body else "(?!)")
+
+
 def same_topic(a: str, b: str) -> bool:
     """Two names of one topic (…标准 / …发放名单, a catalog item and its guide)."""
     m = SequenceMatcher(None, a, b, autojunk=False).find_longest_match(0, len(a), 0, len(b))
@@ -327,10 +336,17 @@ class Matcher:
         self._shared: dict = {}
         frames = {w: " " for w in self.lex.frame_words}
         self.cues: dict[str, list[str]] = {}
+        self.clause_end: dict[str, re.Pattern[str]] = {}
         self.gapped: dict[str, re.Pattern[str]] = {}
         for name, spec in self.lex.facets.items():
             raw = [str(c) for c in spec.get("cues") or ()]
             cues = [self.norm.flat(c) for c in raw if GAP not in c]
+            # …吗 asks at the end of a clause, and the question has lost its 吗 by then (发了吗
+            # arrives as 发了): such a cue is looked for without it, where a clause ends
+            ends = [c[:-1] for c in cues if len(c) > 2 and c[-1] in ASKING_ENDS]
+            if ends:
+                self.clause_end[name] = _clause_end(ends)
+            cues = [c for c in cues if not (len(c) > 2 and c[-1] in ASKING_ENDS)]
             self.cues[name] = sorted({c for c in cues if c}, key=len, reverse=True)
             frames.update({c: " " for c in self.cues[name]})
             # "怎么…办": the words apart, a few characters between (怎么给他办, 找谁去报)
@@ -338,7 +354,9 @@ class Matcher:
                                                  for p in c.split(GAP)) for c in raw if GAP in c]
             if spans:
                 self.gapped[name] = re.compile("|".join(spans))
-        self.result_cues = [c for w in self.lex.result_cues if (c := self.norm.flat(w))]
+        result_cues = [c for w in self.lex.result_cues if (c := self.norm.flat(w))]
+        self.result_cues = [c for c in result_cues if not (len(c) > 2 and c[-1] in ASKING_ENDS)]
+        self.result_end = _clause_end([c[:-1] for c in result_cues if len(c) > 2 and c[-1] in ASKING_ENDS])
         self.result_unless = [c for w in self.lex.result_unless if (c := self.norm.flat(w))]
         frames.update({c: " " for c in self.result_cues})
         self.specific = frozenset(n for n in self.lex.facets if n not in KIND_FACETS | NARROW_FACETS)
@@ -679,8 +697,10 @@ class Matcher:
         flat = q.replace(" ", "")
         intents = frozenset(name for name, cues in self.cues.items()
                             if any(c in flat for c in cues)
-                            or ((rx := self.gapped.get(name)) is not None and rx.search(flat)))
-        if any(c in flat for c in self.result_cues) and not any(c in flat for c in self.result_unless):
+                            or ((rx := self.gapped.get(name)) is not None and rx.search(flat))
+                            or ((end := self.clause_end.get(name)) is not None and end.search(q)))
+        if (any(c in flat for c in self.result_cues) or self.result_end.search(q)) \
+                and not any(c in flat for c in self.result_unless):
             intents = (intents - {"apply"}) | {"list"}     # applied already: wants the result
         topic = self._strip_frames(_BACKSTORY_NUMBER.sub(" ", flat)).replace(" ", "")
         return q, topic, intents

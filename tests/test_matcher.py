@@ -182,6 +182,14 @@ def test_intent_words_apart_still_count(matcher: Matcher) -> None:
     assert answer_title(matcher, question) == "高龄津贴申领"
 
 
+def test_a_cue_asked_with_a_final_ma_still_counts(matcher: Matcher) -> None:
+    """发了吗 is a payment cue, but 吗 is a filler gone from the question before its intents are
+    looked for: the cue counts where a clause ends in 发了, not inside 发了多少 or 发了谁."""
+    assert "payment" in matcher.analyse("这个月的低保发了吗")[2]
+    assert "payment" in matcher.analyse("低保发了吗，一卡通上没看到")[2]
+    assert "payment" not in matcher.analyse("低保名单发了谁家")[2]
+
+
 def test_a_cue_word_few_titles_name_stays_the_topic() -> None:
     """报销 is a cue ('how much is paid back'), but here it also names the one item about it;
     stripping it as framing would let 卫生院 (two title characters) win."""
