@@ -42,16 +42,14 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from eval_sets import shared_eval  # noqa: E402
 from fit_ranker import DEFAULT_SETS, collect, fit  # noqa: E402
-from matcher_quality import parse_set, pct, run_set  # noqa: E402
+from matcher_quality import TUNING_DIRS, parse_set, pct, run_set  # noqa: E402
 
 from content import index, matcher  # noqa: E402
 
 # Counties under bench/counties/ that became tuning sets (matcher_quality.TUNING_DIRS); the
 # newer blind counties there are never fitted on, and never named here.
-TUNING_COUNTIES = ("baling", "lingnan", "zhongyuan", "jiangnan", "xibei", "dongbei", "qilu", "xiang",
-                   "minnan", "jinmeng", "dianqian", "jianghuai", "gannan", "qinba",
-                   "guibei", "qiongbei", "jibei", "zhenan", "subei", "ningnan", "wannan", "exi",
-                   "hehuang", "dianxinan", "jiaodong", "minbei", "yuebei", "longdong")
+# every tuning county in bench/counties (matcher_quality.TUNING_DIRS; one list, not a copy of it)
+TUNING_COUNTIES = tuple(sorted(d for d in TUNING_DIRS if (ROOT / "bench" / "counties" / d / "questions.csv").is_file()))
 
 
 def counties(two: bool = False) -> dict[str, list[str]]:
