@@ -338,8 +338,14 @@ class Matcher:
         self.cues: dict[str, list[str]] = {}
         self.clause_end: dict[str, re.Pattern[str]] = {}
         self.gapped: dict[str, re.Pattern[str]] = {}
+        # phrases in which a facet's cue says something else (多少天 is a time, not an amount):
+        # taken out of the question before that facet's cues are looked for
+        self.cue_unless: dict[str, Replacer] = {}
         for name, spec in self.lex.facets.items():
             raw = [str(c) for c in spec.get("cues") or ()]
+            unless = {c: "|" for u in spec.get("unless") or () if (c := self.norm.flat(str(u)))}
+            if unless:
+                self.cue_unless[name] = Replacer(unless)
             cues = [self.norm.flat(c) for c in raw if GAP not in c]
             # …吗 asks at the end of a clause, and the question has lost its 吗 by then (发了吗
             # arrives as 发了): such a cue is looked for without it, where a clause ends
@@ -696,14 +702,23 @@ class Matcher:
         q = self.correct(self.norm.question(self._from_pinyin(question)))
         flat = q.replace(" ", "")
         intents = frozenset(name for name, cues in self.cues.items()
-                            if any(c in flat for c in cues)
-                            or ((rx := self.gapped.get(name)) is not None and rx.search(flat))
-                            or ((end := self.clause_end.get(name)) is not None and end.search(q)))
+                            if self._cued(name, cues, flat, q))
         if (any(c in flat for c in self.result_cues) or self.result_end.search(q)) \
                 and not any(c in flat for c in self.result_unless):
             intents = (intents - {"apply"}) | {"list"}     # applied already: wants the result
         topic = self._strip_frames(_BACKSTORY_NUMBER.sub(" ", flat)).replace(" ", "")
         return q, topic, intents
+
+    def _cued(self, name: str, cues: Sequence[str], flat: str, q: str) -> bool:
+        """Does the question (flat, and spaced: q) carry one of the facet's cues, once the phrases
+        where they mean something else (its `unless`) are taken out?"""
+        unless = self.cue_unless.get(name)
+        if unless is not None:       # within a clause: 缴多少 家里… is not 多少家
+            q = unless(q)
+            flat = q.replace(" ", "")
+        return (any(c in flat for c in cues)
+                or ((rx := self.gapped.get(name)) is not None and rx.search(flat) is not None)
+                or ((end := self.clause_end.get(name)) is not None and end.search(q) is not None))
 
     def own_words(self, question: str) -> str:
         """The question's topic in the resident's own words (no framing, synonyms not mapped):

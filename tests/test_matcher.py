@@ -190,6 +190,15 @@ def test_a_cue_asked_with_a_final_ma_still_counts(matcher: Matcher) -> None:
     assert "payment" not in matcher.analyse("低保名单发了谁家")[2]
 
 
+def test_a_cue_inside_a_phrase_of_another_sense_does_not_count(matcher: Matcher) -> None:
+    """多少 asks an amount, but not inside 多少亩 / 多少天 (the facet's `unless`), and only within
+    one clause: 缴多少 家里六口人 still asks how much."""
+    assert "amount" not in matcher.analyse("我家报了多少亩")[2]
+    assert "amount" not in matcher.analyse("多少天能办好")[2]
+    assert "amount" in matcher.analyse("一亩多少钱")[2]
+    assert "amount" in matcher.analyse("今年要缴多少，家里六口人")[2]
+
+
 def test_a_cue_word_few_titles_name_stays_the_topic() -> None:
     """报销 is a cue ('how much is paid back'), but here it also names the one item about it;
     stripping it as framing would let 卫生院 (two title characters) win."""
