@@ -244,7 +244,7 @@ class RuleTable:
 # LOCO) by listing ~3 options instead of ~2.1, the extra ones at 2-10 % of the best's chance: the
 # padded lists residents complained of (issue 13: "only plausible candidates, never padding").
 RULE_GRID = ((40, 45, 50, 55, 60, 65, 70, 75, 80, 85, 90, 92, 94, 96), (0, 10, 20, 30),
-             (30, 40, 50, 55, 60, 65, 70, 75, 80, 85, 90),
+             (30, 40, 50, 55, 60, 65, 70, 75, 80, 82, 84, 86, 88, 90),
              (0.1, 0.15, 0.25, 0.33, 0.5))
 
 
