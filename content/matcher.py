@@ -31,7 +31,7 @@ import numpy as np
 import yaml
 from rapidfuzz.distance import LCSseq
 
-from content.normalize import DATA_DIR, Lexicon, Replacer, TextNormalizer, load_lexicon
+from content.normalize import DATA_DIR, Lexicon, Replacer, TextNormalizer, basic_normalize, load_lexicon
 from content.phonetic import common_words, everyday_chars, noun_chars, noun_words, sounds, split_pinyin, syllable_sound
 
 GAP = "…"          # in a lexicon cue: up to MAX_GAP characters may stand here
@@ -230,6 +230,10 @@ SAME_TOPIC_CHARS = 4   # a shared run this long is one topic's name (耕地地�
 
 
 ASKING_ENDS = "吗"   # a filler: gone from the question before its intents are looked for
+# what a clause that asks ends with as the resident typed it (发了吗, 发了么, 到了没, 发了伐, 批了无,
+# 能办不, 来了呢): a cue written with 吗 counts only in a question that has one, not in a statement
+# ("低保批了，怎么领" asks how to collect, not whether it was approved)
+ASKING_PARTICLES = frozenset("吗么嘛没不无伐未呢")
 
 
 def _clause_end(cues: Sequence[str]) -> re.Pattern[str]:
@@ -699,26 +703,30 @@ class Matcher:
         return result
 
     def _analyse(self, question: str) -> tuple[str, str, frozenset[str]]:
-        q = self.correct(self.norm.question(self._from_pinyin(question)))
+        spelled = self._from_pinyin(question)
+        q = self.correct(self.norm.question(spelled))
         flat = q.replace(" ", "")
+        asks = any(seg[-1] in ASKING_PARTICLES for seg in basic_normalize(spelled).split())
         intents = frozenset(name for name, cues in self.cues.items()
-                            if self._cued(name, cues, flat, q))
-        if (any(c in flat for c in self.result_cues) or self.result_end.search(q)) \
+                            if self._cued(name, cues, flat, q, asks))
+        if (any(c in flat for c in self.result_cues) or (asks and self.result_end.search(q))) \
                 and not any(c in flat for c in self.result_unless):
             intents = (intents - {"apply"}) | {"list"}     # applied already: wants the result
         topic = self._strip_frames(_BACKSTORY_NUMBER.sub(" ", flat)).replace(" ", "")
         return q, topic, intents
 
-    def _cued(self, name: str, cues: Sequence[str], flat: str, q: str) -> bool:
+    def _cued(self, name: str, cues: Sequence[str], flat: str, q: str, asks: bool = True) -> bool:
         """Does the question (flat, and spaced: q) carry one of the facet's cues, once the phrases
-        where they mean something else (its `unless`) are taken out?"""
+        where they mean something else (its `unless`) are taken out? A cue written with 吗 counts
+        at a clause's end only when the resident's message `asks` (one of its clauses ends in a
+        question particle)."""
         unless = self.cue_unless.get(name)
         if unless is not None:       # within a clause: 缴多少 家里… is not 多少家
             q = unless(q)
             flat = q.replace(" ", "")
         return (any(c in flat for c in cues)
                 or ((rx := self.gapped.get(name)) is not None and rx.search(flat) is not None)
-                or ((end := self.clause_end.get(name)) is not None and end.search(q) is not None))
+                or (asks and (end := self.clause_end.get(name)) is not None and end.search(q) is not None))
 
     def own_words(self, question: str) -> str:
         """The question's topic in the resident's own words (no framing, synonyms not mapped):

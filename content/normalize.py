@@ -19,9 +19,10 @@ from content.phonetic import common_words
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
-# CJK unified ideographs (+ extensions A and B: t2s writes the Cantonese 嗰 as 𠮶), ASCII letters and digits carry meaning; everything
-# else (punctuation, emoji, symbols) becomes a segment break.
-_NOISE = re.compile(r"[^0-9a-z\u3400-\u4dbf\u4e00-\u9fff\U00020000-\U0002a6df]+")
+# CJK unified ideographs (with extension A, and B to H: t2s writes the Cantonese 嗰 as 𠮶, and rare
+# name characters live there), ASCII letters and digits carry meaning; everything else (punctuation,
+# emoji, symbols) becomes a segment break.
+_NOISE = re.compile(r"[^0-9a-z\u3400-\u4dbf\u4e00-\u9fff\U00020000-\U0002a6df\U0002a700-\U000323af]+")
 _T2S = opencc.OpenCC("t2s")
 # a particle ends a word (采伐 138, 毫无 2482 in jieba's counts), not a question, from this frequency up;
 # jieba also lists rare fragments (发不 3) that are no words

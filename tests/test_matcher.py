@@ -185,9 +185,18 @@ def test_intent_words_apart_still_count(matcher: Matcher) -> None:
 def test_a_cue_asked_with_a_final_ma_still_counts(matcher: Matcher) -> None:
     """发了吗 is a payment cue, but 吗 is a filler gone from the question before its intents are
     looked for: the cue counts where a clause ends in 发了, not inside 发了多少 or 发了谁."""
+    assert "payment" in matcher.analyse("低保发了吗")[2]           # no other cue: 发了吗 alone
     assert "payment" in matcher.analyse("这个月的低保发了吗")[2]
     assert "payment" in matcher.analyse("低保发了吗，一卡通上没看到")[2]
     assert "payment" not in matcher.analyse("低保名单发了谁家")[2]
+    assert "list" in matcher.analyse("低保批了吗")[2]               # 批了吗: applied, wants the result
+
+
+def test_a_statement_ending_like_a_question_is_not_one(matcher: Matcher) -> None:
+    """Without a question particle in the message, a clause ending in 批了 / 发了 tells, it does not
+    ask: "低保批了，怎么领" asks how to collect (the guide), not whether it was approved."""
+    assert matcher.analyse("低保批了，怎么领")[2] == {"apply"}
+    assert "payment" not in matcher.analyse("通知发了，让我们去申请")[2]
 
 
 def test_a_cue_inside_a_phrase_of_another_sense_does_not_count(matcher: Matcher) -> None:
