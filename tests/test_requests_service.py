@@ -512,6 +512,24 @@ def test_provisional_fee_period_is_recounted_once_the_calendar_covers_the_year(c
         step(cfg, rid, "fee_lapsed", date(2027, 3, 1), confirmed=True)
 
 
+def test_a_step_dated_before_the_recount_is_accepted(cfg, publish_2027) -> None:
+    """The recount event is dated the clock's day; it is not a step, so staff can still record
+    what happened before it (here the fee paid two days earlier) on its true date."""
+    from core.requests.reminders import run_reminders
+
+    rid = registered(cfg, date(2027, 1, 11))
+    step(cfg, rid, "review", date(2027, 1, 12))
+    step(cfg, rid, "fee_notice", date(2027, 1, 25), amount="35", pages=140)
+    publish_2027()
+    assert run_reminders(cfg, now=at(date(2027, 2, 25)))["recounted"] == ["2027-000001"]
+    req = step(cfg, rid, "fee_paid", date(2027, 2, 25), on=date(2027, 2, 23))
+    assert req.status == "processing"
+    with db.session_scope(readonly=True) as s:
+        assert service.latest_progress(s, rid).on_date == date(2027, 2, 23)
+    with pytest.raises(TransitionError, match="上一步"):  # real steps still bound the date
+        step(cfg, rid, "consult", date(2027, 2, 25), on=date(2027, 2, 22), party="某公司", reason="商业秘密")
+
+
 def test_supplement_period_from_before_it_was_stored_is_left_as_counted(cfg, publish_2027) -> None:
     """Rows from before supplement_days: the period is only in the note's free text, and assuming
     the default could shorten it, so the date stays as counted and flagged for staff to check."""

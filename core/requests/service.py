@@ -83,6 +83,10 @@ ACTION_LABELS = {
     "issue_receipt": "出具受理回执",
     "recount_deadline": "节假日安排公布，重算期限",
 }
+# Events that are not a step of the workflow: viewing the full ID number, and the clock re-counting
+# a provisional period (dated the clock's day). Neither bounds the date of the next step nor is the
+# applicant's 最近进展.
+NON_STEP_ACTIONS = ("view_full", "recount_deadline")
 # The steps of the loop as the law names them, for the workbench; each action belongs to one.
 STAGES: list[tuple[str, tuple[str, ...]]] = [
     ("登记", ("submit", "register")),
@@ -397,7 +401,7 @@ def _check_day(req: DisclosureRequest, events: list[RequestEvent], on: date, tod
         raise TransitionError(f"日期不能晚于今天（{cn(today)}）。")
     if on < req.received_date:
         raise TransitionError(f"日期不能早于收到申请的日期（{cn(req.received_date)}）。")
-    last = max((e.on_date for e in events if e.action != "view_full"), default=req.received_date)
+    last = max((e.on_date for e in events if e.action not in NON_STEP_ACTIONS), default=req.received_date)
     if on < last:
         raise TransitionError(f"日期不能早于上一步的日期（{cn(last)}）。")
 
@@ -824,5 +828,5 @@ def latest_progress(session: Session, request_id: int) -> RequestEvent | None:
     re-counting a provisional period, are not progress)."""
     return session.exec(select(RequestEvent).where(
         col(RequestEvent.request_id) == request_id,
-        col(RequestEvent.action).not_in(("view_full", "recount_deadline")))
+        col(RequestEvent.action).not_in(NON_STEP_ACTIONS))
         .order_by(col(RequestEvent.at).desc(), col(RequestEvent.id).desc())).first()
