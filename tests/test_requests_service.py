@@ -512,6 +512,29 @@ def test_provisional_fee_period_is_recounted_once_the_calendar_covers_the_year(c
         step(cfg, rid, "fee_lapsed", date(2027, 3, 1), confirmed=True)
 
 
+def test_a_recount_never_shortens_the_notified_period(cfg, publish_2027) -> None:
+    """The published calendar can make the period end earlier (a Saturday worked): the applicant
+    relied on the date in the 缴费通知, so it stands; it is no longer flagged, and the event says so."""
+    from core.requests.reminders import run_reminders
+
+    rid = registered(cfg, date(2027, 2, 8))
+    step(cfg, rid, "review", date(2027, 2, 9))
+    req = step(cfg, rid, "fee_notice", date(2027, 2, 15), amount="35", pages=140)
+    # guessed: 02-16..19 (4), 22..26 (9), 03-01..05 (14), 08..12 (19), 03-15 (20)
+    assert req.fee_due == date(2027, 3, 15) and req.fee_provisional
+    publish_2027()
+    # published: Sat 02-20 worked (5), so 03-12 (20): earlier than the notified 03-15
+    assert run_reminders(cfg, now=at(date(2027, 2, 16)))["recounted"] == ["2027-000001"]
+    req = load(rid)
+    assert req.fee_due == date(2027, 3, 15) and not req.fee_provisional
+    [event] = recounts(rid)
+    assert "2027年3月12日" in event.note and "仍以2027年3月15日为准" in event.note
+    assert run_reminders(cfg, now=at(date(2027, 2, 17)))["recounted"] == [] and len(recounts(rid)) == 1
+    assert run_reminders(cfg, now=at(date(2027, 3, 15)))["lapsed"] == []
+    with pytest.raises(TransitionError, match="还没过"):
+        step(cfg, rid, "fee_lapsed", date(2027, 3, 15), confirmed=True)
+
+
 def test_a_step_dated_before_the_recount_is_accepted(cfg, publish_2027) -> None:
     """The recount event is dated the clock's day; it is not a step, so staff can still record
     what happened before it (here the fee paid two days earlier) on its true date."""

@@ -279,8 +279,13 @@ def recount_waiting_deadline(session: Session, req: DisclosureRequest,
     event's free-text note, and assuming DEFAULT_SUPPLEMENT_DAYS could shorten the applicant's
     period. It stays provisional, which staff must check before 视为放弃 anyway.
 
-    A changed date is recorded as a "recount_deadline" event (the request's history in the admin)
-    and logged; returns (old, new) then, else None.
+    The date never moves earlier than the one in the 补正告知书 / 缴费通知: the applicant relied on
+    it. A count that comes out earlier keeps the notified date (and, once the count is no longer
+    provisional, clears the flag: the notified date is then known to be on the safe side).
+
+    A changed date, or a notified date confirmed that way, is recorded as a "recount_deadline"
+    event (the request's history in the admin) and logged; returns (old, date now in force) then,
+    else None.
     """
     if req.status == "awaiting_supplement":
         action, label, period, old = "request_supplement", "补正", req.supplement_days, req.supplement_due
@@ -294,24 +299,33 @@ def recount_waiting_deadline(session: Session, req: DisclosureRequest,
     if not steps:
         return None
     deadline = add_workdays(steps[-1].on_date, period)
+    if deadline.due < old and deadline.provisional:
+        return None  # still a guess, and the notified date is later: it stands, nothing to record
+    # Never shorter than the applicant was told: a count earlier than the notified date keeps
+    # the notified date (now checked against the published calendar, so no longer provisional).
+    due = max(deadline.due, old)
     if action == "request_supplement":
-        req.supplement_due, req.supplement_provisional = deadline.due, deadline.provisional
+        req.supplement_due, req.supplement_provisional = due, deadline.provisional
     else:
-        req.fee_due, req.fee_provisional = deadline.due, deadline.provisional
+        req.fee_due, req.fee_provisional = due, deadline.provisional
     session.add(req)
     if deadline.due == old:
         return None
-    tail = "，仍待核实：节假日安排未公布" if deadline.provisional else ""
-    earlier = "；早于原先告知申请人的日期，视为放弃前请核实" if deadline.due < old else ""
-    note = f"{label}期限按节假日安排重算：{cn(old)} → {cn(deadline.due)}{tail}{earlier}"
+    if deadline.due < old:
+        note = (f"{label}期限按节假日安排重算为{cn(deadline.due)}，早于告知申请人的{cn(old)}；"
+                f"申请人依告知的日期安排，仍以{cn(old)}为准")
+    else:
+        tail = "，仍待核实：节假日安排未公布" if deadline.provisional else ""
+        note = f"{label}期限按节假日安排重算：{cn(old)} → {cn(due)}{tail}"
     assert req.id is not None
     session.add(RequestEvent(request_id=req.id, action="recount_deadline", from_status=req.status,
                              to_status=req.status, staff=SYSTEM_STAFF, on_date=beijing_date(now),
                              note=note, at=now))
     session.flush()
     log.warning("申请 %s 的%s期限重算：%s -> %s%s", req.tracking_no, label, old, deadline.due,
-                " (still provisional)" if deadline.provisional else "")
-    return old, deadline.due
+                f" (earlier than notified: {old} stands)" if deadline.due < old
+                else " (still provisional)" if deadline.provisional else "")
+    return old, due
 
 
 def workdays_left(req: DisclosureRequest, today: date) -> int | None:
