@@ -535,6 +535,26 @@ def test_a_recount_never_shortens_the_notified_period(cfg, publish_2027) -> None
         step(cfg, rid, "fee_lapsed", date(2027, 3, 15), confirmed=True)
 
 
+def test_a_recount_already_done_by_another_clock_process_is_not_repeated(cfg, db_url: str, publish_2027) -> None:
+    """PostgreSQL: two clock processes; the second read the row before the first re-counted and
+    committed. recount_waiting_deadline locks and re-reads the row, sees it no longer provisional,
+    and does nothing."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("SQLite takes its write lock at BEGIN: the second process cannot read in between")
+    rid = registered(cfg, date(2026, 12, 21))
+    step(cfg, rid, "request_supplement", date(2026, 12, 22), reason="写明年份", days=40)
+    publish_2027()
+    with db.session_scope() as s:
+        stale = s.get(DisclosureRequest, rid)
+        assert stale.supplement_provisional and stale.supplement_due == date(2027, 2, 19)
+        with db.session_scope() as first:
+            assert service.recount_waiting_deadline(first, first.get(DisclosureRequest, rid),
+                                                    at(date(2027, 2, 22))) == (date(2027, 2, 19), date(2027, 2, 24))
+        assert service.recount_waiting_deadline(s, stale, at(date(2027, 2, 22))) is None
+        assert stale.supplement_due == date(2027, 2, 24) and not stale.supplement_provisional
+    assert len(recounts(rid)) == 1
+
+
 def test_a_step_dated_before_the_recount_is_accepted(cfg, publish_2027) -> None:
     """The recount event is dated the clock's day; it is not a step, so staff can still record
     what happened before it (here the fee paid two days earlier) on its true date."""

@@ -271,7 +271,9 @@ def recount_waiting_deadline(session: Session, req: DisclosureRequest,
     day, so it corrects itself once a newer calendar is installed; these two were never
     re-counted, so they stayed provisional and the clock's "lapsed" check (the way to 视为放弃 /
     不再处理) went on using the guessed date. The clock calls this for every waiting request whose
-    date is provisional.
+    date is provisional. It locks the row and re-reads it first (like `transition`), so two clock
+    processes cannot both re-count; a request no longer waiting or no longer provisional is left
+    alone.
 
     The start is the step's legal day (its event's on_date, as the step itself counted from `on`);
     the period is `supplement_days` (stored with the notice) or FEE_PAY_DAYS. A request from
@@ -287,11 +289,20 @@ def recount_waiting_deadline(session: Session, req: DisclosureRequest,
     event (the request's history in the admin) and logged; returns (old, date now in force) then,
     else None.
     """
+    # Lock the row and re-read it, as `transition` does: two clock processes (or staff taking a
+    # step meanwhile) must not both re-count and record the event. After the re-read, a request
+    # that is no longer waiting or whose date is no longer provisional is left alone.
+    session.exec(select(DisclosureRequest).where(DisclosureRequest.id == req.id).with_for_update()
+                 .execution_options(populate_existing=True)).one()
     if req.status == "awaiting_supplement":
         action, label, period, old = "request_supplement", "补正", req.supplement_days, req.supplement_due
+        provisional = req.supplement_provisional
     elif req.status == "awaiting_fee":
         action, label, period, old = "fee_notice", "缴费", FEE_PAY_DAYS, req.fee_due
+        provisional = req.fee_provisional
     else:
+        return None
+    if not provisional:
         return None
     if period is None or old is None:
         return None
