@@ -179,3 +179,20 @@ def test_table_four_counts_review_and_suit_cases(db_url: str) -> None:
     assert cases["suit_direct"]["pending"] == 1
     with db.session_scope(readonly=True) as s:
         assert annual_report(s, 2026)["cases"]["suit_after_review"]["total"] == 0  # counted in its filing year
+
+
+def test_cli_reminders_words_a_recount_by_whether_the_new_date_is_settled(db_url: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A re-counted date that still reaches a year without a published holiday schedule is not
+    reported as counted "by the holiday schedule"."""
+    from bot import cli_requests
+    from bot.cli import cli
+
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("FIELD_ENCRYPTION_KEY", make_config(db_url).field_key or "")
+    out = {"due_soon": [], "overdue": [], "lapsed": [], "provisional": [],
+           "recounted": ["2027-000001", "2027-000002"], "recounted_provisional": ["2027-000002"]}
+    monkeypatch.setattr(cli_requests, "run_reminders", lambda config: out)
+    result = CliRunner().invoke(cli, ["request", "reminders", "--run"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "补正或缴费期限已按公布的节假日安排重算：2027-000001\n" in result.output
+    assert "补正或缴费期限已重算，但仍待核实（部分节假日安排未公布）：2027-000002\n" in result.output

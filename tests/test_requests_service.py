@@ -475,7 +475,7 @@ def test_provisional_supplement_period_is_recounted_once_the_calendar_covers_the
     # published: 02-04 (31), 02-05..13 off, 02-15..19 (36), Sat 02-20 worked (37), 02-22..24 (40)
     with caplog.at_level("WARNING"):
         out = run_reminders(cfg, now=at(date(2027, 2, 22)))
-    assert out["recounted"] == ["2026-000001"] and out["lapsed"] == []
+    assert out["recounted"] == ["2026-000001"] and out["recounted_provisional"] == [] and out["lapsed"] == []
     req = load(rid)
     assert req.supplement_due == date(2027, 2, 24) and not req.supplement_provisional
     [event] = recounts(rid)

@@ -50,10 +50,12 @@ def _remember(session: Session, req: DisclosureRequest, day: date, kind: str, le
 
 
 def run_reminders(config: Config, now: datetime | None = None) -> dict[str, list[str]]:
-    """One pass; returns the tracking numbers acted on (for tests and the CLI)."""
+    """One pass; returns the tracking numbers acted on (for tests and the CLI). "recounted" lists
+    every re-counted 补正 / 缴费 deadline, "recounted_provisional" those of them still provisional."""
     now = now or utcnow()
     today = beijing_date(now)
-    out: dict[str, list[str]] = {"due_soon": [], "overdue": [], "lapsed": [], "provisional": [], "recounted": []}
+    out: dict[str, list[str]] = {"due_soon": [], "overdue": [], "lapsed": [], "provisional": [], "recounted": [],
+                                 "recounted_provisional": []}
     with session_scope() as s:
         if agencies.assign_unowned(s, config):
             log.info("requests without an agency assigned to their towns' agencies")
@@ -63,6 +65,9 @@ def run_reminders(config: Config, now: datetime | None = None) -> dict[str, list
             provisional = req.supplement_provisional if req.status == "awaiting_supplement" else req.fee_provisional
             if provisional and recount_waiting_deadline(s, req, now) is not None:
                 out["recounted"].append(req.tracking_no)
+                # the re-counted date can still reach a year the calendar lacks
+                if req.supplement_provisional if req.status == "awaiting_supplement" else req.fee_provisional:
+                    out["recounted_provisional"].append(req.tracking_no)
             until = req.supplement_due if req.status == "awaiting_supplement" else req.fee_due
             if until is None or until >= today:
                 continue
