@@ -37,3 +37,65 @@ def test_migrations_run_from_an_empty_database(engine: str, tmp_path: Path, requ
         assert pending_changes(db.normalize_url(url)) == []
     finally:
         drop()
+
+
+def _deadline_recount_migration():  # type: ignore[no-untyped-def]
+    import importlib.util
+
+    from core.config import ROOT
+
+    spec = importlib.util.spec_from_file_location("deadline_recount", ROOT / "migrations/versions/deadline_recount.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(("note", "days"), [
+    ("请写明是哪一年的报告（补正期限15个工作日，至2027年1月12日）", 15),
+    ("写明年份（补正期限40个工作日，至2027年2月19日，期限待核实：那一年的节假日安排未公布）", 40),
+    ("请补充（一）申请人身份证明（二）所需信息的名称（补正期限5个工作日，至2025年11月7日）", 5),
+    ("原文写着（补正期限9个工作日，至2025年11月7日）之后又被人改过", None),  # not the final parenthesis
+    ("补正期限10个工作日", None),
+    ("（补正期限0个工作日，至2025年11月7日）", None),
+    (None, None),
+])
+def test_backfill_reads_the_period_from_the_end_of_the_supplement_note(note: str | None, days: int | None) -> None:
+    assert _deadline_recount_migration().supplement_days_from_note(note) == days
+
+
+def test_migration_backfills_supplement_days_from_the_notice(db_url: str) -> None:
+    """Requests from before deadline_recount_1: the migration fills supplement_days from the
+    request_supplement note; a note that does not carry it leaves NULL."""
+    from datetime import date
+
+    from alembic import command
+    from sqlalchemy import text
+    from sqlmodel import select
+
+    from core.migrate import alembic_config
+    from core.models.requests import DisclosureRequest, RequestEvent
+    from tests.conftest import make_config
+    from tests.requests_support import fill_agencies
+    from tests.test_requests_service import registered, step
+
+    config = make_config(db_url)
+    fill_agencies(config)
+    parsed = registered(config, date(2025, 11, 3))
+    step(config, parsed, "request_supplement", date(2025, 11, 4), reason="请补充（一）身份证明（二）信息名称", days=12)
+    edited = registered(config, date(2025, 11, 3))
+    step(config, edited, "request_supplement", date(2025, 11, 4), reason="写明年份", days=12)
+    with db.session_scope() as s:
+        ev = s.exec(select(RequestEvent).where(RequestEvent.request_id == edited,
+                                               RequestEvent.action == "request_supplement")).one()
+        ev.note = "写明年份，期限另行电话告知"
+    # Back to the schema before the column (the downgrade's table rebuild on SQLite trips over the
+    # foreign keys of rows that exist, so the column is dropped directly), then migrate again.
+    with db.get_engine(db_url).begin() as conn:
+        conn.execute(text("ALTER TABLE disclosure_request DROP COLUMN supplement_days"))
+    command.stamp(alembic_config(db_url), "suggestions_1")
+    upgrade(db_url)
+    with db.session_scope(readonly=True) as s:
+        assert s.get(DisclosureRequest, parsed).supplement_days == 12
+        assert s.get(DisclosureRequest, edited).supplement_days is None
+    assert pending_changes(db_url) == []

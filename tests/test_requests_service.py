@@ -574,8 +574,9 @@ def test_a_step_dated_before_the_recount_is_accepted(cfg, publish_2027) -> None:
 
 
 def test_supplement_period_from_before_it_was_stored_is_left_as_counted(cfg, publish_2027) -> None:
-    """Rows from before supplement_days: the period is only in the note's free text, and assuming
-    the default could shorten it, so the date stays as counted and flagged for staff to check."""
+    """A request without supplement_days (from before the column, its note not parsed by the
+    migration's backfill): assuming the default could shorten the period, so the date stays as
+    counted and flagged for staff to check."""
     from core.requests.reminders import run_reminders
 
     rid = registered(cfg, date(2026, 12, 21))

@@ -276,10 +276,11 @@ def recount_waiting_deadline(session: Session, req: DisclosureRequest,
     alone.
 
     The start is the step's legal day (its event's on_date, as the step itself counted from `on`);
-    the period is `supplement_days` (stored with the notice) or FEE_PAY_DAYS. A request from
-    before `supplement_days` was stored is left alone: the period staff chose is only in the
-    event's free-text note, and assuming DEFAULT_SUPPLEMENT_DAYS could shorten the applicant's
-    period. It stays provisional, which staff must check before 视为放弃 anyway.
+    the period is `supplement_days` (stored with the notice) or FEE_PAY_DAYS. For requests from
+    before the column, migration deadline_recount_1 took the period from the machine-written end
+    of the request_supplement note ("（补正期限N个工作日，至…）"). A request whose note did not
+    yield it (supplement_days NULL) is left alone: assuming DEFAULT_SUPPLEMENT_DAYS could shorten
+    the applicant's period. It stays provisional, which staff must check before 视为放弃 anyway.
 
     The date never moves earlier than the one in the 补正告知书 / 缴费通知: the applicant relied on
     it. A count that comes out earlier keeps the notified date (and, once the count is no longer
