@@ -236,10 +236,15 @@ ASKING_ENDS = "吗"   # a filler: gone from the question before its intents are 
 ASKING_PARTICLES = frozenset("吗么嘛没不无伐未呢")
 
 
-def _clause_end(cues: Sequence[str]) -> re.Pattern[str]:
-    """Cues that count only where a clause of the (spaced) question ends; never matches if none."""
-    body = "|".join(re.escape(c) for c in sorted(set(cues), key=len, reverse=True) if c)
-    return re.compile(f"(?:{body})(?= |$)" if body else "(?!)")
+def _split_asking(cues: Sequence[str]) -> tuple[list[str], re.Pattern[str]]:
+    """(the cues looked for anywhere, a pattern of the …吗 ones without their 吗): the question has
+    lost its 吗 by the time cues are looked for (发了吗 arrives as 发了), so such a cue counts only
+    where a clause ends; the pattern never matches if there are none."""
+    def asking(c: str) -> bool:
+        return len(c) > 2 and c[-1] in ASKING_ENDS
+    ends = sorted({c[:-1] for c in cues if asking(c)}, key=len, reverse=True)
+    body = "|".join(re.escape(c) for c in ends)
+    return [c for c in cues if not asking(c)], re.compile(f"(?:{body})(?= |$)" if body else "(?!)")
 
 
 def same_topic(a: str, b: str) -> bool:
@@ -350,13 +355,7 @@ class Matcher:
             unless = {c: "|" for u in spec.get("unless") or () if (c := self.norm.flat(str(u)))}
             if unless:
                 self.cue_unless[name] = Replacer(unless)
-            cues = [self.norm.flat(c) for c in raw if GAP not in c]
-            # …吗 asks at the end of a clause, and the question has lost its 吗 by then (发了吗
-            # arrives as 发了): such a cue is looked for without it, where a clause ends
-            ends = [c[:-1] for c in cues if len(c) > 2 and c[-1] in ASKING_ENDS]
-            if ends:
-                self.clause_end[name] = _clause_end(ends)
-            cues = [c for c in cues if not (len(c) > 2 and c[-1] in ASKING_ENDS)]
+            cues, self.clause_end[name] = _split_asking([self.norm.flat(c) for c in raw if GAP not in c])
             self.cues[name] = sorted({c for c in cues if c}, key=len, reverse=True)
             frames.update({c: " " for c in self.cues[name]})
             # "怎么…办": the words apart, a few characters between (怎么给他办, 找谁去报)
@@ -364,9 +363,8 @@ class Matcher:
                                                  for p in c.split(GAP)) for c in raw if GAP in c]
             if spans:
                 self.gapped[name] = re.compile("|".join(spans))
-        result_cues = [c for w in self.lex.result_cues if (c := self.norm.flat(w))]
-        self.result_cues = [c for c in result_cues if not (len(c) > 2 and c[-1] in ASKING_ENDS)]
-        self.result_end = _clause_end([c[:-1] for c in result_cues if len(c) > 2 and c[-1] in ASKING_ENDS])
+        self.result_cues, self.result_end = _split_asking(
+            [c for w in self.lex.result_cues if (c := self.norm.flat(w))])
         self.result_unless = [c for w in self.lex.result_unless if (c := self.norm.flat(w))]
         frames.update({c: " " for c in self.result_cues})
         self.specific = frozenset(n for n in self.lex.facets if n not in KIND_FACETS | NARROW_FACETS)
@@ -726,7 +724,7 @@ class Matcher:
             flat = q.replace(" ", "")
         return (any(c in flat for c in cues)
                 or ((rx := self.gapped.get(name)) is not None and rx.search(flat) is not None)
-                or (asks and (end := self.clause_end.get(name)) is not None and end.search(q) is not None))
+                or (asks and self.clause_end[name].search(q) is not None))
 
     def own_words(self, question: str) -> str:
         """The question's topic in the resident's own words (no framing, synonyms not mapped):
@@ -1112,14 +1110,15 @@ class Matcher:
 
     def match(self, question: str, village: str | None = None, limit: int = 4) -> MatchResult:
         ranked = self.score(question, village)
-        result = self._decide(ranked, question, limit)
+        scope = self.in_scope(ranked, question)
+        result = self._decide(ranked, question, limit, scope)
         if result.kind == "fallback" and ranked:
-            result = self._clause_choices(ranked, question, village, limit) or result
+            result = self._clause_choices(ranked, question, village, limit, scope) or result
         result.top = ranked[0] if ranked else None
         return result
 
     def _clause_choices(self, ranked: list[Match], question: str, village: str | None,
-                        limit: int) -> MatchResult | None:
+                        limit: int, scope: float) -> MatchResult | None:
         """A long voice message that asks several things, or tells a backstory around one question
         ("我妈的低保上个月没打到卡上 是不是没发 … 屋头等到用钱"): the whole reads as out of scope,
         because most of its words no item explains, yet one clause (or two running together) is
@@ -1133,7 +1132,7 @@ class Matcher:
         parts = [p for p in q.split() if p][: t.clause_max]
         if len(parts) < 2 or self.off_topic_cues(q.replace(" ", "")):
             return None
-        if self.in_scope(ranked, question) < t.clause_whole_min:
+        if scope < t.clause_whole_min:          # the whole question's in_scope, from match()
             return None
         agree = {id(m.doc) for m in ranked[:2]}
         best: tuple[float, list[Match]] | None = None
@@ -1144,9 +1143,9 @@ class Matcher:
                 sub = self.score(span, village)
                 if not sub or id(sub[0].doc) not in agree:
                     continue
-                scope = self.in_scope(sub, span)
-                if scope >= t.clause_scope_min and (best is None or scope > best[0]):
-                    best = (scope, sub)
+                sure = self.in_scope(sub, span)
+                if sure >= t.clause_scope_min and (best is None or sure > best[0]):
+                    best = (sure, sub)
         if best is None:
             return None
         sub = best[1]
@@ -1206,11 +1205,14 @@ class Matcher:
             return total
         return self.ranker.scope(self.scope_values(ranked, question), total)
 
-    def _decide(self, ranked: list[Match], question: str, limit: int) -> MatchResult:
+    def _decide(self, ranked: list[Match], question: str, limit: int, scope: float | None = None) -> MatchResult:
+        """`scope`: in_scope(ranked, question) when the caller has it already (match() does)."""
         t = self.tuning
         limit = max(2, limit)
+        if scope is None:
+            scope = self.in_scope(ranked, question)
         # unlikely to be about anything the catalog covers: fall back
-        if not ranked or self.in_scope(ranked, question) < t.choice_min:
+        if not ranked or scope < t.choice_min:
             return MatchResult("fallback", [])
         best = ranked[0].score
         second = ranked[1].score if len(ranked) > 1 else 0.0
