@@ -25,7 +25,7 @@ from core.models.requests import DisclosureRequest, RequestReminder
 from core.requests import agencies
 from core.requests.alerts import push_alerts
 from core.requests.kinds import CLOCK_STATUSES
-from core.requests.service import recompute_deadline, recount_waiting_deadline, workdays_left
+from core.requests.service import recompute_deadline, recount_waiting_deadline, waiting_deadline, workdays_left
 from core.requests.workdays import beijing_date
 
 log = logging.getLogger("core.requests.reminders")
@@ -62,13 +62,11 @@ def run_reminders(config: Config, now: datetime | None = None) -> dict[str, list
         waiting = s.exec(select(DisclosureRequest).where(
             col(DisclosureRequest.status).in_(("awaiting_supplement", "awaiting_fee")))).all()
         for req in waiting:
-            provisional = req.supplement_provisional if req.status == "awaiting_supplement" else req.fee_provisional
-            if provisional and recount_waiting_deadline(s, req, now) is not None:
+            if waiting_deadline(req)[1] and recount_waiting_deadline(s, req, now) is not None:
                 out["recounted"].append(req.tracking_no)
-                # the re-counted date can still reach a year the calendar lacks
-                if req.supplement_provisional if req.status == "awaiting_supplement" else req.fee_provisional:
+                if waiting_deadline(req)[1]:   # the new date can still reach a year the calendar lacks
                     out["recounted_provisional"].append(req.tracking_no)
-            until = req.supplement_due if req.status == "awaiting_supplement" else req.fee_due
+            until = waiting_deadline(req)[0]
             if until is None or until >= today:
                 continue
             if _remember(s, req, today, "lapsed", None):

@@ -261,6 +261,16 @@ def recompute_deadline(session: Session, req: DisclosureRequest) -> None:
     session.add(req)
 
 
+def waiting_deadline(req: DisclosureRequest) -> tuple[date | None, bool]:
+    """(due date, provisional) of the period the applicant is being waited on for: the 补正 period
+    while a supplement is awaited, the payment period while a fee is; (None, False) otherwise."""
+    if req.status == "awaiting_supplement":
+        return req.supplement_due, req.supplement_provisional
+    if req.status == "awaiting_fee":
+        return req.fee_due, req.fee_provisional
+    return None, False
+
+
 def recount_waiting_deadline(session: Session, req: DisclosureRequest,
                              now: datetime) -> tuple[date, date] | None:
     """Re-count a provisional 补正 or 缴费 deadline while the applicant is being waited on.
@@ -295,17 +305,14 @@ def recount_waiting_deadline(session: Session, req: DisclosureRequest,
     # that is no longer waiting or whose date is no longer provisional is left alone.
     session.exec(select(DisclosureRequest).where(DisclosureRequest.id == req.id).with_for_update()
                  .execution_options(populate_existing=True)).one()
+    old, provisional = waiting_deadline(req)
+    if not provisional or old is None:
+        return None        # not waiting (any more), or its date is no guess
     if req.status == "awaiting_supplement":
-        action, label, period, old = "request_supplement", "补正", req.supplement_days, req.supplement_due
-        provisional = req.supplement_provisional
-    elif req.status == "awaiting_fee":
-        action, label, period, old = "fee_notice", "缴费", FEE_PAY_DAYS, req.fee_due
-        provisional = req.fee_provisional
+        action, label, period = "request_supplement", "补正", req.supplement_days
     else:
-        return None
-    if not provisional:
-        return None
-    if period is None or old is None:
+        action, label, period = "fee_notice", "缴费", FEE_PAY_DAYS
+    if period is None:
         return None
     steps = [e for e in _events(session, req) if e.action == action]
     if not steps:
