@@ -30,13 +30,35 @@ def run_migrations_offline() -> None:
 
 def run_migrations_online() -> None:
     url = _url()
+    sqlite = url.startswith("sqlite")
     engine = get_engine(url)
     with engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=target_metadata,
-                          render_as_batch=url.startswith("sqlite"), compare_type=True)
-        with context.begin_transaction():
-            context.run_migrations()
-        connection.commit()
+        if sqlite:
+            # Batch mode rebuilds a table (copy, drop, rename) to change it; with foreign keys
+            # enforced, dropping a table other rows point at fails, so a downgrade of a table
+            # holding requests could not run. SQLite's own procedure for such a rebuild: keys off
+            # outside the transaction (the pragma is a no-op inside one), then check them after.
+            raw = connection.connection.dbapi_connection
+            assert raw is not None
+            raw.execute("PRAGMA foreign_keys=OFF")
+        try:
+            context.configure(connection=connection, target_metadata=target_metadata,
+                              render_as_batch=sqlite, compare_type=True)
+            with context.begin_transaction():
+                context.run_migrations()
+                if sqlite:
+                    _check_foreign_keys(connection)
+            connection.commit()
+        finally:
+            if sqlite:
+                raw.execute("PRAGMA foreign_keys=ON")
+
+
+def _check_foreign_keys(connection) -> None:  # type: ignore[no-untyped-def]
+    """Inside the migration's transaction, so a rebuild that broke a reference rolls back."""
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        raise RuntimeError(f"migration left {len(broken)} broken foreign key(s), first: {tuple(broken[0])}")
 
 
 if context.is_offline_mode():

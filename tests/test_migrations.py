@@ -70,7 +70,7 @@ def test_migration_backfills_supplement_days_from_the_notice(db_url: str) -> Non
     from datetime import date
 
     from alembic import command
-    from sqlalchemy import text
+    from sqlalchemy import inspect as sa_inspect
     from sqlmodel import select
 
     from core.migrate import alembic_config
@@ -89,13 +89,53 @@ def test_migration_backfills_supplement_days_from_the_notice(db_url: str) -> Non
         ev = s.exec(select(RequestEvent).where(RequestEvent.request_id == edited,
                                                RequestEvent.action == "request_supplement")).one()
         ev.note = "写明年份，期限另行电话告知"
-    # Back to the schema before the column (the downgrade's table rebuild on SQLite trips over the
-    # foreign keys of rows that exist, so the column is dropped directly), then migrate again.
-    with db.get_engine(db_url).begin() as conn:
-        conn.execute(text("ALTER TABLE disclosure_request DROP COLUMN supplement_days"))
-    command.stamp(alembic_config(db_url), "suggestions_1")
+    # Back to the schema before the column, with the rows in it, then migrate again.
+    command.downgrade(alembic_config(db_url), "suggestions_1")
+    with db.get_engine(db_url).connect() as conn:
+        columns = {c["name"] for c in sa_inspect(conn).get_columns("disclosure_request")}
+    assert "supplement_days" not in columns
     upgrade(db_url)
     with db.session_scope(readonly=True) as s:
         assert s.get(DisclosureRequest, parsed).supplement_days == 12
         assert s.get(DisclosureRequest, edited).supplement_days is None
     assert pending_changes(db_url) == []
+
+
+def test_downgrade_and_upgrade_again_keep_requests_and_their_events(db_url: str) -> None:
+    """A release rolled back and forward again: the downgrades rebuild disclosure_request (SQLite
+    batch mode copies the table), which request events and notices point at. Every row survives
+    and the schema comes back to the models'."""
+    from datetime import date
+
+    from alembic import command
+    from sqlalchemy import func
+    from sqlmodel import select
+
+    from core.migrate import alembic_config
+    from core.models.requests import DisclosureRequest, RequestEvent
+    from tests.conftest import make_config
+    from tests.requests_support import fill_agencies
+    from tests.test_requests_service import registered, step
+
+    config = make_config(db_url)
+    fill_agencies(config)
+    first = registered(config, date(2025, 11, 3))
+    step(config, first, "request_supplement", date(2025, 11, 4), reason="写明年份", days=10)
+    second = registered(config, date(2025, 11, 5))
+
+    def counts() -> tuple[int, int, list[str]]:
+        with db.session_scope(readonly=True) as s:
+            n_events = s.exec(select(func.count()).select_from(RequestEvent)).one()
+            titles = [r.tracking_no for r in s.exec(select(DisclosureRequest).order_by(DisclosureRequest.id))]
+            return len(titles), n_events, titles
+
+    before = counts()
+    assert before[0] == 2 and before[1] >= 3
+    command.downgrade(alembic_config(db_url), "clerks_1")   # back across hardening_1 and the rest
+    db.dispose_all()
+    upgrade(db_url)
+    assert counts() == before
+    assert pending_changes(db_url) == []
+    with db.session_scope(readonly=True) as s:
+        assert s.get(DisclosureRequest, first).supplement_days == 10   # backfilled from the note
+        assert s.get(DisclosureRequest, second).supplement_days is None
