@@ -120,7 +120,10 @@ def main() -> None:
     if args.cmd == "diff":
         diff(json.loads(Path(args.before).read_text()), json.loads(Path(args.after).read_text()))
         return
-    specs = args.sets or [*default_sets(), f"{ROOT / 'content/data'}::{ROOT / 'bench/heldout/questions-b.csv'}"]
+    # the demo county's three batches as the fit and LOCO read them (bench/fit_ranker.DEFAULT_SETS)
+    demo = [f"{ROOT / 'content/data'}::{ROOT / 'bench/heldout' / name}"
+            for name in ("questions.csv", "questions-b.csv", "questions-c.csv")]
+    specs = args.sets or [*default_sets(), *demo]
     for spec in specs:
         if not parse_set(spec).tuning:
             sys.exit(f"{spec}: held out; measure it with bench/matcher_quality.py, once")
