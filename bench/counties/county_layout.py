@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
+import re
+import zipfile
 from pathlib import Path
 
 import yaml
@@ -82,8 +85,24 @@ def build(folder: Path) -> int:
     wb.properties.creator = f"{county}政务公开办（虚构）"
     wb.properties.created = fixed
     wb.properties.modified = fixed
-    wb.save(out)
+    _save_reproducibly(wb, out, fixed)
     return total
+
+
+def _save_reproducibly(wb: Workbook, out: Path, when: dt.datetime) -> None:
+    """The same source gives the same bytes, so a rebuilt set shows no change in git: openpyxl
+    stamps the save time into docProps/core.xml and into every zip entry."""
+    buf = io.BytesIO()
+    wb.save(buf)
+    stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    with zipfile.ZipFile(buf) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>" + stamp.encode(), data)
+            entry = zipfile.ZipInfo(info.filename, date_time=when.timetuple()[:6])
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            dst.writestr(entry, data)
 
 
 GUIDE_HEADER = ("事项名称", "办理对象", "申请条件", "办理材料", "办理流程", "办理时限", "收费标准", "办理地点",
