@@ -42,8 +42,11 @@ def run_migrations_online() -> None:
             assert raw is not None
             raw.execute("PRAGMA foreign_keys=OFF")
         try:
+            # transactional_ddl on SQLite too: Alembic would otherwise commit each revision on its
+            # own, and a broken key found at the end could no longer be rolled back
             context.configure(connection=connection, target_metadata=target_metadata,
-                              render_as_batch=sqlite, compare_type=True)
+                              render_as_batch=sqlite, compare_type=True,
+                              transactional_ddl=True if sqlite else None)
             with context.begin_transaction():
                 context.run_migrations()
                 if sqlite:
@@ -51,11 +54,16 @@ def run_migrations_online() -> None:
             connection.commit()
         finally:
             if sqlite:
+                # the pragma is ignored inside a transaction: end whatever a failure left open, so
+                # the connection goes back to the pool enforcing keys again
+                if connection.in_transaction():
+                    connection.rollback()
                 raw.execute("PRAGMA foreign_keys=ON")
 
 
 def _check_foreign_keys(connection) -> None:  # type: ignore[no-untyped-def]
-    """Inside the migration's transaction, so a rebuild that broke a reference rolls back."""
+    """Inside the run's one transaction, so a rebuild that broke a reference rolls every revision
+    of the run back."""
     broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
     if broken:
         raise RuntimeError(f"migration left {len(broken)} broken foreign key(s), first: {tuple(broken[0])}")

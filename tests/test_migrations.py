@@ -139,3 +139,44 @@ def test_downgrade_and_upgrade_again_keep_requests_and_their_events(db_url: str)
     with db.session_scope(readonly=True) as s:
         assert s.get(DisclosureRequest, first).supplement_days == 10   # backfilled from the note
         assert s.get(DisclosureRequest, second).supplement_days is None
+
+
+def _foreign_keys_enforced(url: str) -> bool:
+    with db.get_engine(url).connect() as conn:   # the pooled connection the migration ran on
+        return conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_sqlite_migrations_leave_foreign_keys_enforced(sqlite_url: str) -> None:
+    from alembic import command
+
+    from core.migrate import alembic_config
+
+    command.downgrade(alembic_config(sqlite_url), "suggestions_1")
+    upgrade(sqlite_url)
+    assert _foreign_keys_enforced(sqlite_url)
+
+
+def test_a_migration_that_would_leave_a_broken_reference_changes_nothing(sqlite_url: str) -> None:
+    """Keys are off while batch mode copies tables; the check before the commit finds a row that
+    points nowhere, and the whole run rolls back (every revision of it, as one transaction)."""
+    import sqlite3
+
+    from alembic import command
+    from sqlalchemy.engine import make_url
+
+    from core.migrate import alembic_config
+
+    path = make_url(sqlite_url).database
+    assert path
+    raw = sqlite3.connect(path)   # a plain connection: keys not enforced, as after a bad manual edit
+    raw.execute("INSERT INTO village (name, town_id, phone, aliases, channels, require_signoff, created_at) "
+                "VALUES ('断链村', 999, '', '', 'custom', 0, '2026-01-01 00:00:00')")
+    raw.commit()
+    raw.close()
+    with pytest.raises(RuntimeError, match="broken foreign key"):
+        command.downgrade(alembic_config(sqlite_url), "panel_1")    # two revisions
+    with db.get_engine(sqlite_url).connect() as conn:
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "deadline_recount_1"
+        columns = {row[1] for row in conn.exec_driver_sql("PRAGMA table_info(disclosure_request)")}
+    assert "supplement_days" in columns
+    assert _foreign_keys_enforced(sqlite_url)
