@@ -64,20 +64,24 @@ def _dead_entries(lexicon_file: Path) -> list[tuple[str, str, str]]:
 
     lexicon: Lexicon = load_lexicon.__wrapped__(str(lexicon_file))  # not cached: a test's file
     norm = TextNormalizer(default_synonyms(), lexicon)
-    entries = [("frame_words", w) for w in lexicon.frame_words]
-    entries += [("off_topic", w) for w in lexicon.off_topic]
-    entries += [("information_request", w) for w in lexicon.information_request]
-    entries += [("application_result", w) for w in lexicon.result_cues]
-    entries += [(f"facets.{name}.cues", part) for name, spec in lexicon.facets.items()
+    # how the matcher looks each list up: frame words raw in the canonical question, the
+    # information request phrases raw in the spoken one (no synonyms), the rest as canonical words
+    canonical = (norm.flat, norm.question)
+    entries = [("frame_words", w, (str, norm.question)) for w in lexicon.frame_words]
+    entries += [("off_topic", w, canonical) for w in lexicon.off_topic]
+    entries += [("information_request", w, (str, norm.spoken)) for w in lexicon.information_request]
+    entries += [("application_result", w, canonical) for w in lexicon.result_cues]
+    entries += [(f"facets.{name}.cues", part, canonical) for name, spec in lexicon.facets.items()
                 for cue in spec.get("cues") or () for part in str(cue).split(GAP)]
     dead = []
-    for section, entry in entries:
-        if not entry or entry.endswith("吗") or entry in MADE_BY_OTHER_REWRITES:  # …吗: at a clause's end
+    for section, entry, (looked_for, asked_as) in entries:
+        if entry.endswith("吗"):    # …吗 cues are looked for at a clause's end, without the 吗
+            entry = entry[:-1]
+        if not entry or entry in MADE_BY_OTHER_REWRITES:
             continue
-        flat = norm.flat(entry)
         # followed by a letter, so that a clause-final particle (哪些是, 费用是) is not dropped
-        asked = norm.question(entry + "x").replace(" ", "")
-        if flat and flat not in asked:
+        asked = asked_as(entry + "x").replace(" ", "")
+        if (wanted := looked_for(entry)) and wanted not in asked:
             dead.append((section, entry, asked[:-1]))
     return dead
 
