@@ -701,10 +701,10 @@ class Matcher:
         return result
 
     def _analyse(self, question: str) -> tuple[str, str, frozenset[str]]:
-        spelled = self._from_pinyin(question)
-        q = self.correct(self.norm.question(spelled))
+        basic = basic_normalize(self._from_pinyin(question))
+        q = self.correct(self.norm.question_from_basic(basic))
         flat = q.replace(" ", "")
-        asks = any(seg[-1] in ASKING_PARTICLES for seg in basic_normalize(spelled).split())
+        asks = any(seg[-1] in ASKING_PARTICLES for seg in basic.split())   # as typed, 吗 and all
         intents = frozenset(name for name, cues in self.cues.items()
                             if self._cued(name, cues, flat, q, asks))
         if (any(c in flat for c in self.result_cues) or (asks and self.result_end.search(q))) \

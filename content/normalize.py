@@ -151,7 +151,12 @@ class TextNormalizer:
     def spoken(self, text: str) -> str:
         """A resident's message in plain Mandarin (width, script, noise, fillers, dialect), in
         their own words: synonyms not yet mapped."""
-        segs = (self._drop_particle(self._spoken(seg)) for seg in basic_normalize(text).split())
+        return self.spoken_from_basic(basic_normalize(text))
+
+    def spoken_from_basic(self, basic: str) -> str:
+        """spoken() of a text that has been through basic_normalize already (the matcher reads
+        that form too, for the particles the resident typed)."""
+        segs = (self._drop_particle(self._spoken(seg)) for seg in basic.split())
         return " ".join(s for s in segs if s)
 
     def _drop_particle(self, seg: str) -> str:
@@ -165,3 +170,7 @@ class TextNormalizer:
     def question(self, text: str) -> str:
         """Clean a resident's message: width, script, noise, fillers, dialect, synonyms."""
         return self.canon(self.spoken(text))
+
+    def question_from_basic(self, basic: str) -> str:
+        """question() of a text that has been through basic_normalize already."""
+        return self.canon(self.spoken_from_basic(basic))
