@@ -62,11 +62,12 @@ def run_reminders(config: Config, now: datetime | None = None) -> dict[str, list
         waiting = s.exec(select(DisclosureRequest).where(
             col(DisclosureRequest.status).in_(("awaiting_supplement", "awaiting_fee")))).all()
         for req in waiting:
-            if waiting_deadline(req)[1] and recount_waiting_deadline(s, req, now) is not None:
+            recounted = waiting_deadline(req)[1] and recount_waiting_deadline(s, req, now) is not None
+            until, provisional = waiting_deadline(req)     # as the recount left it (it re-reads the row)
+            if recounted:
                 out["recounted"].append(req.tracking_no)
-                if waiting_deadline(req)[1]:   # the new date can still reach a year the calendar lacks
+                if provisional:   # the new date can still reach a year the calendar lacks
                     out["recounted_provisional"].append(req.tracking_no)
-            until = waiting_deadline(req)[0]
             if until is None or until >= today:
                 continue
             if _remember(s, req, today, "lapsed", None):
