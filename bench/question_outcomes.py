@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from fit_ranker import DEFAULT_SETS  # noqa: E402
 from matcher_quality import default_sets, parse_set, read_batch, read_questions  # noqa: E402
 
 # how good an outcome is, to tell better from worse (an answer beats choices beats a fallback;
@@ -120,9 +121,8 @@ def main() -> None:
     if args.cmd == "diff":
         diff(json.loads(Path(args.before).read_text()), json.loads(Path(args.after).read_text()))
         return
-    # the demo county's three batches as the fit and LOCO read them (bench/fit_ranker.DEFAULT_SETS)
-    demo = [f"{ROOT / 'content/data'}::{ROOT / 'bench/heldout' / name}"
-            for name in ("questions.csv", "questions-b.csv", "questions-c.csv")]
+    # the demo county's three batches, as the fit and LOCO read them (from any working directory)
+    demo = ["::".join(str(ROOT / part) for part in spec.split("::")) for spec in DEFAULT_SETS]
     specs = args.sets or [*default_sets(), *demo]
     for spec in specs:
         if not parse_set(spec).tuning:
