@@ -126,8 +126,8 @@ def test_downgrade_and_upgrade_again_keep_requests_and_their_events(db_url: str)
     def counts() -> tuple[int, int, list[str]]:
         with db.session_scope(readonly=True) as s:
             n_events = s.exec(select(func.count()).select_from(RequestEvent)).one()
-            titles = [r.tracking_no for r in s.exec(select(DisclosureRequest).order_by(DisclosureRequest.id))]
-            return len(titles), n_events, titles
+            numbers = [r.tracking_no for r in s.exec(select(DisclosureRequest).order_by(DisclosureRequest.id))]
+            return len(numbers), n_events, numbers
 
     before = counts()
     assert before[0] == 2 and before[1] >= 3
