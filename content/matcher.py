@@ -97,6 +97,7 @@ class Match:
     score: float
     evidence: float = field(default=0.0, repr=False, compare=False)   # the model's logit (z)
     features: tuple[float, ...] = field(default=(), repr=False, compare=False)
+    idx: int = field(default=-1, repr=False, compare=False)   # the document's number in the index
 
 
 @dataclass
@@ -779,11 +780,14 @@ class Matcher:
                     return w * max(share, floor)
         return w
 
-    def _bm25(self, q: str, village: str | None) -> list[tuple[int, float]]:
+    def _bm25(self, q: str, village: str | None, only: np.ndarray | None = None) -> list[tuple[int, float]]:
         """The best `candidates` documents by BM25F, best first (ties → earlier document).
 
         Postings are gathered as numpy views and summed with one bincount: at 50,000 county-wide
-        documents a common gram has thousands of postings, too many for a Python loop."""
+        documents a common gram has thousands of postings, too many for a Python loop. `only`
+        (sorted document numbers) scores just those: each gram's postings are binary-searched for
+        them instead of read whole, so re-reading a part of a question the whole already found
+        candidates for costs a few lookups, not another pass over the index."""
         ranges = [r for r in (self.ranges.get(None), self.ranges.get(village) if village else None) if r]
         total = sum(hi - lo for lo, hi in ranges)
         if not total:
@@ -810,8 +814,15 @@ class Matcher:
                     continue
                 idf = weight * math.log(1 + (total - df + 0.5) / (df + 0.5))
                 for a, b in cuts:
-                    ids.append(post.ids[a:b])
-                    weights.append(post.weights[a:b] * idf)
+                    if only is None:
+                        ids.append(post.ids[a:b])
+                        weights.append(post.weights[a:b] * idf)
+                        continue
+                    found = a + np.searchsorted(post.ids[a:b], only)
+                    inside = found < b
+                    found = found[inside][post.ids[found[inside]] == only[inside]]
+                    ids.append(post.ids[found])
+                    weights.append(post.weights[found] * idf)
         if not ids:
             return []
         acc = np.bincount(np.concatenate(ids), weights=np.concatenate(weights).astype(np.float64))
@@ -826,10 +837,15 @@ class Matcher:
 
     def features(self, question: str, village: str | None = None) -> list[tuple[Doc, tuple[float, ...]]]:
         """Pre-filtered candidates with their evidence, one value per name in FEATURES."""
+        return [(doc, f) for _idx, doc, f in self._features(question, village)]
+
+    def _features(self, question: str, village: str | None = None,
+                  only: np.ndarray | None = None) -> list[tuple[int, Doc, tuple[float, ...]]]:
+        """features(), each with its document number; `only`: candidates limited to those (_bm25)."""
         q, topic, intents = self.analyse(question)
         if not topic:
             return []
-        top = self._bm25(q, village)
+        top = self._bm25(q, village, only)
         if not top:
             return []
         best_bm25 = top[0][1]
@@ -846,7 +862,7 @@ class Matcher:
         nouns_total = sum(w for _, w in nouns) or 1.0
         noun_gaps = self._noun_gaps(nouns, [idx for idx, _ in top]) / nouns_total if nouns else None
         market = 1.0 if self.off_topic_cues(flat) else 0.0
-        out: list[tuple[Doc, tuple[float, ...]]] = []
+        out: list[tuple[int, Doc, tuple[float, ...]]] = []
         for pos, (idx, bm) in enumerate(top):
             info = self.docs[int(idx)]
             cover = LCSseq.similarity(info.core, flat) / max(len(info.core), 1)
@@ -871,7 +887,7 @@ class Matcher:
             head_cover = (LCSseq.similarity(info.head, flat) / len(info.head)) if info.head else 0.0
             gap = self._word_gap(words, info) / words_total if words else 0.0
             noun_gap = float(noun_gaps[pos]) if noun_gaps is not None else 0.0
-            out.append((info.doc, (cover, bigram, rare, s_title / topic_total, s_head / topic_total,
+            out.append((idx, info.doc, (cover, bigram, rare, s_title / topic_total, s_head / topic_total,
                                    s_any / topic_total, bm / best_bm25, head_cover,
                                    *self._intent_fit(intents, info), float(unknown),
                                    1.0 if info.doc.type == "guide" else 0.0,
@@ -1006,16 +1022,19 @@ class Matcher:
             near = 1.0
         return kind, in_title, in_content, conflict, near
 
-    def score(self, question: str, village: str | None = None) -> list[Match]:
+    def score(self, question: str, village: str | None = None, only: np.ndarray | None = None) -> list[Match]:
         """All candidates that survive the pre-filter, best first, scored 0–100: the model's
-        chance, in per cent, that this candidate is what the resident asks about."""
-        feats = self.features(question, village)
-        return self.rank(feats)
+        chance, in per cent, that this candidate is what the resident asks about. `only`: sorted
+        document numbers the candidates are limited to."""
+        feats = self._features(question, village, only)
+        return self.rank([(doc, f) for _i, doc, f in feats], [i for i, _d, _f in feats])
 
-    def rank(self, feats: list[tuple[Doc, tuple[float, ...]]]) -> list[Match]:
+    def rank(self, feats: list[tuple[Doc, tuple[float, ...]]], idxs: Sequence[int] = ()) -> list[Match]:
         zs = [self.ranker.z(f) for _, f in feats]
         probs = self.ranker.probabilities(zs)
-        out = [Match(doc, round(100 * p, 1), z, f) for (doc, f), p, z in zip(feats, probs, zs)]
+        numbers = idxs or [-1] * len(feats)
+        out = [Match(doc, round(100 * p, 1), z, f, i)
+               for (doc, f), p, z, i in zip(feats, probs, zs, numbers)]
         out.sort(key=lambda m: -m.score)
         return out
 
@@ -1135,12 +1154,16 @@ class Matcher:
         if scope < t.clause_whole_min:          # the whole question's in_scope, from match()
             return None
         agree = {id(m.doc) for m in ranked[:2]}
+        # each clause is read against the whole question's candidates only: its best item must be
+        # among the whole's first two anyway, and a fresh pass over the index per clause (up to
+        # five) made these questions the slowest of all (p99 at 50,000 items)
+        only = np.array(sorted(m.idx for m in ranked if m.idx >= 0), dtype=np.int64)
         best: tuple[float, list[Match]] | None = None
         for i, part in enumerate(parts):
             for span in (part, f"{part} {parts[i + 1]}" if i + 1 < len(parts) else ""):
                 if not span:
                     continue
-                sub = self.score(span, village)
+                sub = self.score(span, village, only)
                 if not sub or id(sub[0].doc) not in agree:
                     continue
                 sure = self.in_scope(sub, span)

@@ -59,3 +59,21 @@ def test_document_numbers_are_16_bit_while_they_fit() -> None:
     assert small.ids.dtype == np.uint16 and large.ids.dtype == np.int32
     assert list(small.ids) == [3, 65535] and list(large.ids) == [3, 65536]
     assert np.array_equal(small.weights, large.weights)
+
+
+@pytest.mark.parametrize("mode", ["county", "village"])
+def test_bm25_limited_to_candidates_scores_them_as_the_full_pass(mode: str) -> None:
+    """_bm25(only=…) (how a long question's clauses are re-read) gives each of those documents
+    the score the full pass gives it, bit for bit, and leaves every other document out."""
+    m = Matcher.build(county(mode, villages=40), default_synonyms())
+    for q in QUESTIONS:
+        for village in (None, "村7"):
+            canon = m.analyse(q)[0]
+            full = dict(m._bm25(canon, village))
+            if not full:
+                continue
+            chosen = sorted(full)[::2]
+            only = np.array(chosen + [len(m.docs) - 1], dtype=np.int64)   # one the full pass did not pick
+            limited = dict(m._bm25(canon, village, only))
+            assert set(limited) <= set(only.tolist())
+            assert {i: full[i] for i in chosen} == {i: s for i, s in limited.items() if i in full}
