@@ -85,8 +85,10 @@ TUNING_DIRS = {"eval", "data", "heldout", "baling", "lingnan", "zhongyuan", "jia
 # (wuling and hulun, written blind at the very end of round 10, were measured in round 11.)
 # (liaoxi and dabie, written blind at the start of round 11, were measured at the end of round 12's
 # matcher work.)
-# guanzhong and hakka: written blind at the start of round 12 (关中; 客家), for the figure after that.
-UNMEASURED_DIRS = {"guanzhong", "hakka"}
+# guanzhong and hakka: written blind at the start of round 12 (关中; 客家), for the figure after that
+# (measured "before" at fb30114, the end of round 12, at the start of round 13).
+# shanbei and ganbei: written blind at the start of round 13 (陕北; 赣北), for round 14's figure.
+UNMEASURED_DIRS = {"guanzhong", "hakka", "shanbei", "ganbei"}
 
 
 @dataclass
