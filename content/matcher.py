@@ -62,13 +62,20 @@ _BACKSTORY_NUMBER = re.compile(r"[0-9零一二两三四五六七八九十百千�
 FEATURES = ("cover", "bigram", "rare", "q_title", "q_head", "q_any", "bm25", "head_cover",
             "kind_fit", "spec_title", "spec_content", "spec_excess", "narrow", "unknown", "guide",
             "named", "unexplained", "word_gap", "noun_gap", "market")
-# Evidence that the best candidate is right, for the answer rule (data/ranker.yaml: confidence).
-CONFIDENCE = ("p_top", "p_second", "p_rest", "z_gap", "z_top", "unknown", "long", "cover", "q_any",
-              "kind_fit", "spec_title", "no_intent", "word_gap", "noun_gap", "market")
+# Evidence about the list as a whole: the best candidate's chance and lead, and the question.
+EVIDENCE = ("p_top", "p_second", "p_rest", "z_gap", "z_top", "unknown", "long", "cover", "q_any",
+            "kind_fit", "spec_title", "no_intent", "word_gap", "noun_gap", "market")
+# Evidence that the best candidate is right, for the answer rule (data/ranker.yaml: confidence):
+# EVIDENCE, and the best and second candidates' own FEATURES. The ranking's linear score sums the
+# features into one number; how the first two differ feature by feature tells more about whether the
+# first is right (out of county, at the same number of wrong answers: ~3 % more questions answered;
+# bench/fit_ranker.py).
+CONFIDENCE = (*EVIDENCE, *(f"top_{n}" for n in FEATURES if n not in EVIDENCE),
+              *(f"second_{n}" for n in FEATURES))
 # Evidence that the question is about something the catalog covers, for the fallback
-# (data/ranker.yaml: scope): CONFIDENCE, the shape of the list, and the best evidence any of the
+# (data/ranker.yaml: scope): EVIDENCE, the shape of the list, and the best evidence any of the
 # first four carries.
-SCOPE = (*CONFIDENCE, "same_head", "z_other", "entropy", "p_all", "p_siblings", "best_cover",
+SCOPE = (*EVIDENCE, "same_head", "z_other", "entropy", "p_all", "p_siblings", "best_cover",
          "best_q_any", "least_noun_gap", "least_word_gap", "best_q_title", "best_named",
          "least_unexplained", "p_four")
 
@@ -1179,6 +1186,14 @@ class Matcher:
     def confidence_values(self, ranked: list[Match], question: str) -> tuple[float, ...]:
         """CONFIDENCE values of a ranked list (see Ranker.confidence)."""
         top = ranked[0]
+        second = ranked[1].features if len(ranked) > 1 and ranked[1].features else (0.0,) * len(FEATURES)
+        own = top.features or (0.0,) * len(FEATURES)
+        return (*self.evidence_values(ranked, question),
+                *(v for n, v in zip(FEATURES, own) if n not in EVIDENCE), *second)
+
+    def evidence_values(self, ranked: list[Match], question: str) -> tuple[float, ...]:
+        """EVIDENCE values of a ranked list."""
+        top = ranked[0]
         f = dict(zip(FEATURES, top.features)) if top.features else {}
         second = ranked[1] if len(ranked) > 1 else None
         _q, topic, intents = self.analyse(question)
@@ -1213,7 +1228,7 @@ class Matcher:
         four = [dict(zip(FEATURES, m.features)) for m in ranked[:4] if m.features]
         def best(name: str, fn: Callable[..., float] = max) -> float:
             return fn((f.get(name, 0.0) for f in four), default=0.0)
-        return (*self.confidence_values(ranked, question), len(same) / 4, z_other, entropy, p_all,
+        return (*self.evidence_values(ranked, question), len(same) / 4, z_other, entropy, p_all,
                 sum(m.score for m in same) / 100, best("cover"), best("q_any"), best("noun_gap", min),
                 best("word_gap", min), best("q_title"), best("named"), best("unexplained", min),
                 sum(ps[:4]))
