@@ -181,18 +181,69 @@ def test_table_four_counts_review_and_suit_cases(db_url: str) -> None:
         assert annual_report(s, 2026)["cases"]["suit_after_review"]["total"] == 0  # counted in its filing year
 
 
+def publish_2027_notice(monkeypatch: pytest.MonkeyPatch) -> None:
+    """'Install a newer chinesecalendar': add an invented 2027 notice to the package's own tables
+    (元旦 01-01..03; 春节 02-05..13 off, Sat 02-20 worked; Fri 12-31 off before 元旦 2028), so the
+    package covers 2027, not 2028, from then on, as after an upgrade. No code is replaced."""
+    import chinese_calendar.constants as tables
+
+    from core.requests.workdays import calendar_covers
+
+    for day in [date(2027, 1, d) for d in (1, 2, 3)] + [date(2027, 12, 31)]:
+        monkeypatch.setitem(tables.holidays, day, "New Year's Day")
+    for day in [date(2027, 2, d) for d in range(5, 14)]:
+        monkeypatch.setitem(tables.holidays, day, "Spring Festival")
+    monkeypatch.setitem(tables.workdays, date(2027, 2, 20), "Spring Festival")
+    assert calendar_covers(date(2027, 12, 31)) and not calendar_covers(date(2028, 1, 3))
+
+
 def test_cli_reminders_words_a_recount_by_whether_the_new_date_is_settled(db_url: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """A re-counted date that still reaches a year without a published holiday schedule is not
-    reported as counted "by the holiday schedule"."""
-    from bot import cli_requests
-    from bot.cli import cli
+    reported as counted "by the holiday schedule"; a settled one is. Real requests, the real clock
+    pass behind `request reminders --run`, and the rows it changed."""
+    from sqlmodel import select
 
+    from bot.cli import cli
+    from core.models.requests import DisclosureRequest, RequestEvent
+    from core.requests.workdays import calendar_covers
+
+    if calendar_covers(date(2027, 1, 4)):
+        pytest.skip("chinesecalendar now covers 2027: nothing is provisional to re-count")
+    cfg = make_config(db_url)
+    fill_agencies(cfg)
+    # Settled: the 补正 period runs into 2027 only. Guessed (weekends + statutory holidays):
+    # 12-23..25 (3), 28..31 (7), 元旦, 01-04..29 (27), 02-01..04 (31), 02-05 and 02-08 off,
+    # 02-09..12 (35), 15..19 (40).
+    settled = add(cfg, date(2026, 12, 21))
+    act(cfg, settled, "request_supplement", date(2026, 12, 22), reason="写明年份", days=40)
+    # Still provisional once re-counted: guessed 12-02, 03 (2), 06..10 (7), 13..17 (12), 20..24 (17),
+    # 27..31 (22).
+    pending = add(cfg, date(2027, 11, 30))
+    act(cfg, pending, "request_supplement", date(2027, 12, 1), reason="写明年份", days=22)
+    with db.session_scope(readonly=True) as s:
+        rows = {r.tracking_no: r for r in s.exec(select(DisclosureRequest))}
+        assert (rows[settled].supplement_due, rows[settled].supplement_provisional) == (date(2027, 2, 19), True)
+        assert (rows[pending].supplement_due, rows[pending].supplement_provisional) == (date(2027, 12, 31), True)
+    assert (settled, pending) == ("2026-000001", "2027-000001")
+
+    publish_2027_notice(monkeypatch)
     monkeypatch.setenv("DATABASE_URL", db_url)
-    monkeypatch.setenv("FIELD_ENCRYPTION_KEY", make_config(db_url).field_key or "")
-    out = {"due_soon": [], "overdue": [], "lapsed": [], "provisional": [],
-           "recounted": ["2027-000001", "2027-000002"], "recounted_provisional": ["2027-000002"]}
-    monkeypatch.setattr(cli_requests, "run_reminders", lambda config: out)
+    monkeypatch.setenv("FIELD_ENCRYPTION_KEY", cfg.field_key or "")
     result = CliRunner().invoke(cli, ["request", "reminders", "--run"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    assert "补正或缴费期限已按公布的节假日安排重算：2027-000001\n" in result.output
-    assert "补正或缴费期限已重算，但仍待核实（部分节假日安排未公布）：2027-000002\n" in result.output
+    lines = result.output.splitlines()
+    assert "补正或缴费期限已按公布的节假日安排重算：2026-000001" in lines, result.output
+    assert "补正或缴费期限已重算，但仍待核实（部分节假日安排未公布）：2027-000001" in lines, result.output
+    assert not any("2027-000001" in line and "已按公布" in line for line in lines)
+    assert not any("2026-000001" in line and "仍待核实" in line for line in lines)
+
+    with db.session_scope(readonly=True) as s:
+        rows = {r.tracking_no: r for r in s.exec(select(DisclosureRequest))}
+        events = {e.request_id: e for e in s.exec(select(RequestEvent).where(RequestEvent.action == "recount_deadline"))}
+        # Published: 02-04 (31), 02-05..13 off, 02-15..19 (36), Sat 02-20 worked (37), 02-22..24 (40).
+        assert (rows[settled].supplement_due, rows[settled].supplement_provisional) == (date(2027, 2, 24), False)
+        # Published: 12-31 off, so day 22 is Mon 2028-01-03 (元旦 2028 is a Saturday): a year not published.
+        assert (rows[pending].supplement_due, rows[pending].supplement_provisional) == (date(2028, 1, 3), True)
+        assert rows[settled].status == rows[pending].status == "awaiting_supplement"
+        assert "2027年2月19日 → 2027年2月24日" in events[rows[settled].id].note
+        assert "2027年12月31日 → 2028年1月3日，仍待核实" in events[rows[pending].id].note
