@@ -247,3 +247,40 @@ def test_cli_reminders_words_a_recount_by_whether_the_new_date_is_settled(db_url
         assert rows[settled].status == rows[pending].status == "awaiting_supplement"
         assert "2027年2月19日 → 2027年2月24日" in events[rows[settled].id].note
         assert "2027年12月31日 → 2028年1月3日，仍待核实" in events[rows[pending].id].note
+
+
+def test_a_guessed_supplement_date_the_published_calendar_confirms_is_recorded(db_url: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A provisional 补正 date that the newly published calendar gives again is no longer a guess:
+    the flag clears, the request's history says the date is confirmed, and the clock pass reports
+    it with the settled ones (before, the flag cleared silently)."""
+    from sqlmodel import select
+
+    from bot.cli import cli
+    from core.models.requests import DisclosureRequest, RequestEvent
+    from core.requests.workdays import calendar_covers
+
+    if calendar_covers(date(2027, 3, 1)):
+        pytest.skip("chinesecalendar now covers 2027: nothing is provisional to re-count")
+    cfg = make_config(db_url)
+    fill_agencies(cfg)
+    # March 2027 holds no holiday in either count: 03-02..05 (4), 08..12 (9), Mon 15 (10)
+    no = add(cfg, date(2027, 2, 26))
+    act(cfg, no, "request_supplement", date(2027, 3, 1), reason="写明年份", days=10)
+    with db.session_scope(readonly=True) as s:
+        row = s.exec(select(DisclosureRequest).where(DisclosureRequest.tracking_no == no)).one()
+        assert (row.supplement_due, row.supplement_provisional) == (date(2027, 3, 15), True)
+
+    publish_2027_notice(monkeypatch)
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("FIELD_ENCRYPTION_KEY", cfg.field_key or "")
+    result = CliRunner().invoke(cli, ["request", "reminders", "--run"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert f"补正或缴费期限已按公布的节假日安排重算：{no}" in result.output.splitlines(), result.output
+    with db.session_scope(readonly=True) as s:
+        row = s.exec(select(DisclosureRequest).where(DisclosureRequest.tracking_no == no)).one()
+        assert (row.supplement_due, row.supplement_provisional) == (date(2027, 3, 15), False)
+        notes = [e.note for e in s.exec(select(RequestEvent).where(RequestEvent.request_id == row.id,
+                                                                   RequestEvent.action == "recount_deadline"))]
+        assert notes == ["补正期限已按公布的节假日安排核实：仍为2027年3月15日"]
+    again = CliRunner().invoke(cli, ["request", "reminders", "--run"], catch_exceptions=False)
+    assert no not in again.output           # settled now: the next pass leaves it alone

@@ -296,9 +296,9 @@ def recount_waiting_deadline(session: Session, req: DisclosureRequest,
     it. A count that comes out earlier keeps the notified date (and, once the count is no longer
     provisional, clears the flag: the notified date is then known to be on the safe side).
 
-    A changed date, or a notified date confirmed that way, is recorded as a "recount_deadline"
-    event (the request's history in the admin) and logged; returns (old, date now in force) then,
-    else None.
+    A changed date, a notified date confirmed that way, or a guess the published calendar proves
+    right, is recorded as a "recount_deadline" event (the request's history in the admin) and
+    logged; returns (old, date now in force) then, else None.
     """
     # Lock the row and re-read it, as `transition` does: two clock processes (or staff taking a
     # step meanwhile) must not both re-count and record the event. After the re-read, a request
@@ -328,9 +328,12 @@ def recount_waiting_deadline(session: Session, req: DisclosureRequest,
     else:
         req.fee_due, req.fee_provisional = due, deadline.provisional
     session.add(req)
+    if deadline.due == old and deadline.provisional:
+        return None        # the same guess again: nothing is known that was not before
     if deadline.due == old:
-        return None
-    if deadline.due < old:
+        # the guess was right: staff should know the date is now settled, as for a changed one
+        note = f"{label}期限已按公布的节假日安排核实：仍为{cn(old)}"
+    elif deadline.due < old:
         note = (f"{label}期限按节假日安排重算为{cn(deadline.due)}，早于告知申请人的{cn(old)}；"
                 f"申请人依告知的日期安排，仍以{cn(old)}为准")
     else:
@@ -343,7 +346,8 @@ def recount_waiting_deadline(session: Session, req: DisclosureRequest,
     session.flush()
     log.warning("申请 %s 的%s期限重算：%s -> %s%s", req.tracking_no, label, old, deadline.due,
                 f" (earlier than notified: {old} stands)" if deadline.due < old
-                else " (still provisional)" if deadline.provisional else "")
+                else " (still provisional)" if deadline.provisional
+                else " (confirmed)" if deadline.due == old else "")
     return old, due
 
 
