@@ -181,11 +181,11 @@ class RuleTable:
     as evaluate_rule, from two real decisions per choice_ratio instead of one per rule.
 
     Matcher._decide depends on the rule's other three values only through its first two tests:
-    fallback when the candidates' chances sum below choice_min, and the answer branch when the
+    fallback when the scope model's chance is below choice_min, and the answer branch when the
     confidence reaches answer_min with the best one answer_margin ahead of the second. So each
     question is decided once with that branch forced open and once forced shut, per choice_ratio,
-    and a rule picks between those (or the fallback) by comparing numbers: the fit's 2,240 rules
-    cost seconds instead of minutes per fit (bench/loco.py fits ten times)."""
+    and a rule picks between those (or the fallback) by comparing numbers: the fit's 5,600 rules
+    cost seconds instead of minutes per fit (bench/loco.py fits once per county)."""
 
     def __init__(self, scored: list, ratios: tuple[float, ...]) -> None:
         n = len(scored)
@@ -244,8 +244,9 @@ class RuleTable:
 # choice_ratio stops at 0.1 on purpose: offered 0.05 and 0.02 the fit takes 0.02 (one-step +1.6 in
 # LOCO) by listing ~3 options instead of ~2.1, the extra ones at 2-10 % of the best's chance: the
 # padded lists residents complained of (issue 13: "only plausible candidates, never padding").
-# The confidence model is fitted on questions at least this surely in scope: about the lowest
-# choice_min a fit has chosen since the scope model came (80–92), so it covers where it is read.
+# The confidence model is fitted on questions at least this surely in scope: where the answer rule
+# reads it (choice_min 88–90 in every fit of rounds 11–13 but ../shared/eval's LOCO fold, 75). Fitting
+# it lower (50) or on every question answers fewer at the same wrong answers, out of county.
 CONFIDENCE_SCOPE_MIN = 80.0
 RULE_GRID = ((40, 45, 50, 55, 60, 65, 70, 75, 80, 85, 88, 90, 91, 92, 93, 94, 95, 96, 97, 98), (0, 10, 20, 30),
              (30, 40, 50, 55, 60, 65, 70, 75, 80, 82, 84, 86, 88, 90),
@@ -285,8 +286,8 @@ def fit(groups: list[Group], l2: float, precision: float, declined_min: float, *
     precision asked for on every county on its own, not only on all together: pooled, the larger
     or easier county can carry a rule that is much less precise on the other, and a new county
     is another "other" (bench/loco.py). `max_wrong`: no county may get more wrong straight answers
-    than this share of its in-scope questions (issue 13: fewer than one in thirty). With `cross_fit` as well, the confidence model and the rule
-    are fitted on out-of-county scores: each county ranked by weights fitted on the others only.
+    than this share of its in-scope questions (issue 13: fewer than one in thirty). With `cross_fit` as well, the scope and confidence models and
+    the rule are fitted on out-of-county scores: each county ranked by weights fitted on the others only.
     `county_precision` (default: `precision`) is the floor for each county on its own, `precision`
     then the pooled one; `county_declined` is a floor of out-of-scope questions declined on each
     county, besides the pooled `declined_min` (issue 13 asks ≥ 92 % on every county).
@@ -400,6 +401,9 @@ def fit(groups: list[Group], l2: float, precision: float, declined_min: float, *
     if best is None:
         sys.exit("no rule meets the precision and decline constraints")
     _key, rule, (top1, one, wrong, declined, prec) = best
+    if rule["choice_min"] < CONFIDENCE_SCOPE_MIN:
+        say(f"note: choice_min {rule['choice_min']:.0f} is under CONFIDENCE_SCOPE_MIN "
+            f"({CONFIDENCE_SCOPE_MIN:.0f}): questions in between are decided by a confidence model not fitted on them")
     for ids in county_ids:
         c = evaluate_rule([x for x in scored if id(x[0]) in ids], rule)
         say(f"  county of {len(ids)} matcher(s): top-1 {100 * c[0]:.1f} one-step {100 * c[1]:.1f} "

@@ -794,7 +794,8 @@ class Matcher:
         documents a common gram has thousands of postings, too many for a Python loop. `only`
         (sorted document numbers) scores just those: each gram's postings are binary-searched for
         them instead of read whole, so re-reading a part of a question the whole already found
-        candidates for costs a few lookups, not another pass over the index."""
+        candidates for costs a few lookups, not another pass over the index (unique numbers: a
+        repeated one would count its postings twice)."""
         ranges = [r for r in (self.ranges.get(None), self.ranges.get(village) if village else None) if r]
         total = sum(hi - lo for lo, hi in ranges)
         if not total:
@@ -1041,7 +1042,7 @@ class Matcher:
         probs = self.ranker.probabilities(zs)
         numbers = idxs or [-1] * len(feats)
         out = [Match(doc, round(100 * p, 1), z, f, i)
-               for (doc, f), p, z, i in zip(feats, probs, zs, numbers)]
+               for (doc, f), p, z, i in zip(feats, probs, zs, numbers, strict=True)]
         out.sort(key=lambda m: -m.score)
         return out
 
@@ -1161,10 +1162,13 @@ class Matcher:
         if scope < t.clause_whole_min:          # the whole question's in_scope, from match()
             return None
         agree = {id(m.doc) for m in ranked[:2]}
-        # each clause is read against the whole question's candidates only: its best item must be
-        # among the whole's first two anyway, and a fresh pass over the index per clause (up to
-        # five) made these questions the slowest of all (p99 at 50,000 items)
-        only = np.array(sorted(m.idx for m in ranked if m.idx >= 0), dtype=np.int64)
+        # each clause is read against the whole question's candidates only, not the whole index:
+        # a fresh pass per clause (up to five) made these questions the slowest of all (p99 at
+        # 50,000 items). Not the same test as before (the clause's best over the whole index among
+        # the whole's first two; its chances now shared among fewer candidates), but the same
+        # outcomes on the tuning sets but one (bench/question_outcomes.py)
+        numbers = [m.idx for m in ranked]
+        only = np.array(sorted(set(numbers)), dtype=np.int64) if min(numbers) >= 0 else None
         best: tuple[float, list[Match]] | None = None
         for i, part in enumerate(parts):
             for span in (part, f"{part} {parts[i + 1]}" if i + 1 < len(parts) else ""):
