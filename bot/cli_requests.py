@@ -316,10 +316,13 @@ def reminders_cmd(run_now: bool, agency_name: str | None) -> None:
     if run_now:
         out = run_reminders(config)
         # "recounted" holds every re-counted request; those whose new date still reaches a year
-        # without a published holiday schedule are listed apart, not as settled.
-        out["recounted"] = [no for no in out["recounted"] if no not in out["recounted_provisional"]]
+        # without a published holiday schedule are listed apart, not as settled, and those whose
+        # notified date stands (now settled) apart too: a clerk reading "重算" looks for a new date.
+        apart = set(out["recounted_provisional"]) | set(out["recount_confirmed"])
+        out["recounted"] = [no for no in out["recounted"] if no not in apart]
         for key, label in (("lapsed", "补正或缴费期限已过，待核实"), ("overdue", "超期"), ("due_soon", "将到期"),
                            ("recounted", "补正或缴费期限已按公布的节假日安排重算"),
+                           ("recount_confirmed", "补正或缴费期限已按公布的节假日安排核实，日期不变"),
                            ("recounted_provisional", "补正或缴费期限已重算，但仍待核实（部分节假日安排未公布）")):
             if out[key]:
                 click.echo(f"{label}：{'、'.join(out[key])}")

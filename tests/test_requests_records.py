@@ -252,7 +252,7 @@ def test_cli_reminders_words_a_recount_by_whether_the_new_date_is_settled(db_url
 def test_a_guessed_supplement_date_the_published_calendar_confirms_is_recorded(db_url: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """A provisional 补正 date that the newly published calendar gives again is no longer a guess:
     the flag clears, the request's history says the date is confirmed, and the clock pass reports
-    it with the settled ones (before, the flag cleared silently)."""
+    it as confirmed, date unchanged (before, the flag cleared silently)."""
     from sqlmodel import select
 
     from bot.cli import cli
@@ -275,7 +275,8 @@ def test_a_guessed_supplement_date_the_published_calendar_confirms_is_recorded(d
     monkeypatch.setenv("FIELD_ENCRYPTION_KEY", cfg.field_key or "")
     result = CliRunner().invoke(cli, ["request", "reminders", "--run"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    assert f"补正或缴费期限已按公布的节假日安排重算：{no}" in result.output.splitlines(), result.output
+    assert f"补正或缴费期限已按公布的节假日安排核实，日期不变：{no}" in result.output.splitlines(), result.output
+    assert "重算" not in result.output             # its date did not change: not listed as re-counted
     with db.session_scope(readonly=True) as s:
         row = s.exec(select(DisclosureRequest).where(DisclosureRequest.tracking_no == no)).one()
         assert (row.supplement_due, row.supplement_provisional) == (date(2027, 3, 15), False)

@@ -475,7 +475,7 @@ def test_provisional_supplement_period_is_recounted_once_the_calendar_covers_the
     # published: 02-04 (31), 02-05..13 off, 02-15..19 (36), Sat 02-20 worked (37), 02-22..24 (40)
     with caplog.at_level("WARNING"):
         out = run_reminders(cfg, now=at(date(2027, 2, 22)))
-    assert out["recounted"] == ["2026-000001"] and out["recounted_provisional"] == [] and out["lapsed"] == []
+    assert out["recounted"] == ["2026-000001"] and out["recounted_provisional"] == out["recount_confirmed"] == [] and out["lapsed"] == []
     req = load(rid)
     assert req.supplement_due == date(2027, 2, 24) and not req.supplement_provisional
     [event] = recounts(rid)
@@ -524,7 +524,8 @@ def test_a_recount_never_shortens_the_notified_period(cfg, publish_2027) -> None
     assert req.fee_due == date(2027, 3, 15) and req.fee_provisional
     publish_2027()
     # published: Sat 02-20 worked (5), so 03-12 (20): earlier than the notified 03-15
-    assert run_reminders(cfg, now=at(date(2027, 2, 16)))["recounted"] == ["2027-000001"]
+    out = run_reminders(cfg, now=at(date(2027, 2, 16)))
+    assert out["recounted"] == out["recount_confirmed"] == ["2027-000001"]   # the CLI: "核实，日期不变"
     req = load(rid)
     assert req.fee_due == date(2027, 3, 15) and not req.fee_provisional
     [event] = recounts(rid)

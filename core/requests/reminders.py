@@ -51,23 +51,27 @@ def _remember(session: Session, req: DisclosureRequest, day: date, kind: str, le
 
 def run_reminders(config: Config, now: datetime | None = None) -> dict[str, list[str]]:
     """One pass; returns the tracking numbers acted on (for tests and the CLI). "recounted" lists
-    every re-counted 补正 / 缴费 deadline, "recounted_provisional" those of them still provisional."""
+    every re-counted 补正 / 缴费 deadline, "recounted_provisional" those of them still provisional,
+    "recount_confirmed" those whose date stayed as notified and is now settled (the guess was
+    right, or the count came out earlier and the notified date stands)."""
     now = now or utcnow()
     today = beijing_date(now)
     out: dict[str, list[str]] = {"due_soon": [], "overdue": [], "lapsed": [], "provisional": [], "recounted": [],
-                                 "recounted_provisional": []}
+                                 "recounted_provisional": [], "recount_confirmed": []}
     with session_scope() as s:
         if agencies.assign_unowned(s, config):
             log.info("requests without an agency assigned to their towns' agencies")
         waiting = s.exec(select(DisclosureRequest).where(
             col(DisclosureRequest.status).in_(("awaiting_supplement", "awaiting_fee")))).all()
         for req in waiting:
-            recounted = waiting_deadline(req)[1] and recount_waiting_deadline(s, req, now) is not None
+            recount = recount_waiting_deadline(s, req, now) if waiting_deadline(req)[1] else None
             until, provisional = waiting_deadline(req)     # as the recount left it (it re-reads the row)
-            if recounted:
+            if recount is not None:
                 out["recounted"].append(req.tracking_no)
                 if provisional:   # the new date can still reach a year the calendar lacks
                     out["recounted_provisional"].append(req.tracking_no)
+                elif recount[0] == recount[1]:
+                    out["recount_confirmed"].append(req.tracking_no)
             if until is None or until >= today:
                 continue
             if _remember(s, req, today, "lapsed", None):
