@@ -1,8 +1,11 @@
-"""Helpers for the request tests: agencies (机关) with complete records, PDF text."""
+"""Helpers for the request tests: agencies (机关) with complete records, PDF text, an invented
+2027 holiday notice."""
 from __future__ import annotations
 
 import io
+from datetime import date
 
+import pytest
 from pypdf import PdfReader
 from sqlmodel import select
 
@@ -36,3 +39,19 @@ def pdf_text(data: bytes) -> str:
     assert data[:5] == b"%PDF-", data[:20]
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
     return "".join(text.split())
+
+
+def publish_invented_2027(monkeypatch: pytest.MonkeyPatch) -> None:
+    """'Install a newer chinesecalendar': add an invented 2027 notice to the package's own tables
+    (元旦 01-01..03; 春节 02-05..13 off, Sat 02-20 worked; Fri 12-31 off before 元旦 2028), so the
+    package covers 2027, not 2028, from then on, as after an upgrade. No code is replaced."""
+    import chinese_calendar.constants as tables
+
+    from core.requests.workdays import calendar_covers
+
+    for day in [date(2027, 1, d) for d in (1, 2, 3)] + [date(2027, 12, 31)]:
+        monkeypatch.setitem(tables.holidays, day, "New Year's Day")
+    for day in [date(2027, 2, d) for d in range(5, 14)]:
+        monkeypatch.setitem(tables.holidays, day, "Spring Festival")
+    monkeypatch.setitem(tables.workdays, date(2027, 2, 20), "Spring Festival")
+    assert calendar_covers(date(2027, 12, 31)) and not calendar_covers(date(2028, 1, 3))

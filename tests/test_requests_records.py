@@ -12,7 +12,7 @@ from core import db
 from core.requests import service
 from core.requests.export import annual_report, write_annual_xlsx, write_register_xlsx
 from tests.conftest import make_config
-from tests.requests_support import fill_agencies, pdf_text
+from tests.requests_support import fill_agencies, pdf_text, publish_invented_2027
 from tests.test_requests_service import ID_NO, PHONE, at, person
 
 ORG_CODE = "91350100M000100Y43"
@@ -181,20 +181,15 @@ def test_table_four_counts_review_and_suit_cases(db_url: str) -> None:
         assert annual_report(s, 2026)["cases"]["suit_after_review"]["total"] == 0  # counted in its filing year
 
 
-def publish_2027_notice(monkeypatch: pytest.MonkeyPatch) -> None:
-    """'Install a newer chinesecalendar': add an invented 2027 notice to the package's own tables
-    (元旦 01-01..03; 春节 02-05..13 off, Sat 02-20 worked; Fri 12-31 off before 元旦 2028), so the
-    package covers 2027, not 2028, from then on, as after an upgrade. No code is replaced."""
-    import chinese_calendar.constants as tables
+def reminders_cli(monkeypatch: pytest.MonkeyPatch, db_url: str, cfg) -> str:  # type: ignore[no-untyped-def]
+    """`request reminders --run` as staff run it, on the test database; its output."""
+    from bot.cli import cli
 
-    from core.requests.workdays import calendar_covers
-
-    for day in [date(2027, 1, d) for d in (1, 2, 3)] + [date(2027, 12, 31)]:
-        monkeypatch.setitem(tables.holidays, day, "New Year's Day")
-    for day in [date(2027, 2, d) for d in range(5, 14)]:
-        monkeypatch.setitem(tables.holidays, day, "Spring Festival")
-    monkeypatch.setitem(tables.workdays, date(2027, 2, 20), "Spring Festival")
-    assert calendar_covers(date(2027, 12, 31)) and not calendar_covers(date(2028, 1, 3))
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("FIELD_ENCRYPTION_KEY", cfg.field_key or "")
+    result = CliRunner().invoke(cli, ["request", "reminders", "--run"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
 
 
 def test_cli_reminders_words_a_recount_by_whether_the_new_date_is_settled(db_url: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -203,7 +198,6 @@ def test_cli_reminders_words_a_recount_by_whether_the_new_date_is_settled(db_url
     pass behind `request reminders --run`, and the rows it changed."""
     from sqlmodel import select
 
-    from bot.cli import cli
     from core.models.requests import DisclosureRequest, RequestEvent
     from core.requests.workdays import calendar_covers
 
@@ -226,14 +220,11 @@ def test_cli_reminders_words_a_recount_by_whether_the_new_date_is_settled(db_url
         assert (rows[pending].supplement_due, rows[pending].supplement_provisional) == (date(2027, 12, 31), True)
     assert (settled, pending) == ("2026-000001", "2027-000001")
 
-    publish_2027_notice(monkeypatch)
-    monkeypatch.setenv("DATABASE_URL", db_url)
-    monkeypatch.setenv("FIELD_ENCRYPTION_KEY", cfg.field_key or "")
-    result = CliRunner().invoke(cli, ["request", "reminders", "--run"], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    lines = result.output.splitlines()
-    assert "补正或缴费期限已按公布的节假日安排重算：2026-000001" in lines, result.output
-    assert "补正或缴费期限已重算，但仍待核实（部分节假日安排未公布）：2027-000001" in lines, result.output
+    publish_invented_2027(monkeypatch)
+    output = reminders_cli(monkeypatch, db_url, cfg)
+    lines = output.splitlines()
+    assert "补正或缴费期限已按公布的节假日安排重算：2026-000001" in lines, output
+    assert "补正或缴费期限已重算，但仍待核实（部分节假日安排未公布）：2027-000001" in lines, output
     assert not any("2027-000001" in line and "已按公布" in line for line in lines)
     assert not any("2026-000001" in line and "仍待核实" in line for line in lines)
 
@@ -255,7 +246,6 @@ def test_a_guessed_supplement_date_the_published_calendar_confirms_is_recorded(d
     it as confirmed, date unchanged (before, the flag cleared silently)."""
     from sqlmodel import select
 
-    from bot.cli import cli
     from core.models.requests import DisclosureRequest, RequestEvent
     from core.requests.workdays import calendar_covers
 
@@ -270,18 +260,14 @@ def test_a_guessed_supplement_date_the_published_calendar_confirms_is_recorded(d
         row = s.exec(select(DisclosureRequest).where(DisclosureRequest.tracking_no == no)).one()
         assert (row.supplement_due, row.supplement_provisional) == (date(2027, 3, 15), True)
 
-    publish_2027_notice(monkeypatch)
-    monkeypatch.setenv("DATABASE_URL", db_url)
-    monkeypatch.setenv("FIELD_ENCRYPTION_KEY", cfg.field_key or "")
-    result = CliRunner().invoke(cli, ["request", "reminders", "--run"], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    assert f"补正或缴费期限已按公布的节假日安排核实，日期不变：{no}" in result.output.splitlines(), result.output
-    assert "重算" not in result.output             # its date did not change: not listed as re-counted
+    publish_invented_2027(monkeypatch)
+    output = reminders_cli(monkeypatch, db_url, cfg)
+    assert f"补正或缴费期限已按公布的节假日安排核实，日期不变：{no}" in output.splitlines(), output
+    assert "重算" not in output             # its date did not change: not listed as re-counted
     with db.session_scope(readonly=True) as s:
         row = s.exec(select(DisclosureRequest).where(DisclosureRequest.tracking_no == no)).one()
         assert (row.supplement_due, row.supplement_provisional) == (date(2027, 3, 15), False)
         notes = [e.note for e in s.exec(select(RequestEvent).where(RequestEvent.request_id == row.id,
                                                                    RequestEvent.action == "recount_deadline"))]
         assert notes == ["补正期限已按公布的节假日安排核实：仍为2027年3月15日"]
-    again = CliRunner().invoke(cli, ["request", "reminders", "--run"], catch_exceptions=False)
-    assert no not in again.output           # settled now: the next pass leaves it alone
+    assert no not in reminders_cli(monkeypatch, db_url, cfg)   # settled now: the next pass leaves it alone

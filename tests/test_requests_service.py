@@ -18,7 +18,7 @@ from core.models.requests import DisclosureRequest, RequestEvent
 from core.requests import service
 from core.requests.service import ApplicationData, TransitionError, transition
 from tests.conftest import make_config
-from tests.requests_support import fill_agencies
+from tests.requests_support import fill_agencies, publish_invented_2027
 
 BJ = ZoneInfo("Asia/Shanghai")
 ID_NO = "11010519491231002X"
@@ -436,23 +436,14 @@ def test_supplement_into_2027_restarts_a_provisional_clock(cfg) -> None:
 
 @pytest.fixture
 def publish_2027(monkeypatch: pytest.MonkeyPatch):
-    """Returns a function that 'installs a newer chinesecalendar': it adds an invented 2027 notice
-    to the package's own tables (元旦 01-01..03; 春节 02-05..13 off, Sat 02-20 worked), so the
-    package covers 2027 from then on, as it does after an upgrade. Like the tests above, it needs
-    the installed package not to cover 2027 yet."""
-    import chinese_calendar.constants as tables
-
+    """Returns a function that 'installs a newer chinesecalendar' (requests_support.publish_invented_2027),
+    for tests that count before and after it. Like the tests above, it needs the installed package
+    not to cover 2027 yet."""
     from core.requests.workdays import calendar_covers
 
     if calendar_covers(date(2027, 1, 4)):
         pytest.skip("chinesecalendar now covers 2027")
-
-    def publish() -> None:
-        for day in [date(2027, 1, d) for d in (1, 2, 3)] + [date(2027, 2, d) for d in range(5, 14)]:
-            monkeypatch.setitem(tables.holidays, day, "Spring Festival")
-        monkeypatch.setitem(tables.workdays, date(2027, 2, 20), "Spring Festival")
-        assert calendar_covers(date(2027, 1, 4))
-    return publish
+    return lambda: publish_invented_2027(monkeypatch)
 
 
 def recounts(rid: int) -> list[RequestEvent]:
