@@ -88,8 +88,10 @@ TUNING_DIRS = {"eval", "data", "heldout", "baling", "lingnan", "zhongyuan", "jia
 # matcher work.)
 # guanzhong and hakka: written blind at the start of round 12 (关中; 客家), for the figure after that
 # (measured "before" at fb30114, the end of round 12, at the start of round 13).
-# shanbei and ganbei: written blind at the start of round 13 (陕北; 赣北), for round 14's figure.
-UNMEASURED_DIRS = {"shanbei", "ganbei"}
+# shanbei and ganbei: written blind at the start of round 13 (陕北; 赣北), for round 14's figure
+# (measured "before" at 1421a60, the end of round 13, at the start of round 14).
+# qiandongnan and luxinan: written blind at the start of round 14 (黔东南; 鲁西南), for round 15's figure.
+UNMEASURED_DIRS = {"shanbei", "ganbei", "qiandongnan", "luxinan"}
 
 
 @dataclass
