@@ -136,7 +136,8 @@ def respond(session: Session, question: str, village: VillageInfo | None, *, ope
     if record:
         log_question(session, question, result, openid=openid, village=village)
     if result.kind == "answer":
-        composed = compose_answer(session, result.matches[0].doc, result.matches, village)
+        composed = compose_answer(session, result.matches[0].doc, result.matches, village,
+                                  also=result.also.doc if result.also else None)
         data = options_data(composed.options, result.matches[0].doc.key)
         return Outcome(result, list(composed.parts), "followup" if composed.options else None, data)
     if result.kind == "choices":

@@ -115,6 +115,11 @@ def options_block(options: list[Option]) -> str:
     return "\n".join(f"回复 {i} 看{o.label}" for i, o in enumerate(options, 1))
 
 
+def _option(doc: Doc) -> Option:
+    label = f"“{doc.title}”" + ("办事指南" if doc.type == "guide" and "申请" not in doc.title else "")
+    return Option(label, f"doc:{doc.key}")
+
+
 def _related(matches: list[Match], current: Doc, limit: int = 1) -> list[Option]:
     """Near misses worth offering ('not this? reply 3 for …'); the matcher ranked them already.
     The runner-up is offered whatever its score when it is the answer's sibling: most wrong
@@ -132,8 +137,7 @@ def _related(matches: list[Match], current: Doc, limit: int = 1) -> list[Option]
         sibling = rank == 1 and same_topic(m.doc.title, current.title)
         if not (near or sibling):
             continue
-        label = f"“{m.doc.title}”" + ("办事指南" if m.doc.type == "guide" and "申请" not in m.doc.title else "")
-        out.append(Option(label, f"doc:{m.doc.key}"))
+        out.append(_option(m.doc))
         if len(out) >= limit:
             break
     return out
@@ -159,7 +163,8 @@ def contact_line(session: Session, village: VillageInfo | None) -> str:
 
 # ----------------------------------------------------------------------------- answers
 def catalog_answer(session: Session, item: CatalogItem, village: VillageInfo | None,
-                   related: list[Option]) -> Composed:
+                   related: list[Option], lead: list[Option] | None = None) -> Composed:
+    """`lead`: options numbered first (the other half of a question asking two things)."""
     content, cut = shorten(item.content, CONTENT_CHARS)
     lines = [f"【{item.name}】", f"属于：{item.domain}" + (f" · {item.level1}" if item.level1 and item.level1 != item.name else "")]
     if content:
@@ -175,7 +180,7 @@ def catalog_answer(session: Session, item: CatalogItem, village: VillageInfo | N
     if village is not None and "村级" in (item.level or ""):
         lines.append("本村的公示：发“通知”查看。")
     lines.append(f"不清楚可问 {contact_line(session, village)}")
-    options: list[Option] = []
+    options: list[Option] = list(lead or [])
     if cut:
         options.append(Option("完整公开内容", "field:content"))
     if item.basis:
@@ -188,7 +193,7 @@ def catalog_answer(session: Session, item: CatalogItem, village: VillageInfo | N
 
 
 def guide_answer(session: Session, guide: ServiceGuide, village: VillageInfo | None,
-                 related: list[Option]) -> Composed:
+                 related: list[Option], lead: list[Option] | None = None) -> Composed:
     lines = [f"【{guide.name}】"]
     if guide.target:
         lines.append(f"谁能办：{shorten(guide.target)[0]}")
@@ -203,7 +208,7 @@ def guide_answer(session: Session, guide: ServiceGuide, village: VillageInfo | N
         lines.append(f"在哪办：{shorten(guide.location)[0]}")
     if guide.phone:
         lines.append(f"咨询电话：{guide.phone}")
-    options: list[Option] = []
+    options: list[Option] = list(lead or [])
     for attr, label in GUIDE_FIELDS:
         if attr == "conditions" and not cut:
             continue
@@ -239,14 +244,18 @@ def field_text(session: Session, key: str, attr: str) -> list[str]:
     return split_message(text)
 
 
-def compose_answer(session: Session, doc: Doc, matches: list[Match], village: VillageInfo | None) -> Composed:
-    related = _related(matches, doc)
+def compose_answer(session: Session, doc: Doc, matches: list[Match], village: VillageInfo | None,
+                   also: Doc | None = None) -> Composed:
+    """`also`: the item answering another thing the question asks (MatchResult.also), offered
+    first, instead of a near miss."""
+    lead = [_option(also)] if also is not None and also.key != doc.key else []
+    related = [] if lead else _related(matches, doc)
     row = item_row(session, doc.key)
     if isinstance(row, CatalogItem):
-        return catalog_answer(session, row, village, related)
+        return catalog_answer(session, row, village, related, lead)
     if isinstance(row, ServiceGuide):
-        return guide_answer(session, row, village, related)
-    return notice_answer(doc, related)
+        return guide_answer(session, row, village, related, lead)
+    return notice_answer(doc, lead + related)
 
 
 def choice_label(doc: Doc) -> str:

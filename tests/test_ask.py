@@ -237,3 +237,33 @@ def test_cancel_leaves_the_options(wechat: WeChatServer, demo: str) -> None:
     assert wechat.say("o_z", "医保").startswith("您想问的是哪一个")
     assert "随时问我" in wechat.say("o_z", "算了")
     assert conversation("o_z") is None
+
+
+SIBLINGS_CSV = """\
+序号,领域,一级事项,二级事项,公开内容,公开依据,公开时限,公开主体,公开渠道和载体,公开对象,公开方式,公开层级
+1,社会救助,困难群众救助金,困难群众救助金标准,本县困难群众救助金标准为每人每月600元。,《社会救助暂行办法》,标准调整之日起20个工作日内,县民政局,县政府网站,全社会,主动公开,县级
+2,社会救助,困难群众救助金,困难群众救助金发放情况,每月救助金发放金额和到账时间。,《社会救助暂行办法》,每月发放后10个工作日内,县民政局,村务公开栏,全社会,主动公开,村级
+"""
+
+
+def test_an_answer_to_one_of_two_asks_offers_the_other_first(demo: str, tmp_path: Path) -> None:
+    """"发了没有，发了多少" answered with the 发放 record (MatchResult.also: the 标准): the reply
+    numbers the 标准 first, before the item's own fields, and not as a near miss at the end."""
+    from content import index
+    from content.matcher import Match
+    from content.replies import compose_answer
+
+    path = tmp_path / "siblings.csv"
+    path.write_text(SIBLINGS_CSV, encoding="utf-8")
+    _import(demo, path)
+    with db.session_scope(demo) as s:
+        docs = {d.title: d for d in index.load_docs(s)}
+        paid, standard = docs["困难群众救助金发放情况"], docs["困难群众救助金标准"]
+        both = compose_answer(s, paid, [Match(paid, 80.0), Match(standard, 15.0)], None, also=standard)
+        alone = compose_answer(s, paid, [Match(paid, 80.0), Match(standard, 15.0)], None)
+    text = "\n".join(both.parts)
+    assert text.startswith("【困难群众救助金发放情况】")
+    assert options(text)["1"] == "“困难群众救助金标准”" and both.options[0].target == f"doc:{standard.key}"
+    assert options(text)["2"] == "公开依据"
+    # without the second ask the 标准 is offered only as the runner-up sibling, after the fields
+    assert options("\n".join(alone.parts))["1"] == "公开依据"
