@@ -609,3 +609,20 @@ def test_a_narrower_job_is_not_read_as_the_broader_one(question: str) -> None:
     ])
     assert answer_title(m, question) == "生态护林员劳务补助执行标准"
 
+
+def test_the_fitted_models_read_as_many_values_as_they_have_weights(siblings: Matcher) -> None:
+    """The scope and confidence models are weighted sums over named inputs; a list of values one
+    short (a feature added to CONFIDENCE but not to confidence_values) would shift every weight
+    onto the wrong input without an error. The committed ranker.yaml names exactly these inputs."""
+    import yaml
+
+    from content.matcher import CONFIDENCE, RANKER_FILE, SCOPE
+
+    ranked = siblings.score("这个月的救助金发了没有，发了多少")
+    assert len(ranked) >= 2
+    assert len(siblings.confidence_values(ranked, "救助金")) == len(CONFIDENCE)
+    assert len(siblings.scope_values(ranked, "救助金")) == len(SCOPE)
+    raw = yaml.safe_load(RANKER_FILE.read_text(encoding="utf-8"))
+    assert list(raw["confidence"]["weights"]) == list(CONFIDENCE)
+    assert list(raw["scope"]["weights"]) == list(SCOPE)
+    assert list(raw["weights"]) == list(FEATURES)
