@@ -77,6 +77,8 @@ def _as_json(question: str, outcome) -> str:
         "kind": outcome.result.kind,
         "matches": [{"type": m.doc.type, "title": m.doc.title, "domain": m.doc.domain, "score": m.score}
                     for m in matches],
+        # with an answer: the sibling offered first for the other of two asks (MatchResult.also)
+        "also": outcome.result.also.doc.title if outcome.result.also else None,
         "reply": outcome.text,
     }, ensure_ascii=False)
 

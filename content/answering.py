@@ -67,8 +67,11 @@ def question_log_values(question: str, result: MatchResult, *, openid: str, vill
         "question": mask_for_log(question)[:300], "kind": result.kind,
         "top_title": top.doc.title[:200] if top and result.kind != "fallback" else "",
         "score": round(float(top.score), 4) if top else 0.0,
+        # "also": the sibling the answer offered first (the other of two asks: MatchResult.also)
         "matches": json.dumps([{"key": m.doc.key, "type": m.doc.type, "title": m.doc.title,
-                                "score": round(float(m.score), 4)} for m in result.matches[:4]], ensure_ascii=False),
+                                "score": round(float(m.score), 4),
+                                **({"also": True} if result.also and m.doc.key == result.also.doc.key else {})}
+                               for m in result.matches[:4]], ensure_ascii=False),
         "trial": openid.startswith(TRIAL_OPENID_PREFIX)}
 
 
