@@ -71,12 +71,14 @@ COUNTIES = ROOT / "bench" / "counties"
 # yanbian and chuanzhong an hour later (measured once each, at 3b98ac7 and 1427740, before tuning),
 # wuling and hulun at the end of round 11's matcher work (6864ec2), liaoxi and dabie at the end of
 # round 12's (16f7d54; "before" at c097e93, the end of round 11), guanzhong and hakka at the end of
-# round 13's (0b7f764; "before" at fb30114, the end of round 12).
+# round 13's (0b7f764; "before" at fb30114, the end of round 12), shanbei and ganbei at the end of
+# round 14's (c9664c0; "before" at 1421a60, the end of round 13).
 TUNING_DIRS = {"eval", "data", "heldout", "baling", "lingnan", "zhongyuan", "jiangnan", "xibei", "dongbei",
                "qilu", "xiang", "minnan", "jinmeng", "dianqian", "jianghuai", "gannan", "qinba",
                "guibei", "qiongbei", "jibei", "zhenan", "subei", "ningnan", "wannan", "exi",
                "hehuang", "dianxinan", "jiaodong", "minbei", "yuebei", "longdong", "nanjiang",
-               "yanbian", "chuanzhong", "wuling", "hulun", "liaoxi", "dabie", "guanzhong", "hakka"}
+               "yanbian", "chuanzhong", "wuling", "hulun", "liaoxi", "dabie", "guanzhong", "hakka",
+               "shanbei", "ganbei"}
 # Blind sets kept for the next honest held-out figure: a set is spent once measured, so the default
 # run leaves them out; name them with --set to measure them (once, after the matcher work).
 # (wannan and exi, written at the end of round 8, were measured at the end of round 9.)
@@ -88,10 +90,10 @@ TUNING_DIRS = {"eval", "data", "heldout", "baling", "lingnan", "zhongyuan", "jia
 # matcher work.)
 # guanzhong and hakka: written blind at the start of round 12 (关中; 客家), for the figure after that
 # (measured "before" at fb30114, the end of round 12, at the start of round 13).
-# shanbei and ganbei: written blind at the start of round 13 (陕北; 赣北), for round 14's figure
-# (measured "before" at 1421a60, the end of round 13, at the start of round 14).
+# (shanbei and ganbei, written blind at the start of round 13, were measured at the end of round 14's
+# matcher work, "before" at 1421a60.)
 # qiandongnan and luxinan: written blind at the start of round 14 (黔东南; 鲁西南), for round 15's figure.
-UNMEASURED_DIRS = {"shanbei", "ganbei", "qiandongnan", "luxinan"}
+UNMEASURED_DIRS = {"qiandongnan", "luxinan"}
 
 
 @dataclass
