@@ -35,7 +35,8 @@ def test_json_lines_from_stdin(demo: str) -> None:
     assert len(lines) == 3                               # blank lines are skipped
     answers = [json.loads(line) for line in lines]
     for a in answers:
-        assert list(a) == ["question", "kind", "matches", "reply"]
+        # also: the sibling an answer offers first for the other of two asks (none of these asks two)
+        assert list(a) == ["question", "kind", "matches", "also", "reply"] and a["also"] is None
         for m in a["matches"]:
             assert list(m) == ["type", "title", "domain", "score"] and m["type"] in ("catalog", "guide")
             assert isinstance(m["score"], float)
