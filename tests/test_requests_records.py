@@ -181,6 +181,27 @@ def test_table_four_counts_review_and_suit_cases(db_url: str) -> None:
         assert annual_report(s, 2026)["cases"]["suit_after_review"]["total"] == 0  # counted in its filing year
 
 
+def before_2027_published(db_url: str, first_day: date):  # type: ignore[no-untyped-def]
+    """The config of a county whose agencies are filled in, while the installed chinesecalendar
+    still has no 2027 schedule from `first_day` on (else the test is moot: skipped)."""
+    from core.requests.workdays import calendar_covers
+
+    if calendar_covers(first_day):
+        pytest.skip("chinesecalendar now covers 2027: nothing is provisional to re-count")
+    cfg = make_config(db_url)
+    fill_agencies(cfg)
+    return cfg
+
+
+def requests_by_number(s) -> dict:  # type: ignore[no-untyped-def]
+    """Every request row of the session, by tracking number."""
+    from sqlmodel import select
+
+    from core.models.requests import DisclosureRequest
+
+    return {r.tracking_no: r for r in s.exec(select(DisclosureRequest))}
+
+
 def reminders_cli(monkeypatch: pytest.MonkeyPatch, db_url: str, cfg) -> str:  # type: ignore[no-untyped-def]
     """`request reminders --run` as staff run it, on the test database; its output."""
     from bot.cli import cli
@@ -198,13 +219,9 @@ def test_cli_reminders_words_a_recount_by_whether_the_new_date_is_settled(db_url
     pass behind `request reminders --run`, and the rows it changed."""
     from sqlmodel import select
 
-    from core.models.requests import DisclosureRequest, RequestEvent
-    from core.requests.workdays import calendar_covers
+    from core.models.requests import RequestEvent
 
-    if calendar_covers(date(2027, 1, 4)):
-        pytest.skip("chinesecalendar now covers 2027: nothing is provisional to re-count")
-    cfg = make_config(db_url)
-    fill_agencies(cfg)
+    cfg = before_2027_published(db_url, date(2027, 1, 4))
     # Settled: the 补正 period runs into 2027 only. Guessed (weekends + statutory holidays):
     # 12-23..25 (3), 28..31 (7), 元旦, 01-04..29 (27), 02-01..04 (31), 02-05 and 02-08 off,
     # 02-09..12 (35), 15..19 (40).
@@ -215,7 +232,7 @@ def test_cli_reminders_words_a_recount_by_whether_the_new_date_is_settled(db_url
     pending = add(cfg, date(2027, 11, 30))
     act(cfg, pending, "request_supplement", date(2027, 12, 1), reason="写明年份", days=22)
     with db.session_scope(readonly=True) as s:
-        rows = {r.tracking_no: r for r in s.exec(select(DisclosureRequest))}
+        rows = requests_by_number(s)
         assert (rows[settled].supplement_due, rows[settled].supplement_provisional) == (date(2027, 2, 19), True)
         assert (rows[pending].supplement_due, rows[pending].supplement_provisional) == (date(2027, 12, 31), True)
     assert (settled, pending) == ("2026-000001", "2027-000001")
@@ -229,7 +246,7 @@ def test_cli_reminders_words_a_recount_by_whether_the_new_date_is_settled(db_url
     assert not any("2026-000001" in line and "仍待核实" in line for line in lines)
 
     with db.session_scope(readonly=True) as s:
-        rows = {r.tracking_no: r for r in s.exec(select(DisclosureRequest))}
+        rows = requests_by_number(s)
         events = {e.request_id: e for e in s.exec(select(RequestEvent).where(RequestEvent.action == "recount_deadline"))}
         # Published: 02-04 (31), 02-05..13 off, 02-15..19 (36), Sat 02-20 worked (37), 02-22..24 (40).
         assert (rows[settled].supplement_due, rows[settled].supplement_provisional) == (date(2027, 2, 24), False)
@@ -246,18 +263,14 @@ def test_a_guessed_supplement_date_the_published_calendar_confirms_is_recorded(d
     it as confirmed, date unchanged (before, the flag cleared silently)."""
     from sqlmodel import select
 
-    from core.models.requests import DisclosureRequest, RequestEvent
-    from core.requests.workdays import calendar_covers
+    from core.models.requests import RequestEvent
 
-    if calendar_covers(date(2027, 3, 1)):
-        pytest.skip("chinesecalendar now covers 2027: nothing is provisional to re-count")
-    cfg = make_config(db_url)
-    fill_agencies(cfg)
+    cfg = before_2027_published(db_url, date(2027, 3, 1))
     # March 2027 holds no holiday in either count: 03-02..05 (4), 08..12 (9), Mon 15 (10)
     no = add(cfg, date(2027, 2, 26))
     act(cfg, no, "request_supplement", date(2027, 3, 1), reason="写明年份", days=10)
     with db.session_scope(readonly=True) as s:
-        row = s.exec(select(DisclosureRequest).where(DisclosureRequest.tracking_no == no)).one()
+        row = requests_by_number(s)[no]
         assert (row.supplement_due, row.supplement_provisional) == (date(2027, 3, 15), True)
 
     publish_invented_2027(monkeypatch)
@@ -265,7 +278,7 @@ def test_a_guessed_supplement_date_the_published_calendar_confirms_is_recorded(d
     assert f"补正或缴费期限已按公布的节假日安排核实，日期不变：{no}" in output.splitlines(), output
     assert "重算" not in output             # its date did not change: not listed as re-counted
     with db.session_scope(readonly=True) as s:
-        row = s.exec(select(DisclosureRequest).where(DisclosureRequest.tracking_no == no)).one()
+        row = requests_by_number(s)[no]
         assert (row.supplement_due, row.supplement_provisional) == (date(2027, 3, 15), False)
         notes = [e.note for e in s.exec(select(RequestEvent).where(RequestEvent.request_id == row.id,
                                                                    RequestEvent.action == "recount_deadline"))]
