@@ -92,8 +92,10 @@ TUNING_DIRS = {"eval", "data", "heldout", "baling", "lingnan", "zhongyuan", "jia
 # (measured "before" at fb30114, the end of round 12, at the start of round 13).
 # (shanbei and ganbei, written blind at the start of round 13, were measured at the end of round 14's
 # matcher work, "before" at 1421a60.)
-# qiandongnan and luxinan: written blind at the start of round 14 (黔东南; 鲁西南), for round 15's figure.
-UNMEASURED_DIRS = {"qiandongnan", "luxinan"}
+# qiandongnan and luxinan: written blind at the start of round 14 (黔东南; 鲁西南), for round 15's figure
+# (measured "before" at 2de8dc8, the end of round 14, at the start of round 15).
+# chaoshan and hexi: written blind at the start of round 15 (潮汕; 河西走廊), for round 16's figure.
+UNMEASURED_DIRS = {"qiandongnan", "luxinan", "chaoshan", "hexi"}
 
 
 @dataclass
