@@ -94,7 +94,9 @@ def suggest_aliases(session: Session, limit: int = 20) -> list[Suggestion]:
     """Question → item pairs worth an alias, most frequent first.
 
     Picks whose question the index now answers straight with the picked item are left out (the
-    alias is no longer needed), and so are items that no longer exist."""
+    alias is no longer needed), and so are items that no longer exist. So are picks of the item an
+    answer offers first for the question's other ask (MatchResult.also): the resident reaches it
+    with one tap, and an alias would take the answer to the first ask away."""
     matcher = index.get_matcher(session)
     out: list[Suggestion] = []
     picks = session.exec(select(ChoicePick).order_by(col(ChoicePick.times).desc(),
@@ -105,7 +107,8 @@ def suggest_aliases(session: Session, limit: int = 20) -> list[Suggestion]:
         if doc is None or (pick.normalized, pick.doc_key) in no:
             continue
         result = matcher.match(pick.question)
-        answered = result.kind == "answer" and result.matches[0].doc.key == doc.key
+        answered = result.kind == "answer" and doc.key in {
+            result.matches[0].doc.key, result.also.doc.key if result.also else ""}
         if answered:
             continue
         out.append(Suggestion(pick.question, alias_words(matcher, pick.question), doc.key, doc.title,

@@ -246,6 +246,24 @@ SIBLINGS_CSV = """\
 """
 
 
+def test_two_asks_through_wechat_get_the_answer_and_the_other_item_first(wechat: WeChatServer, demo: str) -> None:
+    """"一个月多少，名单有谁" on the demo county: the 名单 answered straight, the 标准 numbered first
+    below it (MatchResult.also), one tap away; the question log marks which candidate was offered
+    for the second ask."""
+    from core.models.activity import QuestionLog
+
+    standard = "困难残疾人生活补贴和重度残疾人护理补贴标准"
+    reply = wechat.say("o_two", "残疾人两项补贴一个月给多少，享受名单都有谁")
+    fits(reply)
+    assert reply.startswith("【残疾人两项补贴享受对象名单】"), reply
+    assert options(reply)["1"] == f"“{standard}”"
+    assert wechat.say("o_two", "1").startswith(f"【{standard}】")
+    with db.session_scope(readonly=True) as s:
+        row = s.exec(select(QuestionLog).where(QuestionLog.openid == "o_two")).one()
+    assert row.kind == "answer" and row.top_title == "残疾人两项补贴享受对象名单"
+    assert [m["title"] for m in json.loads(row.matches) if m.get("also")] == [standard]
+
+
 def test_an_answer_to_one_of_two_asks_offers_the_other_first(demo: str, tmp_path: Path) -> None:
     """"发了没有，发了多少" answered with the 发放 record (MatchResult.also: the 标准): the reply
     numbers the 标准 first, before the item's own fields, and not as a near miss at the end."""

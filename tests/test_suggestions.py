@@ -104,6 +104,30 @@ def test_unanswered_question_suggested_once_the_catalog_covers_it(wechat: WeChat
     assert [(x.question, x.doc_title) for x in found] == [(question, "无户口人员登记户口")]
 
 
+def test_a_pick_the_answer_now_offers_for_the_second_ask_is_not_suggested(db_url: str) -> None:
+    """Picked from choices once; now the question is answered (the 名单) with the picked 标准
+    offered first for its other ask (MatchResult.also). An alias to the 标准 would take the 名单
+    answer away, and the resident already reaches the 标准 in one tap. A pick of an item the
+    answer does not offer still is suggested."""
+    from content.demo import load_demo_if_empty
+    from content.suggestions import record_pick, suggest_aliases
+
+    index.clear_cache()
+    assert load_demo_if_empty()
+    question = "残疾人两项补贴一个月给多少，享受名单都有谁"
+    with db.session_scope() as s:
+        docs = {d.title: d for d in index.load_docs(s)}
+        standard = docs["困难残疾人生活补贴和重度残疾人护理补贴标准"]
+        other = docs["残疾人两项补贴申请"]
+        result = index.get_matcher(s).match(question)
+        assert result.kind == "answer" and result.also is not None and result.also.doc.key == standard.key
+        record_pick(s, question, standard.key, standard.title)
+        record_pick(s, "两项补贴到底咋弄", other.key, other.title)
+    with db.session_scope(readonly=True) as s:
+        found = [(x.question, x.doc_title) for x in suggest_aliases(s) if x.source == "picked"]
+    assert found == [("两项补贴到底咋弄", other.title)]
+
+
 def test_record_pick_counts_in_place(county: str) -> None:
     from content.suggestions import record_pick
 
