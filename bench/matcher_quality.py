@@ -97,7 +97,8 @@ TUNING_DIRS = {"eval", "data", "heldout", "baling", "lingnan", "zhongyuan", "jia
 # (chaoshan and hexi, written blind at the start of round 15 (潮汕; 河西走廊), were measured once, straight away, at
 # 6d9af92 (the matcher of 2de8dc8): a diff printed part of their files to the lead before any matcher
 # change, so they could not stay blind for a later figure.)
-UNMEASURED_DIRS = {"qiandongnan", "luxinan"}
+# liangshan and jinnan: written blind at the start of round 15 (大凉山; 晋南), for round 16's figure.
+UNMEASURED_DIRS = {"qiandongnan", "luxinan", "liangshan", "jinnan"}
 
 
 @dataclass
