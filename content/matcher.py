@@ -61,7 +61,7 @@ _BACKSTORY_NUMBER = re.compile(r"[0-9零一二两三四五六七八九十百千�
 # Evidence per candidate, in this order (data/ranker.yaml holds one weight per name).
 FEATURES = ("cover", "bigram", "rare", "q_title", "q_head", "q_any", "bm25", "head_cover",
             "kind_fit", "spec_title", "spec_content", "spec_excess", "narrow", "unknown", "guide",
-            "named", "unexplained", "word_gap", "noun_gap", "market")
+            "named", "unexplained", "word_gap", "noun_gap", "market", "word_miss")
 # Evidence about the list as a whole: the best candidate's chance and lead, and the question.
 EVIDENCE = ("p_top", "p_second", "p_rest", "z_gap", "z_top", "unknown", "long", "cover", "q_any",
             "kind_fit", "spec_title", "no_intent", "word_gap", "noun_gap", "market")
@@ -874,7 +874,10 @@ class Matcher:
         words_total = sum(w for _, w in words) or 1.0
         nouns = self.topic_nouns(topic)
         nouns_total = sum(w for _, w in nouns) or 1.0
-        noun_gaps = self._noun_gaps(nouns, [idx for idx, _ in top]) / nouns_total if nouns else None
+        idxs = [idx for idx, _ in top]
+        seen: dict[str, np.ndarray] = {}       # a word's missing share per candidate, worked out once
+        word_misses = self._noun_gaps(words, idxs, seen) / words_total if words else None
+        noun_gaps = self._noun_gaps(nouns, idxs, seen) / nouns_total if nouns else None
         market = 1.0 if self.off_topic_cues(flat) else 0.0
         out: list[tuple[int, Doc, tuple[float, ...]]] = []
         for pos, (idx, bm) in enumerate(top):
@@ -901,12 +904,13 @@ class Matcher:
             head_cover = (LCSseq.similarity(info.head, flat) / len(info.head)) if info.head else 0.0
             gap = self._word_gap(words, info) / words_total if words else 0.0
             noun_gap = float(noun_gaps[pos]) if noun_gaps is not None else 0.0
+            word_miss = float(word_misses[pos]) if word_misses is not None else 0.0
             out.append((idx, info.doc, (cover, bigram, rare, s_title / topic_total, s_head / topic_total,
                                    s_any / topic_total, bm / best_bm25, head_cover,
                                    *self._intent_fit(intents, info), float(unknown),
                                    1.0 if info.doc.type == "guide" else 0.0,
                                    s_head / self.unknown_idf, (topic_total - s_any) / self.unknown_idf,
-                                   gap, noun_gap, market)))
+                                   gap, noun_gap, market, word_miss)))
         return out
 
     def content_words(self, topic: str) -> list[tuple[str, float]]:
@@ -947,7 +951,8 @@ class Matcher:
                 i += 1
         return out
 
-    def _noun_gaps(self, nouns: list[tuple[str, float]], idxs: list[int]) -> np.ndarray:
+    def _noun_gaps(self, nouns: list[tuple[str, float]], idxs: list[int],
+                   seen: dict[str, np.ndarray] | None = None) -> np.ndarray:
         """Per candidate, the weight of the question's nouns it does not contain: a noun of two or
         more characters by the share of its bigrams found nowhere in the item (name, aliases,
         一级事项, 领域, other elements), a one-character noun when the character is not there.
@@ -963,6 +968,9 @@ class Matcher:
             if len(word) == 1:
                 gaps += [0.0 if (word in d.strong_chars or word in d.head_chars or word in d.body_chars)
                          else w for d in infos]
+                continue
+            if seen is not None and word in seen:
+                gaps += w * seen[word]
                 continue
             grams = [word[i:i + 2] for i in range(len(word) - 1)]
             missing = np.zeros(len(idxs))
@@ -982,7 +990,10 @@ class Matcher:
                     found |= ids[at] == cand
                 if kept:              # else: in so many documents that its postings were dropped
                     missing += ~found
-            gaps += w * missing / len(grams)
+            share = missing / len(grams)
+            if seen is not None:
+                seen[word] = share
+            gaps += w * share
         return gaps
 
     @staticmethod

@@ -122,19 +122,20 @@ def _option(doc: Doc) -> Option:
 
 def _related(matches: list[Match], current: Doc, limit: int = 1) -> list[Option]:
     """Near misses worth offering ('not this? reply 3 for …'); the matcher ranked them already.
-    The runner-up is offered whatever its score when it is the answer's sibling: most wrong
-    straight answers are a sibling of the right item (the standard for the payment list, the
-    guide for the catalog's procedure), and the next one ranked is the likeliest of them, so a
-    resident who got the wrong one is one reply away from the right one."""
+    The best-ranked sibling of the answer is offered whatever its score: most wrong straight
+    answers are a sibling of the right item (the standard for the payment list, the guide for the
+    catalog's procedure), so a resident who got the wrong one is one reply away from the right
+    one. Not only the runner-up: an item on another topic a hair ahead of the sibling (0.8 against
+    0.6 of a hundred) is no likelier to be what was meant."""
     out: list[Option] = []
     if not matches:
         return out
     top = matches[0].score
-    for rank, m in enumerate(matches):
+    for m in matches:
         if m.doc.key == current.key:
             continue
         near = m.score >= max(40.0, top - 30)
-        sibling = rank == 1 and same_topic(m.doc.title, current.title)
+        sibling = same_topic(m.doc.title, current.title)
         if not (near or sibling):
             continue
         out.append(_option(m.doc))
