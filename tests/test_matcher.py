@@ -206,6 +206,9 @@ def test_a_cue_inside_a_phrase_of_another_sense_does_not_count(matcher: Matcher)
     assert "amount" not in matcher.analyse("多少天能办好")[2]
     assert "amount" in matcher.analyse("一亩多少钱")[2]
     assert "amount" in matcher.analyse("今年要缴多少，家里六口人")[2]
+    # nothing on the card is the money not paid, but not a card that lacks its photo
+    assert "payment" in matcher.analyse("低保这个月卡上没有")[2]
+    assert "payment" not in matcher.analyse("社保卡上没有照片怎么办")[2]
 
 
 def test_a_cue_word_few_titles_name_stays_the_topic() -> None:
