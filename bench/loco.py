@@ -110,6 +110,7 @@ def main() -> None:
                     help="as bench/fit_ranker.py: wrong answers allowed on any one training county")
     ap.add_argument("--county-precision", type=float, help="as bench/fit_ranker.py")
     ap.add_argument("--county-declined", type=float, default=0.0, help="as bench/fit_ranker.py")
+    ap.add_argument("--marginal-precision", type=float, default=0.0, help="as bench/fit_ranker.py")
     ap.add_argument("--answer-min", type=float, help="override the fitted rule's answer_min (what-if)")
     ap.add_argument("--cross-fit", action="store_true",
                     help="as bench/fit_ranker.py: each fold's confidence and scope models and rule fitted on "
@@ -136,7 +137,8 @@ def main() -> None:
             folds = [cache[name] for name in sides if name != left_out]
             fitted = fit([g for f in folds for g in f], args.l2, args.precision, args.declined, relax_to=0.90,
                          folds=folds, max_wrong=args.max_wrong, cross_fit=args.cross_fit,
-                         county_precision=args.county_precision, county_declined=args.county_declined)
+                         county_precision=args.county_precision, county_declined=args.county_declined,
+                         marginal_precision=args.marginal_precision)
         if args.answer_min is not None:
             fitted["rule"]["answer_min"] = args.answer_min
         with tempfile.TemporaryDirectory() as tmp:
