@@ -876,8 +876,8 @@ class Matcher:
         nouns_total = sum(w for _, w in nouns) or 1.0
         idxs = [idx for idx, _ in top]
         seen: dict[str, np.ndarray] = {}       # a word's missing share per candidate, worked out once
-        word_misses = self._noun_gaps(words, idxs, seen) / words_total if words else None
-        noun_gaps = self._noun_gaps(nouns, idxs, seen) / nouns_total if nouns else None
+        word_misses = self._missing_words(words, idxs, seen) / words_total if words else None
+        noun_gaps = self._missing_words(nouns, idxs, seen) / nouns_total if nouns else None
         market = 1.0 if self.off_topic_cues(flat) else 0.0
         out: list[tuple[int, Doc, tuple[float, ...]]] = []
         for pos, (idx, bm) in enumerate(top):
@@ -951,11 +951,13 @@ class Matcher:
                 i += 1
         return out
 
-    def _noun_gaps(self, nouns: list[tuple[str, float]], idxs: list[int],
-                   seen: dict[str, np.ndarray] | None = None) -> np.ndarray:
-        """Per candidate, the weight of the question's nouns it does not contain: a noun of two or
-        more characters by the share of its bigrams found nowhere in the item (name, aliases,
-        一级事项, 领域, other elements), a one-character noun when the character is not there.
+    def _missing_words(self, words: list[tuple[str, float]], idxs: list[int],
+                       seen: dict[str, np.ndarray] | None = None) -> np.ndarray:
+        """Per candidate, the weight of the given words (the question's nouns for `noun_gap`, all its
+        words for `word_miss`) it does not contain: a word of two or more characters by the share of
+        its bigrams found nowhere in the item (name, aliases, 一级事项, 领域, other elements), a
+        one-character noun when the character is not there. `seen` keeps each word's share per
+        candidate, so the nouns reuse what the words worked out.
 
         Bigrams, not characters: 电费 is not explained by an item whose text has 电话 and 费用,
         nor 狂犬疫苗 fully by the children's vaccination clinic (only 疫苗). Sharing the head of
@@ -964,7 +966,7 @@ class Matcher:
         gaps = np.zeros(len(idxs))
         cand = np.array(idxs, dtype=np.int64)
         infos = [self.docs[i] for i in idxs]
-        for word, w in nouns:
+        for word, w in words:
             if len(word) == 1:
                 gaps += [0.0 if (word in d.strong_chars or word in d.head_chars or word in d.body_chars)
                          else w for d in infos]
