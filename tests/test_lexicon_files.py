@@ -103,3 +103,30 @@ def test_a_cue_under_a_rewrite_is_reported_dead(tmp_path: Path) -> None:
     dead = _dead_entries(probe)
     assert ("facets.amount.cues", "几钱", "多少钱") in dead
     assert ("off_topic", "几钱一斤", "多少钱一斤") in dead
+
+
+def _word_list_entries() -> dict[str, set[str]]:
+    """Every entry of the two word files, by file: synonym terms; rewrite keys, fillers, frame
+    words, off-topic phrases and cues (each part of a gapped cue) of the lexicon."""
+    from content.matcher import GAP
+
+    groups = yaml.safe_load((Path(DATA_DIR) / "synonyms.yaml").read_text(encoding="utf-8"))
+    lex = yaml.safe_load((Path(DATA_DIR) / "lexicon.yaml").read_text(encoding="utf-8"))
+    lexicon = set(lex.get("rewrites") or {}) | set(lex.get("fillers") or ())
+    lexicon |= {str(w) for key in ("frame_words", "off_topic", "information_request") for w in lex.get(key) or ()}
+    lexicon |= {part for spec in (lex.get("facets") or {}).values()
+                for cue in spec.get("cues") or () for part in str(cue).split(GAP)}
+    return {"synonyms.yaml": {str(t) for g in groups for t in g}, "lexicon.yaml": lexicon}
+
+
+def test_an_entry_a_review_took_out_stays_out() -> None:
+    """tests/rejected_words.yaml lists what reviews removed and why; word passes kept adding the
+    same entries back (six in round 15)."""
+    rejected = yaml.safe_load((Path(__file__).parent / "rejected_words.yaml").read_text(encoding="utf-8"))
+    entries = _word_list_entries()
+    back = [(f, w, why) for f, words in rejected.items() for w, why in words.items() if w in entries[f]]
+    assert back == []
+
+
+def test_the_rejected_list_check_sees_a_synonym_term() -> None:
+    assert "低保" in _word_list_entries()["synonyms.yaml"] and "咋" in _word_list_entries()["lexicon.yaml"]
