@@ -12,7 +12,7 @@ questions: declined, oos_answer, oos_choices.
 
 Usage:
   .venv/bin/python bench/question_outcomes.py run OUT.json [--set DIR …]   # totals per set and ALL
-  .venv/bin/python bench/question_outcomes.py diff BEFORE.json AFTER.json  # BETTER / WORSE lines
+  .venv/bin/python bench/question_outcomes.py diff BEFORE.json AFTER.json  # BETTER / WORSE lines, moves
 """
 from __future__ import annotations
 
@@ -94,8 +94,11 @@ def totals(rows: list[dict]) -> None:
 def diff(before: list[dict], after: list[dict]) -> None:
     old = {(x["set"], x["q"]): x for x in before}
     better = worse = 0
+    moves: Counter = Counter()          # outcome before → after, for the summary line
     for x in after:
         y = old.get((x["set"], x["q"]))
+        if y is not None and y["o"] != x["o"]:
+            moves[f"{y['o']}→{x['o']}"] += 1
         if y is None or (y["o"] == x["o"] and y["got"][:1] == x["got"][:1]):
             continue
         d = RANK[x["o"]] - RANK[y["o"]]
@@ -106,6 +109,8 @@ def diff(before: list[dict], after: list[dict]) -> None:
         print(f"{'BETTER' if d > 0 else 'WORSE'} [{x['set']}] {x['q']} | want {x['want']} | "
               f"{y['o']} {y['got'][:2]} -> {x['o']} {x['got'][:2]}")
     print(f"better {better}, worse {worse}")
+    # where the changes went: 335 choice→top1 and 76 choice→fallback tell more than "394 better"
+    print("moves: " + ", ".join(f"{k} {n}" for k, n in moves.most_common()))
 
 
 def main() -> None:
