@@ -227,12 +227,19 @@ class RuleTable:
                 self.any[ratio, open_][i] = any(right)
             m.tuning = Tuning()
 
-    def evaluate(self, rule: dict, mask: np.ndarray | None = None) -> tuple[float, float, float, float, float]:
-        """evaluate_rule's figures for `rule`, over the questions in `mask` (default: all)."""
+    def _replies(self, rule: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Under `rule`, per question: the reply kind (0 fallback, 1 answer, 2 choices), whether the
+        answer branch is open, and whether the question falls back."""
         ratio = rule["choice_ratio"]
         open_ = (self.sure >= rule["answer_min"]) & (self.gap >= rule["answer_margin"])
         fallback = self.empty | (self.total < rule["choice_min"])
         kind = np.where(fallback, 0, np.where(open_, self.kind[ratio, True], self.kind[ratio, False]))
+        return kind, open_, fallback
+
+    def evaluate(self, rule: dict, mask: np.ndarray | None = None) -> tuple[float, float, float, float, float]:
+        """evaluate_rule's figures for `rule`, over the questions in `mask` (default: all)."""
+        ratio = rule["choice_ratio"]
+        kind, open_, fallback = self._replies(rule)
         first = np.where(open_, self.first[ratio, True], self.first[ratio, False]) & ~fallback
         anyr = np.where(open_, self.any[ratio, True], self.any[ratio, False]) & ~fallback
         m = np.ones(len(kind), dtype=bool) if mask is None else mask
@@ -251,13 +258,9 @@ class RuleTable:
         answer_min + width): the precision at the score answered from, not the average that the
         surer answers above it carry (issue 13: answer only where the measured precision at that
         score is ≥ 97 %). An out-of-scope question answered counts as wrong. 1.0 when none."""
-        ratio = rule["choice_ratio"]
-        lo = rule["answer_min"]
-        open_ = (self.sure >= lo) & (self.gap >= rule["answer_margin"])
-        fallback = self.empty | (self.total < rule["choice_min"])
-        kind = np.where(fallback, 0, np.where(open_, self.kind[ratio, True], self.kind[ratio, False]))
-        band = (kind == 1) & (self.sure < lo + width)
-        right = band & self.inscope & self.first[ratio, True]
+        kind, _open, _fallback = self._replies(rule)
+        band = (kind == 1) & (self.sure < rule["answer_min"] + width)
+        right = band & self.inscope & self.first[rule["choice_ratio"], True]
         return int(right.sum()) / int(band.sum()) if band.any() else 1.0
 
 # choice_ratio stops at 0.1 on purpose: offered 0.05 and 0.02 the fit takes 0.02 (one-step +1.6 in
@@ -390,6 +393,8 @@ def fit(groups: list[Group], l2: float, precision: float, declined_min: float, *
     for a_min, margin, c_min, ratio in itertools.product(*RULE_GRID):
         rule = {"answer_min": float(a_min), "answer_margin": float(margin), "choice_min": float(c_min),
                 "choice_ratio": ratio}
+        if marginal_precision and table.band_precision(rule) < marginal_precision:
+            continue
         top1, one, wrong, declined, prec = table.evaluate(rule)
         worst_wrong = wrong
         if folds and len(folds) > 1:       # the least precise county decides
@@ -399,8 +404,6 @@ def fit(groups: list[Group], l2: float, precision: float, declined_min: float, *
             worst_wrong = max(wrong, *(c[2] for c in per))
             if county_declined:
                 declined = min(declined, *(c[3] - county_declined + declined_min for c in per))
-        if marginal_precision and table.band_precision(rule) < marginal_precision:
-            continue
         curve.append((prec, declined, top1, one, wrong, rule, worst_wrong))
     best = None
     relax = 0.0
