@@ -129,4 +129,5 @@ def test_an_entry_a_review_took_out_stays_out() -> None:
 
 
 def test_the_rejected_list_check_sees_a_synonym_term() -> None:
-    assert "低保" in _word_list_entries()["synonyms.yaml"] and "咋" in _word_list_entries()["lexicon.yaml"]
+    entries = _word_list_entries()
+    assert "低保" in entries["synonyms.yaml"] and "咋" in entries["lexicon.yaml"]
